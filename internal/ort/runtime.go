@@ -1,0 +1,299 @@
+package ort
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	onnx "github.com/yalue/onnxruntime_go"
+)
+
+// Value is a tensor handed to or returned by a model run.
+type Value = onnx.Value
+
+// Options configure the runtime for the whole process.
+type Options struct {
+	// Library is the --ort-lib flag; empty means search (see FindLibrary).
+	Library string
+	// Threads is the number of intra-op threads; 0 lets ONNX Runtime use every core.
+	Threads int
+	// Device is "auto" (the accelerator this platform may have, else CPU), "cpu", "cuda" or
+	// "coreml".
+	Device string
+	// Notice receives one-line messages for the user, such as a fallback to CPU.
+	Notice func(string)
+	// AfterAccelerator runs after a session was created with an accelerator: the CUDA provider
+	// replaces Go's signal handlers, and the caller re-installs its own here.
+	AfterAccelerator func()
+}
+
+// Runtime is the process's ONNX Runtime: one environment and one session per model file.
+type Runtime struct {
+	opts        Options
+	LibraryPath string
+	Version     string
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+}
+
+var (
+	openMu sync.Mutex
+	opened *Runtime
+)
+
+// Open finds, checks and initialises the library. ONNX Runtime has one environment per
+// process, so a second Open returns the first Runtime.
+func Open(opts Options) (*Runtime, error) {
+	openMu.Lock()
+	defer openMu.Unlock()
+	if opened != nil {
+		return opened, nil
+	}
+	if opts.Device == "" {
+		opts.Device = "auto"
+	}
+	if opts.Notice == nil {
+		opts.Notice = func(string) {}
+	}
+	if _, err := providersFor(opts.Device); err != nil {
+		return nil, err
+	}
+	path, err := FindLibrary(opts.Library)
+	if err != nil {
+		return nil, err
+	}
+	version, err := libraryVersion(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkVersion(path, version); err != nil {
+		return nil, err
+	}
+	onnx.SetSharedLibraryPath(path)
+	if err := onnx.InitializeEnvironment(onnx.WithLogLevelError()); err != nil {
+		return nil, fmt.Errorf("cannot start ONNX Runtime from %s: %v", path, err)
+	}
+	if version == "" {
+		version = onnx.GetVersion()
+	}
+	opened = &Runtime{opts: opts, LibraryPath: path, Version: version, sessions: map[string]*Session{}}
+	return opened, nil
+}
+
+// Session returns the session for a model file, creating it on first use after checking the
+// model's inputs and outputs against want. Later calls with the same file reuse it: creating
+// and destroying sessions repeatedly leaks memory in ONNX Runtime.
+func (r *Runtime) Session(path string, want Contract) (*Session, error) {
+	key, err := filepath.Abs(path)
+	if err != nil {
+		key = path
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.sessions[key]; ok {
+		return s, nil
+	}
+	if !fileExists(path) {
+		return nil, fmt.Errorf("model file %s not found", path)
+	}
+	ins, outs, err := r.describe(path)
+	if err != nil {
+		return nil, err
+	}
+	inNames, err := matchAll("input", ins, want.Inputs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	outNames, err := matchAll("output", outs, want.Outputs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	s, err := r.newSession(path, inNames, outNames)
+	if err != nil {
+		return nil, err
+	}
+	s.Inputs, s.Outputs = pick(ins, inNames), pick(outs, outNames)
+	r.sessions[key] = s
+	return s, nil
+}
+
+// describe reads a model's declared inputs and outputs. It loads the model without graph
+// optimisation, which is the slow part of opening a session.
+func (r *Runtime) describe(path string) ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error) {
+	opts, err := onnx.NewSessionOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer opts.Destroy()
+	if err := opts.SetGraphOptimizationLevel(onnx.GraphOptimizationLevelDisableAll); err != nil {
+		return nil, nil, err
+	}
+	ins, outs, err := onnx.GetInputOutputInfoWithOptions(path, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s is not a model ONNX Runtime can load: %s", path, shortError(err))
+	}
+	return ins, outs, nil
+}
+
+// newSession creates the session on the chosen providers, falling back to CPU with one line
+// when an accelerator cannot be used.
+func (r *Runtime) newSession(path string, inNames, outNames []string) (*Session, error) {
+	providers, _ := providersFor(r.opts.Device)
+	for _, provider := range providers {
+		opts, err := r.sessionOptions(provider)
+		if err == nil {
+			var dyn *onnx.DynamicAdvancedSession
+			dyn, err = onnx.NewDynamicAdvancedSession(path, inNames, outNames, opts)
+			opts.Destroy()
+			if err == nil {
+				if provider != "cpu" && r.opts.AfterAccelerator != nil {
+					r.opts.AfterAccelerator()
+				}
+				return &Session{Path: path, Provider: provider, dyn: dyn}, nil
+			}
+		}
+		if provider == "cpu" {
+			return nil, fmt.Errorf("cannot open model %s: %s", path, shortError(err))
+		}
+		r.opts.Notice(fmt.Sprintf("%s is not available (%s); running %s on CPU",
+			providerNames[provider], shortError(err), filepath.Base(path)))
+	}
+	return nil, fmt.Errorf("no execution provider could open %s", path)
+}
+
+var providerNames = map[string]string{"cuda": "CUDA", "coreml": "CoreML", "cpu": "CPU"}
+
+// providersFor lists the providers to try for a --device value, best first; CPU is always last.
+func providersFor(device string) ([]string, error) {
+	switch strings.ToLower(device) {
+	case "", "auto":
+		if runtime.GOOS == "darwin" {
+			return []string{"coreml", "cpu"}, nil
+		}
+		return []string{"cuda", "cpu"}, nil
+	case "cpu":
+		return []string{"cpu"}, nil
+	case "cuda":
+		return []string{"cuda", "cpu"}, nil
+	case "coreml":
+		return []string{"coreml", "cpu"}, nil
+	}
+	return nil, fmt.Errorf("unknown device %q: use auto, cpu, cuda or coreml", device)
+}
+
+func (r *Runtime) sessionOptions(provider string) (*onnx.SessionOptions, error) {
+	opts, err := onnx.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.configure(opts, provider); err != nil {
+		opts.Destroy()
+		return nil, err
+	}
+	return opts, nil
+}
+
+func (r *Runtime) configure(opts *onnx.SessionOptions, provider string) error {
+	if r.opts.Threads > 0 {
+		if err := opts.SetIntraOpNumThreads(r.opts.Threads); err != nil {
+			return err
+		}
+	}
+	if os.Getenv("XA") == "0" {
+		opts.SetCpuMemArena(false)
+	}
+	if os.Getenv("XP") == "0" {
+		opts.SetMemPattern(false)
+	}
+	switch provider {
+	case "cuda":
+		cuda, err := onnx.NewCUDAProviderOptions()
+		if err != nil {
+			return err
+		}
+		defer cuda.Destroy()
+		return opts.AppendExecutionProviderCUDA(cuda)
+	case "coreml":
+		return opts.AppendExecutionProviderCoreMLV2(map[string]string{"ModelFormat": "MLProgram"})
+	}
+	return nil
+}
+
+// Session is one loaded model. Inputs and Outputs are the model's declared tensors in the order
+// of the contract it was opened with; Run takes values in that order.
+type Session struct {
+	Path     string
+	Provider string
+	Inputs   []onnx.InputOutputInfo
+	Outputs  []onnx.InputOutputInfo
+	dyn      *onnx.DynamicAdvancedSession
+}
+
+// Run runs the model once. Outputs left nil are allocated by ONNX Runtime and must be
+// destroyed by the caller. When ctx is cancelled the run is terminated through its run
+// options and Run returns ctx.Err().
+func (s *Session) Run(ctx context.Context, inputs, outputs []Value) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	runOpts, err := onnx.NewRunOptions()
+	if err != nil {
+		return err
+	}
+	defer runOpts.Destroy()
+	done := make(chan struct{})
+	watcherDone := make(chan struct{})
+	go func() {
+		defer close(watcherDone)
+		select {
+		case <-ctx.Done():
+			runOpts.Terminate()
+		case <-done:
+		}
+	}()
+	err = s.dyn.RunWithOptions(inputs, outputs, runOpts)
+	close(done)
+	<-watcherDone // runOpts must outlive the watcher's Terminate call
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s", filepath.Base(s.Path), shortError(err))
+	}
+	return nil
+}
+
+// IsAllocationFailure tells whether a run failed because memory ran out, which a caller can
+// answer with a smaller piece of work.
+func IsAllocationFailure(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	for _, sign := range []string{"failed to allocate", "bad_alloc", "out of memory", "cannot allocate memory"} {
+		if strings.Contains(msg, sign) {
+			return true
+		}
+	}
+	return false
+}
+
+// shortError keeps ONNX Runtime's message but drops the wrapper's prefixes and line breaks,
+// so it fits in the one line the user sees.
+func shortError(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	msg := err.Error()
+	for _, prefix := range []string{"Error running network: ", "Error creating C session from file: ",
+		"Error loading temporary session: ", "Error creating session: "} {
+		msg = strings.ReplaceAll(msg, prefix, "")
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}
