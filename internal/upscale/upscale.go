@@ -52,7 +52,7 @@ func (m *Model) Upscale(ctx context.Context, img *imageio.Image, opts Options) (
 		tileSize = tileForBudget(img.W, img.H, Pad, m.BytesPerPixel, budget)
 	}
 	for {
-		out, err := m.run(ctx, img, opts, tileSize)
+		out, err := m.run(ctx, img, opts, tileSize, Pad)
 		if !ort.IsAllocationFailure(err) {
 			return out, err
 		}
@@ -107,8 +107,8 @@ type job struct {
 	shrinkX, shrinkY *taps
 }
 
-func (m *Model) run(ctx context.Context, img *imageio.Image, opts Options, tileSize int) (*imageio.Image, error) {
-	window, tiles := plan(img.W, img.H, tileSize, Pad)
+func (m *Model) run(ctx context.Context, img *imageio.Image, opts Options, tileSize, pad int) (*imageio.Image, error) {
+	window, tiles := plan(img.W, img.H, tileSize, pad)
 	j, err := m.newJob(img, opts, window)
 	if err != nil {
 		return nil, err

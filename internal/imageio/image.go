@@ -1,0 +1,88 @@
+// Package imageio reads the images dream upscales and writes the results.
+//
+// It decodes PNG, JPEG and WebP into one plain in-memory form, Image, so the
+// upscaler never has to switch on Go's many image types, and it writes PNG
+// files atomically so an interrupted job never leaves half a file behind.
+package imageio
+
+import (
+	"errors"
+	"fmt"
+)
+
+// MaxPixels is the largest width×height Load and Decode accept
+// (20000×20000). The size is checked from the file header before any pixel
+// is decoded, so a small file that claims a huge canvas cannot exhaust memory.
+const MaxPixels = 20000 * 20000
+
+// Image is a decoded picture in the one layout the upscaler works with.
+//
+// Pix holds W*H*Channels samples, row-major, channels interleaved
+// (gray; or R,G,B; or R,G,B,A). Samples are 0..255 when Depth is 8 and
+// 0..65535 when Depth is 16. Alpha is straight (not premultiplied).
+// One uint16 slice serves both depths so callers need no second code path;
+// the cost is two bytes per 8-bit sample, which is small next to the
+// float32 tensors the upscaler builds anyway.
+//
+// Channels says what the source really carries:
+//   - 1: grayscale PNG, grayscale JPEG;
+//   - 3: RGB, opaque palettes, colour JPEG, WebP without alpha;
+//   - 4: anything with an alpha channel or transparency: RGBA, gray+alpha
+//     (expanded to RGBA with R=G=B), palettes or gray/RGB with a tRNS chunk,
+//     WebP with alpha.
+//
+// Alpha is kept whenever the file carries it, even if every pixel happens to
+// be opaque, so RGBA in gives RGBA out.
+type Image struct {
+	W, H     int
+	Channels int // 1 gray, 3 RGB, 4 RGBA
+	Depth    int // bits per sample: 8 or 16
+	Pix      []uint16
+}
+
+// Errors returned by Load and Decode wrap one of these (or fs.ErrNotExist,
+// or errors.ErrUnsupported), so callers can tell the cases apart with
+// errors.Is; the error text itself is a single line meant for people.
+var (
+	ErrNotImage = errors.New("not a PNG, JPEG or WebP image")
+	ErrDamaged  = errors.New("damaged image")
+	ErrTooLarge = errors.New("image too large")
+)
+
+// fileError carries a finished, human-readable message plus a sentinel for
+// errors.Is; the message is built once so it never repeats Go's
+// "open x: ..." prefixes.
+type fileError struct {
+	msg  string
+	kind error
+}
+
+func (e *fileError) Error() string { return e.msg }
+func (e *fileError) Unwrap() error { return e.kind }
+
+func newFileError(kind error, format string, args ...any) error {
+	return &fileError{msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+// sampleCount returns W*H*Channels, the length Pix must have.
+func (img *Image) sampleCount() int {
+	return img.W * img.H * img.Channels
+}
+
+// check reports why img cannot be encoded, or nil.
+func (img *Image) check() error {
+	switch {
+	case img == nil:
+		return errors.New("no image")
+	case img.W < 1 || img.H < 1:
+		return fmt.Errorf("image has no pixels (%dx%d)", img.W, img.H)
+	case img.Channels != 1 && img.Channels != 3 && img.Channels != 4:
+		return fmt.Errorf("image has %d channels, want 1, 3 or 4", img.Channels)
+	case img.Depth != 8 && img.Depth != 16:
+		return fmt.Errorf("image depth is %d bits, want 8 or 16", img.Depth)
+	case len(img.Pix) != img.sampleCount():
+		return fmt.Errorf("image has %d samples, want %d for %dx%d with %d channels",
+			len(img.Pix), img.sampleCount(), img.W, img.H, img.Channels)
+	}
+	return nil
+}

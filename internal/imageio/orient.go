@@ -1,0 +1,163 @@
+package imageio
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// JPEG markers that matter when looking for the Exif segment.
+const (
+	markerAPP1 = 0xe1 // application segment 1: Exif (or XMP)
+	markerSOS  = 0xda // start of scan: metadata always comes before it
+	markerEOI  = 0xd9
+	tagOrient  = 0x0112 // TIFF/Exif Orientation tag
+	tiffShort  = 3      // TIFF field type SHORT (uint16)
+	tiffLong   = 4      // TIFF field type LONG (uint32), seen from some writers
+)
+
+// jpegOrientation returns the EXIF orientation (1..8) of a JPEG, or 1 when
+// there is none or it cannot be read: broken metadata must not stop an
+// otherwise good photo from loading.
+func jpegOrientation(data []byte) int {
+	tiff := exifTIFF(data)
+	if tiff == nil {
+		return 1
+	}
+	return tiffOrientation(tiff)
+}
+
+// exifTIFF returns the TIFF block inside the first APP1 "Exif" segment of
+// a JPEG, or nil.
+func exifTIFF(data []byte) []byte {
+	const exifHeader = "Exif\x00\x00"
+	p := 2 // skip SOI
+	for p+4 <= len(data) {
+		if data[p] != 0xff {
+			return nil
+		}
+		marker := data[p+1]
+		switch {
+		case marker == 0xff: // fill byte before a marker
+			p++
+			continue
+		case marker == 0x01 || marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7):
+			p += 2 // markers without a length field
+			continue
+		case marker == markerSOS || marker == markerEOI:
+			return nil
+		}
+		length := int(binary.BigEndian.Uint16(data[p+2:])) // includes its own 2 bytes
+		if length < 2 || p+2+length > len(data) {
+			return nil
+		}
+		body := data[p+4 : p+2+length]
+		if marker == markerAPP1 && bytes.HasPrefix(body, []byte(exifHeader)) {
+			return body[len(exifHeader):]
+		}
+		p += 2 + length
+	}
+	return nil
+}
+
+// tiffOrientation reads tag 0x0112 from the first IFD of a TIFF block, in
+// either byte order ("II" little-endian, "MM" big-endian).
+func tiffOrientation(tiff []byte) int {
+	if len(tiff) < 8 {
+		return 1
+	}
+	var order binary.ByteOrder
+	switch string(tiff[:2]) {
+	case "II":
+		order = binary.LittleEndian
+	case "MM":
+		order = binary.BigEndian
+	default:
+		return 1
+	}
+	if order.Uint16(tiff[2:]) != 42 {
+		return 1
+	}
+	ifd := uint64(order.Uint32(tiff[4:]))
+	if ifd+2 > uint64(len(tiff)) {
+		return 1
+	}
+	entries := int(order.Uint16(tiff[ifd:]))
+	for i := 0; i < entries; i++ {
+		start := int(ifd) + 2 + 12*i
+		if start+12 > len(tiff) {
+			return 1
+		}
+		entry := tiff[start : start+12]
+		if order.Uint16(entry) == tagOrient {
+			return orientationValue(order, entry)
+		}
+	}
+	return 1
+}
+
+// orientationValue decodes one 12-byte IFD entry: tag, type, count, value.
+func orientationValue(order binary.ByteOrder, entry []byte) int {
+	if order.Uint32(entry[4:]) != 1 {
+		return 1
+	}
+	var v uint32
+	switch order.Uint16(entry[2:]) {
+	case tiffShort:
+		v = uint32(order.Uint16(entry[8:]))
+	case tiffLong:
+		v = order.Uint32(entry[8:])
+	default:
+		return 1
+	}
+	if v < 1 || v > 8 {
+		return 1
+	}
+	return int(v)
+}
+
+// orient returns img turned as EXIF orientation o says it must be shown
+// (e.g. 6: the stored picture is shown rotated 90° clockwise). For 5..8
+// width and height swap.
+func orient(img *Image, o int) *Image {
+	if o < 2 || o > 8 {
+		return img
+	}
+	w, h := img.W, img.H
+	if o >= 5 {
+		w, h = h, w
+	}
+	out := &Image{W: w, H: h, Channels: img.Channels, Depth: img.Depth, Pix: make([]uint16, len(img.Pix))}
+	c := img.Channels
+	i := 0
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			sx, sy := storedPixel(o, x, y, img.W, img.H)
+			s := (sy*img.W + sx) * c
+			copy(out.Pix[i:i+c], img.Pix[s:s+c])
+			i += c
+		}
+	}
+	return out
+}
+
+// storedPixel maps displayed pixel (x, y) to the stored pixel shown there,
+// for orientation o of a stored image w×h.
+func storedPixel(o, x, y, w, h int) (sx, sy int) {
+	switch o {
+	case 2: // mirrored left-right
+		return w - 1 - x, y
+	case 3: // upside down
+		return w - 1 - x, h - 1 - y
+	case 4: // mirrored top-bottom
+		return x, h - 1 - y
+	case 5: // mirrored along the main diagonal
+		return y, x
+	case 6: // shown rotated 90° clockwise
+		return y, h - 1 - x
+	case 7: // mirrored along the other diagonal
+		return w - 1 - y, h - 1 - x
+	case 8: // shown rotated 90° counter-clockwise
+		return w - 1 - y, x
+	}
+	return x, y
+}

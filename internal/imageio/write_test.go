@@ -1,0 +1,121 @@
+package imageio
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// dirNames lists the entries of dir, temp files included.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// failHalfway writes some bytes and then fails, like a disk filling up.
+func failHalfway(w io.Writer) error {
+	if _, err := w.Write(bytes.Repeat([]byte("x"), 3<<20)); err != nil {
+		return err
+	}
+	return errors.New("disk on fire")
+}
+
+func TestWriteFileAtomicSuccess(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.png")
+	err := WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := io.WriteString(w, "complete")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "complete" {
+		t.Errorf("content %q, want %q", got, "complete")
+	}
+	if names := dirNames(t, dir); !slices.Equal(names, []string{"out.png"}) {
+		t.Errorf("directory holds %v, want only out.png", names)
+	}
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o044 == 0 {
+		t.Errorf("mode %v: result should be readable by others (umask permitting)", info.Mode())
+	}
+}
+
+func TestWriteFileAtomicFailureLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.png")
+	err := WriteFileAtomic(path, failHalfway)
+	if err == nil || err.Error() != "cannot write "+path+": disk on fire" {
+		t.Fatalf("error %v, want the write func's error naming the path", err)
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("directory holds %v, want nothing", names)
+	}
+}
+
+func TestWriteFileAtomicFailureKeepsExistingFile(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "out.png", []byte("old content"))
+	if err := WriteFileAtomic(path, failHalfway); err == nil {
+		t.Fatal("WriteFileAtomic succeeded, want an error")
+	}
+	if got, _ := os.ReadFile(path); string(got) != "old content" {
+		t.Errorf("existing file now holds %d bytes, want it unchanged", len(got))
+	}
+	if names := dirNames(t, dir); !slices.Equal(names, []string{"out.png"}) {
+		t.Errorf("directory holds %v, want only out.png", names)
+	}
+}
+
+func TestWriteFileAtomicPanicLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	func() {
+		defer func() { recover() }()
+		WriteFileAtomic(filepath.Join(dir, "out.png"), func(w io.Writer) error {
+			io.WriteString(w, "partial")
+			panic("bug in encoder")
+		})
+	}()
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("directory holds %v, want nothing", names)
+	}
+}
+
+func TestWriteFileAtomicMissingDirectory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "no-such-dir", "out.png")
+	err := WriteFileAtomic(path, func(io.Writer) error { return nil })
+	if want := "cannot write " + path + ": no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("errors.Is(err, os.ErrNotExist) = false")
+	}
+}
+
+func TestSavePNG(t *testing.T) {
+	img := &Image{W: 2, H: 2, Channels: 4, Depth: 16, Pix: []uint16{
+		0, 1, 2, 3, 65535, 0, 0, 65535,
+		1000, 2000, 3000, 0, 40000, 50000, 60000, 32768,
+	}}
+	path := filepath.Join(t.TempDir(), "out.png")
+	if err := SavePNG(path, img); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameImage(t, got, img)
+}
