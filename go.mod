@@ -7,3 +7,9 @@ require (
 	golang.org/x/image v0.48.0
 	google.golang.org/protobuf v1.36.12
 )
+
+require (
+	github.com/chzyer/readline v1.5.1 // indirect
+	github.com/spf13/pflag v1.1.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

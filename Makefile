@@ -1,0 +1,33 @@
+# dream — see README.md. Every target installs what it needs first.
+GO      ?= go
+BIN     := bin/dream
+ARGS    ?=
+
+.PHONY: run build test bench ort models vet clean
+
+run: ort models build
+	./$(BIN) $(ARGS)
+
+build:
+	$(GO) build -o $(BIN) ./cmd/dream
+
+# ONNX Runtime from the npm package onnxruntime-node, checked by sha256.
+ort:
+	@scripts/install_onnxruntime >/dev/null
+
+models:
+	@scripts/preload_models
+
+# The tests also need an ONNX Runtime older than dream supports, to check the message for it.
+test: ort
+	@scripts/install_onnxruntime 1.20.1 >/dev/null
+	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt would change:"; gofmt -l cmd internal; exit 1; }
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -race -timeout 30m ./internal/shell/ ./internal/ort/
+
+bench: ort build
+	$(GO) run ./cmd/dream-bench
+
+clean:
+	rm -rf bin

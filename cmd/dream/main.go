@@ -1,0 +1,151 @@
+// Command dream is an interactive shell that upscales images with Real-ESRGAN through ONNX
+// Runtime. Run it and type !help at the dream> prompt.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"dream/internal/models"
+	"dream/internal/ort"
+	"dream/internal/pipeline"
+	"dream/internal/shell"
+)
+
+// flags are the launch options (SPEC §1).
+type flags struct {
+	outdir       string
+	models       string
+	upscaler     string
+	upscalerPath string
+	tile         int
+	device       string
+	threads      int
+	ortLib       string
+	fromFile     string
+	noUpscale    bool
+	help         bool
+}
+
+func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
+	f := &flags{}
+	fs := pflag.NewFlagSet("dream", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringVar(&f.outdir, "outdir", "outputs/img-samples", "directory for the images dream writes")
+	fs.StringVar(&f.models, "models", "", "model directory (default $"+models.EnvDir+", else ~/.cache/dream/models)")
+	fs.StringVar(&f.upscaler, "esrgan_model", models.DefaultUpscaler, "×4 upscaler: x4plus (best quality) or general-x4v3 (about 20× faster)")
+	fs.StringVar(&f.upscalerPath, "esrgan_model_path", "", "use this Real-ESRGAN ONNX file for every upscale")
+	fs.IntVar(&f.tile, "esrgan_bg_tile", 0, "upscale tile size in input pixels (default: the largest that fits the memory budget)")
+	fs.StringVar(&f.device, "device", "auto", "execution provider: auto, cpu, cuda or coreml")
+	fs.StringVar(&f.device, "providers", "auto", "same as --device")
+	fs.IntVar(&f.threads, "threads", 0, "threads per model run (default: every core)")
+	fs.StringVar(&f.ortLib, "ort-lib", "", "path of the ONNX Runtime shared library (default $"+ort.EnvLibrary+", then dream's own install)")
+	fs.StringVar(&f.fromFile, "from_file", "", "run the lines of FILE, then exit")
+	fs.BoolVar(&f.noUpscale, "no_upscale", false, "never load the upscaling models")
+	fs.BoolVarP(&f.help, "help", "h", false, "show this help")
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q: dream takes only flags; type lines at its prompt", fs.Arg(0))
+	}
+	if err == nil {
+		err = f.validate()
+	}
+	return f, fs, err
+}
+
+func (f *flags) validate() error {
+	if _, ok := models.Upscalers[f.upscaler]; !ok {
+		return fmt.Errorf("--esrgan_model %s: use x4plus or general-x4v3", f.upscaler)
+	}
+	if f.tile < 0 || (f.tile > 0 && f.tile < 32) {
+		return fmt.Errorf("--esrgan_bg_tile %d: use 0 (automatic) or a size of at least 32 pixels", f.tile)
+	}
+	if f.threads < 0 {
+		return fmt.Errorf("--threads %d: use 0 (every core) or a positive number", f.threads)
+	}
+	return nil
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	f, fs, err := parseFlags(args)
+	if f.help {
+		fmt.Println("usage: dream [flags]\n\nflags:")
+		fs.PrintDefaults()
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dream:", err)
+		return 2
+	}
+
+	input, interactive, err := openInput(f.fromFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dream:", err)
+		return 1
+	}
+	defer input.Close()
+
+	sh := &shell.Shell{Out: os.Stdout, Err: os.Stderr, Interactive: interactive}
+	sh.Pipeline = pipeline.New(pipeline.Config{
+		Outdir:       f.outdir,
+		ModelDir:     models.Dir(f.models),
+		Upscaler:     f.upscaler,
+		UpscalerPath: f.upscalerPath,
+		Tile:         f.tile,
+		NoUpscale:    f.noUpscale,
+		Runtime:      runtimeOpener(f, sh.RestoreInterrupt),
+		Progress:     sh.Progress,
+	})
+	if err := sh.Run(context.Background(), input); err != nil {
+		fmt.Fprintln(os.Stderr, "dream:", err)
+		return 1
+	}
+	return 0
+}
+
+// openInput picks readline for a terminal and plain line reading for files and pipes.
+func openInput(fromFile string) (shell.LineReader, bool, error) {
+	if fromFile != "" {
+		file, err := os.Open(fromFile)
+		if err != nil {
+			return nil, false, fmt.Errorf("--from_file: %v", strings.TrimPrefix(err.Error(), "open "))
+		}
+		return readCloser{shell.NewPlainReader(file), file}, false, nil
+	}
+	if shell.IsTerminal(os.Stdin) && shell.IsTerminal(os.Stdout) {
+		in, err := shell.NewTerminalReader()
+		return in, true, err
+	}
+	return shell.NewPlainReader(os.Stdin), false, nil
+}
+
+type readCloser struct {
+	shell.LineReader
+	file *os.File
+}
+
+func (r readCloser) Close() error { return errors.Join(r.LineReader.Close(), r.file.Close()) }
+
+// runtimeOpener defers loading ONNX Runtime to the first job that needs a model.
+func runtimeOpener(f *flags, restoreInterrupt func()) func() (*ort.Runtime, error) {
+	return func() (*ort.Runtime, error) {
+		return ort.Open(ort.Options{
+			Library: f.ortLib,
+			Threads: f.threads,
+			Device:  f.device,
+			Notice:  func(msg string) { fmt.Fprintln(os.Stderr, "note:", msg) },
+			// The CUDA provider installs its own signal handlers; take SIGINT back so Ctrl-C
+			// cancels a job instead of killing the process.
+			AfterAccelerator: restoreInterrupt,
+		})
+	}
+}

@@ -1,0 +1,59 @@
+// Package models knows where model files live and what they are called, and says exactly
+// which file it expected where when one is missing.
+package models
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"dream/internal/ort"
+)
+
+// EnvDir names the environment variable that sets the model directory.
+const EnvDir = "DREAM_MODELS"
+
+// File names of the upscaling models in the model directory.
+const (
+	RealESRGANx4plus = "realesrgan-x4plus.onnx"
+	RealESRGANx2plus = "realesrgan-x2plus.onnx"
+	GeneralX4v3      = "realesr-general-x4v3.onnx"
+)
+
+// Upscaler choices for the --esrgan_model launch flag: quality (RRDBNet x4plus, the reference
+// tool's model) or speed (the compact realesr-general-x4v3, about 20 times faster).
+var Upscalers = map[string]string{
+	"x4plus":       RealESRGANx4plus,
+	"general-x4v3": GeneralX4v3,
+}
+
+// DefaultUpscaler is the --esrgan_model default.
+const DefaultUpscaler = "x4plus"
+
+// Dir resolves the model directory: the --models flag, else $DREAM_MODELS, else the cache.
+func Dir(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv(EnvDir); env != "" {
+		return env
+	}
+	return filepath.Join(ort.CacheDir(), "models")
+}
+
+// Locate returns the path of a model file in dir, or an error that names the file, the place
+// it was expected and how to get it.
+func Locate(dir, file string) (string, error) {
+	path := filepath.Join(dir, file)
+	if info, err := os.Stat(path); err == nil && !info.IsDir() {
+		return path, nil
+	}
+	return "", fmt.Errorf("model %s not found in %s: run 'make models' (scripts/preload_models) or copy the file to %s",
+		file, dir, path)
+}
+
+// Exists reports whether dir holds file.
+func Exists(dir, file string) bool {
+	_, err := Locate(dir, file)
+	return err == nil
+}
