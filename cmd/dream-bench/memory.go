@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/image/draw"
+)
+
+// memoryTarget is the peak, in MiB, a ×4 upscale of a 1024×1024 photo may take at the default
+// tile: the whole process, runtime and Go heap together.
+const memoryTarget = 800
+
+// memoryCase is one run of the dream binary; tile is its --esrgan_bg_tile, 0 for the default.
+type memoryCase struct {
+	label string
+	tile  int
+}
+
+var memoryCases = []memoryCase{
+	{"default tile", 0},
+	// One window over the whole image shows what the tiling saves.
+	{"whole image (tile 1024)", 1024},
+}
+
+func memorySection(ctx context.Context, c config, tmp string) error {
+	fmt.Printf("\npeak memory, whole process, 1024×1024 ×4 general-x4v3 (target ≤ %d MiB at the default tile)\n",
+		memoryTarget)
+	input := filepath.Join(tmp, "astronaut1024.png")
+	if err := enlarge(c.image("astronaut.png"), input, 1024); err != nil {
+		fmt.Printf("  FAILED to make the 1024×1024 input: %v\n", err)
+		return err
+	}
+	var errs []error
+	for i, mc := range memoryCases {
+		outdir := filepath.Join(tmp, fmt.Sprintf("memory-%d", i))
+		r, err := runDream(ctx, c, mc, input, outdir)
+		if err != nil {
+			fmt.Printf("  %-24s FAILED: %v\n", mc.label, err)
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Printf("  %-24s %5d MiB  %5.1f s\n", mc.label, r.peak>>20, r.wall.Seconds())
+	}
+	return errors.Join(errs...)
+}
+
+// enlarge writes src resized to side×side as a PNG: the test needs a real photo at 1024², and
+// a CatmullRom enlargement keeps it photo-like.
+func enlarge(src, dst string, side int) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return fmt.Errorf("%s: %v", src, err)
+	}
+	big := image.NewRGBA(image.Rect(0, 0, side, side))
+	draw.CatmullRom.Scale(big, big.Bounds(), img, img.Bounds(), draw.Src, nil)
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	// An opaque RGBA image is written as RGB, so dream sees a plain photo without alpha.
+	if err := png.Encode(out, big); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+type dreamRun struct {
+	peak int64 // bytes
+	wall time.Duration
+}
+
+// runDream upscales input in a fresh dream process and reads its peak RSS from the kernel,
+// which counts everything the process touched: Go heap, ONNX Runtime's arena and the weights.
+func runDream(ctx context.Context, c config, mc memoryCase, input, outdir string) (dreamRun, error) {
+	args := []string{"--models", c.models(), "--esrgan_model", "general-x4v3", "--device", "cpu",
+		"--outdir", outdir}
+	if mc.tile > 0 {
+		args = append(args, "--esrgan_bg_tile", fmt.Sprint(mc.tile))
+	}
+	cmd := exec.CommandContext(ctx, c.dream, args...)
+	cmd.Stdin = strings.NewReader("!fix " + input + " -U 4 1\nq\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return dreamRun{}, fmt.Errorf("%s: %v: %s", c.dream, err, lastLine(stderr.String()))
+	}
+	// The shell reports a failed job on stderr and carries on, so the exit code alone does not
+	// prove the job ran: the output must be there at the right size.
+	if err := checkOutput(filepath.Join(outdir, "astronaut1024.fixed.png"), 4096, 4096); err != nil {
+		return dreamRun{}, fmt.Errorf("%v (dream said: %s)", err, lastLine(stderr.String()+stdout.String()))
+	}
+	peak, ok := peakRSS(cmd.ProcessState)
+	if !ok {
+		return dreamRun{}, errors.New("peak RSS is not available on this system")
+	}
+	return dreamRun{peak: peak, wall: wall}, nil
+}
+
+func checkOutput(path string, w, h int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("no output: %v", err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	if cfg.Width != w || cfg.Height != h {
+		return fmt.Errorf("%s is %d×%d, want %d×%d", path, cfg.Width, cfg.Height, w, h)
+	}
+	return nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if last := lines[len(lines)-1]; last != "" {
+		return last
+	}
+	return "(no output)"
+}

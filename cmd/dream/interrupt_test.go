@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"dream/internal/imageio"
+	"dream/internal/ort"
+)
+
+// Ctrl-C (SIGINT) during a long !fix cancels it: one line, no output file, no temporary file,
+// the original untouched, and the shell takes the next command.
+func TestInterruptCancelsJob(t *testing.T) {
+	work := t.TempDir()
+	big := filepath.Join(work, "big.png")
+	writeTiledCopy(t, filepath.Join(sharedDir, "images", "astronaut.png"), big, 2)
+	original := mustRead(t, big)
+
+	cmd := exec.Command(dreamBinary, "--models", filepath.Join(sharedDir, "models"), "--device", "cpu",
+		"--esrgan_model", "general-x4v3", "--esrgan_bg_tile", "256")
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "HOME="+work, "DREAM_CACHE="+ort.CacheDir())
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	errLines, outLines := lines(stderr), lines(stdout)
+
+	io.WriteString(stdin, "!fix big.png -U 4 1\n")
+	time.Sleep(2 * time.Second) // model loaded, tiles running: the whole job takes about 15 s
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	line := next(t, errLines)
+	t.Logf("%q %v after SIGINT", line, time.Since(sent).Round(time.Millisecond))
+	if line != "cancelled; nothing was written" {
+		t.Fatalf("after SIGINT dream said %q", line)
+	}
+	if elapsed := time.Since(sent); elapsed > 5*time.Second {
+		t.Errorf("cancelling took %v", elapsed)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(work, "outputs", "img-samples")); len(entries) != 0 {
+		t.Errorf("a cancelled job left %d files in the output directory", len(entries))
+	}
+
+	io.WriteString(stdin, "!fix "+filepath.Join(sharedDir, "images", "coffee_crop128.png")+" -U 4 1\nq\n")
+	if line := next(t, outLines); !strings.HasPrefix(line, "wrote outputs/img-samples/coffee_crop128.fixed.png") {
+		t.Errorf("the command after the cancel printed %q", line)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("dream exited with %v", err)
+	}
+	if string(mustRead(t, big)) != string(original) {
+		t.Error("the original image changed")
+	}
+	entries, _ := os.ReadDir(filepath.Join(work, "outputs", "img-samples"))
+	if len(entries) != 1 {
+		t.Errorf("output directory holds %d entries, want only coffee_crop128.fixed.png", len(entries))
+	}
+}
+
+// writeTiledCopy writes an image made of n×n copies of src, a large input from a real photo.
+func writeTiledCopy(t *testing.T, src, dest string, n int) {
+	img, err := imageio.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := &imageio.Image{W: img.W * n, H: img.H * n, Channels: img.Channels, Depth: img.Depth}
+	big.Pix = make([]uint16, big.W*big.H*big.Channels)
+	for y := 0; y < big.H; y++ {
+		row := img.Pix[(y%img.H)*img.W*img.Channels:][:img.W*img.Channels]
+		for k := 0; k < n; k++ {
+			copy(big.Pix[(y*big.W+k*img.W)*img.Channels:], row)
+		}
+	}
+	if err := imageio.SavePNG(dest, big); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func lines(r io.Reader) <-chan string {
+	ch := make(chan string, 16)
+	go func() {
+		scanner := bufio.NewScanner(r)
+		for scanner.Scan() {
+			ch <- scanner.Text()
+		}
+		close(ch)
+	}()
+	return ch
+}
+
+func next(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case line, ok := <-ch:
+		if !ok {
+			t.Fatal("dream closed its output")
+		}
+		return line
+	case <-time.After(60 * time.Second):
+		t.Fatal("dream printed nothing for 60 s")
+	}
+	return ""
+}

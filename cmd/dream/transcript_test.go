@@ -1,0 +1,289 @@
+package main
+
+// End-to-end tests: each file under testdata/transcripts holds the launch flags, the lines
+// typed, and the output and files expected, and runs against the real binary with the real
+// ONNX Runtime and the project's real models.
+//
+// A transcript is a list of sections, each started by a line "-- name --":
+//
+//	args:    launch flags, split like a shell line
+//	setup:   one action per line (see runSetup): files to create before dream starts
+//	stdin:   the lines typed
+//	stdout:  the expected standard output, line by line; * matches any text
+//	stderr:  the same for standard error
+//	files:   one check per line (see checkFile), after dream exits
+//
+// $SHARED, $CACHE and $WORK in any section are replaced by the shared folder, dream's cache
+// folder and the test's working directory.
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"dream/internal/imagecmp"
+	"dream/internal/imageio"
+	"dream/internal/job"
+	"dream/internal/ort"
+)
+
+var (
+	dreamBinary string
+	sharedDir   = mustAbs(filepath.Join("..", "..", "..", "shared"))
+)
+
+func mustAbs(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		panic(err)
+	}
+	return abs
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dream-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dreamBinary = filepath.Join(dir, "dream")
+	build := exec.Command("go", "build", "-o", dreamBinary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building dream:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestTranscripts(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "transcripts", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts found: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			t.Parallel()
+			runTranscript(t, file)
+		})
+	}
+}
+
+type transcript map[string][]string
+
+func readTranscript(t *testing.T, path, work string) transcript {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expand := strings.NewReplacer("$SHARED", sharedDir, "$CACHE", ort.CacheDir(), "$WORK", work)
+	sections := transcript{}
+	current := ""
+	for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		if name, ok := sectionName(line); ok {
+			current = name
+			if _, dup := sections[current]; dup {
+				t.Fatalf("%s: section %s appears twice", path, current)
+			}
+			sections[current] = []string{}
+			continue
+		}
+		if current == "" {
+			continue // comments before the first section
+		}
+		sections[current] = append(sections[current], expand.Replace(line))
+	}
+	return sections
+}
+
+// sectionName reads a section marker, "-- name --".
+func sectionName(line string) (string, bool) {
+	inner, ok := strings.CutPrefix(line, "-- ")
+	if !ok {
+		return "", false
+	}
+	name, ok := strings.CutSuffix(inner, " --")
+	return name, ok && name != "" && !strings.ContainsAny(name, " \t")
+}
+
+func runTranscript(t *testing.T, path string) {
+	work := t.TempDir()
+	tr := readTranscript(t, path, work)
+	for _, action := range tr["setup"] {
+		runSetup(t, work, action)
+	}
+	args, err := job.Split(strings.Join(tr["args"], " "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dreamBinary, args...)
+	cmd.Dir = work
+	// HOME points at the test folder so history and caches stay there; the runtime install
+	// stays where make put it.
+	cmd.Env = append(os.Environ(), "HOME="+work, "DREAM_CACHE="+ort.CacheDir())
+	cmd.Stdin = strings.NewReader(strings.Join(tr["stdin"], "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Errorf("dream exited with %v", err)
+	}
+	matchLines(t, "stdout", tr["stdout"], stdout.String())
+	matchLines(t, "stderr", tr["stderr"], stderr.String())
+	for _, check := range tr["files"] {
+		checkFile(t, work, check)
+	}
+}
+
+// runSetup performs one setup action:
+//
+//	copy SRC DEST         copy a file into the working directory
+//	head SRC DEST BYTES   copy only the first BYTES bytes (a truncated file)
+//	write DEST TEXT…      write the rest of the line as the file's content
+//	mkdir DIR
+func runSetup(t *testing.T, work, action string) {
+	f := strings.Fields(action)
+	if len(f) == 0 {
+		return
+	}
+	switch {
+	case f[0] == "copy" && len(f) == 3:
+		data := mustRead(t, f[1])
+		mustWrite(t, filepath.Join(work, f[2]), data)
+	case f[0] == "head" && len(f) == 4:
+		n, err := strconv.Atoi(f[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, filepath.Join(work, f[2]), mustRead(t, f[1])[:n])
+	case f[0] == "write" && len(f) >= 2:
+		mustWrite(t, filepath.Join(work, f[1]), []byte(strings.Join(f[2:], " ")+"\n"))
+	case f[0] == "mkdir" && len(f) == 2:
+		if err := os.MkdirAll(filepath.Join(work, f[1]), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatalf("unknown setup action %q", action)
+	}
+}
+
+// checkFile performs one check:
+//
+//	exists PATH WxH               a PNG of that size
+//	absent PATH
+//	same PATH OTHER               byte-identical files
+//	only DIR NAME…                the directory holds exactly these names (no temp files)
+//	matches PATH REF DB MAX255    PSNR ≥ DB and max abs difference ≤ MAX255/255 against REF
+func checkFile(t *testing.T, work, check string) {
+	f := strings.Fields(check)
+	at := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(work, p)
+	}
+	switch {
+	case f[0] == "exists" && len(f) == 3:
+		img, err := imageio.Load(at(f[1]))
+		if err != nil {
+			t.Errorf("%s: %v", check, err)
+			return
+		}
+		if got := fmt.Sprintf("%dx%d", img.W, img.H); got != f[2] {
+			t.Errorf("%s: size is %s", check, got)
+		}
+	case f[0] == "absent" && len(f) == 2:
+		if _, err := os.Stat(at(f[1])); err == nil {
+			t.Errorf("%s: the file exists", check)
+		}
+	case f[0] == "same" && len(f) == 3:
+		if !bytes.Equal(mustRead(t, at(f[1])), mustRead(t, at(f[2]))) {
+			t.Errorf("%s: the files differ", check)
+		}
+	case f[0] == "only" && len(f) >= 2:
+		entries, _ := os.ReadDir(at(f[1]))
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		if got, want := strings.Join(names, " "), strings.Join(f[2:], " "); got != want {
+			t.Errorf("%s: the directory holds [%s]", check, got)
+		}
+	case f[0] == "matches" && len(f) == 5:
+		checkMatches(t, at(f[1]), at(f[2]), f[3], f[4])
+	default:
+		t.Fatalf("unknown file check %q", check)
+	}
+}
+
+func checkMatches(t *testing.T, path, ref, minDB, maxSteps string) {
+	got, err := imageio.Load(path)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	want, err := imageio.Load(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := imagecmp.Compare(got, want)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	db, _ := strconv.ParseFloat(minDB, 64)
+	steps, _ := strconv.ParseFloat(maxSteps, 64)
+	t.Logf("%s vs %s: %v", filepath.Base(path), filepath.Base(ref), d)
+	if d.PSNR < db || d.MaxAbs > steps/255+1e-9 {
+		t.Errorf("%s vs %s: %v; want PSNR ≥ %s dB and max abs ≤ %s/255", path, ref, d, minDB, maxSteps)
+	}
+}
+
+// matchLines compares output with the expected lines; * in an expected line matches any text.
+func matchLines(t *testing.T, stream string, want []string, output string) {
+	got := strings.Split(strings.TrimRight(output, "\n"), "\n")
+	if output == "" {
+		got = nil
+	}
+	ok := len(got) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = lineMatches(want[i], got[i])
+	}
+	if !ok {
+		t.Errorf("%s differs\n--- want\n%s\n--- got\n%s", stream, strings.Join(want, "\n"), output)
+	}
+}
+
+func lineMatches(pattern, line string) bool {
+	parts := strings.Split(pattern, "*")
+	for i := range parts {
+		parts[i] = regexp.QuoteMeta(parts[i])
+	}
+	return regexp.MustCompile("^" + strings.Join(parts, ".*") + "$").MatchString(line)
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func mustWrite(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
