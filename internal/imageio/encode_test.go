@@ -18,8 +18,8 @@ func TestEncodeLayouts(t *testing.T) {
 		{"rgb16", &Image{W: 1, H: 1, Channels: 3, Depth: 16, Pix: []uint16{1, 2, 3}}, 2, 16},
 		{"rgba8", &Image{W: 1, H: 1, Channels: 4, Depth: 8, Pix: []uint16{1, 2, 3, 4}}, 6, 8},
 		{"rgba16", &Image{W: 1, H: 1, Channels: 4, Depth: 16, Pix: []uint16{1, 2, 3, 4}}, 6, 16},
-		// Go's encoder drops an alpha channel that is opaque everywhere.
-		{"opaque rgba8", &Image{W: 1, H: 1, Channels: 4, Depth: 8, Pix: []uint16{1, 2, 3, 255}}, 2, 8},
+		// An alpha channel stays even where every pixel is opaque: RGBA in, RGBA out.
+		{"opaque rgba8", &Image{W: 1, H: 1, Channels: 4, Depth: 8, Pix: []uint16{1, 2, 3, 255}}, 6, 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
