@@ -45,27 +45,52 @@ func matchAll(kind string, declared []onnx.InputOutputInfo, want []Tensor) ([]st
 		return nil, fmt.Errorf("model has %d %ss (%s), dream needs %d (%s)",
 			len(declared), kind, describeDeclared(declared), len(want), describeWanted(want))
 	}
-	used := make([]bool, len(declared))
-	names := make([]string, len(want))
-	for i, w := range want {
-		j := findMatch(declared, used, w)
-		if j < 0 {
+	// A wanted tensor nothing matches is the common mistake (wrong type, rank or size), and
+	// naming it is clearer than saying the pairing failed.
+	for _, w := range want {
+		if !w.matchesAny(declared) {
 			return nil, fmt.Errorf("no %s matches what dream needs, %s; the model has %s",
 				kind, w, describeDeclared(declared))
 		}
-		used[j] = true
-		names[i] = declared[j].Name
+	}
+	used := make([]bool, len(declared))
+	names := make([]string, len(want))
+	if !assign(declared, want, used, names) {
+		return nil, fmt.Errorf("the model's %ss (%s) cannot be paired one to one with what dream needs (%s)",
+			kind, describeDeclared(declared), describeWanted(want))
 	}
 	return names, nil
 }
 
-func findMatch(declared []onnx.InputOutputInfo, used []bool, w Tensor) int {
+// assign pairs want[0] and the rest with distinct unused declared tensors, trying every
+// candidate in turn: a first pick that takes the tensor a later, stricter want needs (an
+// any-shape want before a [1,3,?,?] one) is undone rather than failing the whole match.
+// Models have a handful of inputs, so the search is tiny.
+func assign(declared []onnx.InputOutputInfo, want []Tensor, used []bool, names []string) bool {
+	if len(want) == 0 {
+		return true
+	}
 	for j, d := range declared {
-		if !used[j] && w.matches(d) {
-			return j
+		if used[j] || !want[0].matches(d) {
+			continue
+		}
+		used[j] = true
+		names[0] = d.Name
+		if assign(declared, want[1:], used, names[1:]) {
+			return true
+		}
+		used[j] = false
+	}
+	return false
+}
+
+func (w Tensor) matchesAny(declared []onnx.InputOutputInfo) bool {
+	for _, d := range declared {
+		if w.matches(d) {
+			return true
 		}
 	}
-	return -1
+	return false
 }
 
 func (w Tensor) matches(d onnx.InputOutputInfo) bool {
