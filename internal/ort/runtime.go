@@ -302,13 +302,13 @@ func (s *Session) Run(ctx context.Context, inputs, outputs []Value) error {
 	err = s.dyn.RunWithOptions(inputs, outputs, runOpts)
 	close(done)
 	<-watcherDone // runOpts must outlive the watcher's Terminate call
+	if err == nil {
+		return nil // a run that finished counts, even if the cancel came at its very end
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if err != nil {
-		return fmt.Errorf("%s: %s", filepath.Base(s.Path), shortError(err))
-	}
-	return nil
+	return fmt.Errorf("%s: %s", filepath.Base(s.Path), shortError(err))
 }
 
 // IsAllocationFailure tells whether a run failed because memory ran out, which a caller can
