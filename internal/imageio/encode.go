@@ -5,6 +5,8 @@ import (
 	"image"
 	"image/png"
 	"io"
+
+	"dream/internal/pngmeta"
 )
 
 // Encode writes img to w as PNG, keeping its channels and depth: gray stays
@@ -13,11 +15,11 @@ import (
 //
 // It deflates at the fastest level, on every core (see writePNG): Go's
 // encoder at its default level takes about 15 s for a 4096×4096 result.
-func Encode(w io.Writer, img *Image) error {
+func Encode(w io.Writer, img *Image, meta ...pngmeta.Chunk) error {
 	if err := img.check(); err != nil {
 		return fmt.Errorf("cannot encode PNG: %w", err)
 	}
-	return writePNG(w, img)
+	return writePNG(w, img, meta)
 }
 
 // encodeWithGo is the standard library's encoder at its fastest level, kept as the baseline

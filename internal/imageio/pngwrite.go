@@ -9,6 +9,8 @@ import (
 	"io"
 	"runtime"
 	"sync/atomic"
+
+	"dream/internal/pngmeta"
 )
 
 // The PNG writer below compresses bands of rows on every core at once, the way pigz does for
@@ -22,13 +24,19 @@ const bandRows = 64
 
 var pngSignature = []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}
 
-// writePNG writes img as a PNG: gray, RGB or RGBA at 8 or 16 bits, as img has them.
-func writePNG(w io.Writer, img *Image) error {
+// writePNG writes img as a PNG: gray, RGB or RGBA at 8 or 16 bits, as img has them, with the
+// metadata chunks between the header and the image data.
+func writePNG(w io.Writer, img *Image, meta []pngmeta.Chunk) error {
 	if _, err := w.Write(pngSignature); err != nil {
 		return err
 	}
 	if err := writeChunk(w, "IHDR", header(img)); err != nil {
 		return err
+	}
+	for _, c := range meta {
+		if err := writeChunk(w, c.Type, c.Data); err != nil {
+			return err
+		}
 	}
 	if err := writeImageData(w, img); err != nil {
 		return err

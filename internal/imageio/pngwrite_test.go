@@ -23,7 +23,7 @@ func TestWritePNGRoundTrip(t *testing.T) {
 				img.Pix[i] = uint16((i/channels)%img.W*3+rng.IntN(20)) << (depth - 8)
 			}
 			var buf bytes.Buffer
-			if err := writePNG(&buf, img); err != nil {
+			if err := writePNG(&buf, img, nil); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := png.Decode(bytes.NewReader(buf.Bytes())); err != nil {
@@ -69,7 +69,7 @@ func BenchmarkPNGWriters(b *testing.B) {
 	for _, w := range []struct {
 		name   string
 		encode func(io.Writer, *Image) error
-	}{{"parallel", writePNG}, {"go", encodeWithGo}} {
+	}{{"parallel", func(w io.Writer, img *Image) error { return writePNG(w, img, nil) }}, {"go", encodeWithGo}} {
 		b.Run(w.name, func(b *testing.B) {
 			var size int
 			for b.Loop() {
