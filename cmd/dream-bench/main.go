@@ -12,6 +12,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 
 	"dream/internal/ort"
 )
@@ -21,6 +24,11 @@ type config struct {
 	shared string // ../shared: models/ and images/
 	dream  string // the binary the memory runs start
 	reps   int
+	// verbose prints every repetition, to tell a steady difference from noise.
+	verbose bool
+	// cpuProfile names a file for a Go CPU profile of the speed runs: it shows where the job
+	// spends its time outside ONNX Runtime, whose own threads it does not sample.
+	cpuProfile string
 }
 
 func (c config) models() string { return filepath.Join(c.shared, "models") }
@@ -32,6 +40,8 @@ func main() {
 	flag.StringVar(&c.shared, "shared", "../shared", "directory holding models/ and images/")
 	flag.StringVar(&c.dream, "dream", "bin/dream", "dream binary for the memory runs")
 	flag.IntVar(&c.reps, "reps", 3, "timed repetitions of each job and bare run")
+	flag.BoolVar(&c.verbose, "v", false, "print every repetition's times")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the speed runs to `FILE`")
 	flag.Parse()
 	if c.reps < 1 {
 		fmt.Fprintln(os.Stderr, "dream-bench: --reps must be at least 1")
@@ -51,20 +61,66 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	fmt.Printf("dream bench — ONNX Runtime %s, CPU, %d cores\n", rt.Version, runtime.NumCPU())
+	warnIfBusy()
 	tmp, err := os.MkdirTemp("", "dream-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
 
-	// Both sections run even if the first fails, so one broken case still leaves a report.
-	speedErr := speedSection(ctx, c, rt, tmp)
+	// Memory runs first, while this process is small: Go starts children with vfork, so the
+	// kernel folds the parent's peak RSS at exec time into the child's ru_maxrss, and after
+	// the speed runs this process holds the sessions (about 1 GB). Both sections run even if
+	// one fails, so one broken case still leaves a report.
+	memErr := memorySection(ctx, c, tmp)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	memErr := memorySection(ctx, c, tmp)
+	stopProfile, err := startProfile(c.cpuProfile)
+	if err != nil {
+		return err
+	}
+	speedErr := speedSection(ctx, c, rt, tmp)
+	stopProfile()
 	if speedErr != nil || memErr != nil {
 		return fmt.Errorf("some measurements failed (see above)")
 	}
 	return nil
+}
+
+// warnIfBusy says when other work already keeps the cores busy: ONNX Runtime uses every core,
+// so a shared machine stretches the runs unevenly and the ratios mean little. Linux only.
+func warnIfBusy() {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return
+	}
+	load, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil || load < 0.5*float64(runtime.NumCPU()) {
+		return
+	}
+	fmt.Printf("note: load average %.1f before starting — other work shares the cores; timings are noisy\n", load)
+}
+
+// startProfile starts a CPU profile into path, or does nothing for an empty path.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

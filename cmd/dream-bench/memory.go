@@ -49,7 +49,12 @@ func memorySection(ctx context.Context, c config, tmp string) error {
 			errs = append(errs, err)
 			continue
 		}
-		fmt.Printf("  %-24s %5d MiB  %5.1f s\n", mc.label, r.peak>>20, r.wall.Seconds())
+		fmt.Printf("  %-24s %5d MiB  %5.1f s", mc.label, r.peak>>20, r.wall.Seconds())
+		if own, ok := selfPeakRSS(); ok && r.peak <= own {
+			// The child's figure is this process's own peak (see run), not dream's.
+			fmt.Printf("   (not measured: no more than the bench's own %d MiB)", own>>20)
+		}
+		fmt.Println()
 	}
 	return errors.Join(errs...)
 }

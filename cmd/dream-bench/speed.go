@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -58,8 +59,11 @@ func speedSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 
 // speedResult holds the medians of one case.
 type speedResult struct {
-	w, h, tiles                int
+	w, h, tiles               int
 	job, bare, decode, encode time.Duration
+	// coreShare is the part of all cores this process used during the timed runs, 0 if
+	// unknown.
+	coreShare float64
 }
 
 func measureSpeed(ctx context.Context, c config, rt *ort.Runtime, sc speedCase, outdir string) (*speedResult, error) {
@@ -97,6 +101,7 @@ func measureSpeed(ctx context.Context, c config, rt *ort.Runtime, sc speedCase, 
 	}
 
 	var jobs, bares, decodes, encodes []time.Duration
+	load := startLoadCheck()
 	// Job and bare run alternate so that drift in the machine (heat, other load) hits both.
 	for range c.reps {
 		j, err := timeJob(ctx, p, fix)
@@ -116,10 +121,14 @@ func measureSpeed(ctx context.Context, c config, rt *ort.Runtime, sc speedCase, 
 		if err != nil {
 			return nil, err
 		}
+		if c.verbose {
+			fmt.Printf("    %s rep: job %.2f s, bare %.2f s, decode %.3f s, encode+write %.3f s\n",
+				sc.upscaler, secs(j.took), secs(bare), secs(dec), secs(enc))
+		}
 		jobs, bares = append(jobs, j.took), append(bares, bare)
 		decodes, encodes = append(decodes, dec), append(encodes, enc)
 	}
-	return &speedResult{w: b.w, h: b.h, tiles: tiles,
+	return &speedResult{w: b.w, h: b.h, tiles: tiles, coreShare: load.share(),
 		job: median(jobs), bare: median(bares), decode: median(decodes), encode: median(encodes)}, nil
 }
 
@@ -142,6 +151,36 @@ func (r *speedResult) print(sc speedCase) {
 		fmt.Printf(" — job ran %d tiles", r.tiles)
 	}
 	fmt.Println()
+	if r.coreShare > 0 && r.coreShare < busyShare {
+		fmt.Printf("    note: the runs got only %.0f%% of the cores; other work competed, so these times are inflated\n",
+			100*r.coreShare)
+	}
+}
+
+// busyShare is the core share below which other processes must have taken the cores: ONNX
+// Runtime keeps every core busy during a run, which is nearly all of a job, so a quiet
+// machine gives well over 90%.
+const busyShare = 0.8
+
+// loadCheck measures how much of the machine this process got between start and share.
+type loadCheck struct {
+	wall time.Time
+	cpu  time.Duration
+	ok   bool
+}
+
+func startLoadCheck() loadCheck {
+	cpu, ok := cpuTime()
+	return loadCheck{wall: time.Now(), cpu: cpu, ok: ok}
+}
+
+func (l loadCheck) share() float64 {
+	cpu, ok := cpuTime()
+	wall := time.Since(l.wall)
+	if !l.ok || !ok || wall <= 0 {
+		return 0
+	}
+	return float64(cpu-l.cpu) / float64(wall) / float64(runtime.NumCPU())
 }
 
 type jobRun struct {

@@ -9,28 +9,68 @@ type Kind int
 const (
 	// Empty is a blank line or a comment: nothing to do.
 	Empty Kind = iota
-	// Generate is a prompt: make an image from text.
+	// Generate is a prompt: make images from text.
 	Generate
 	// Fix post-processes an existing image (!fix).
 	Fix
-	// Help shows help (!help).
+	// Fetch loads the command stored in an image's metadata (!fetch).
+	Fetch
+	// History lists the session's commands (!history).
+	History
+	// Help shows help (!help [SWITCH]).
 	Help
 	// Quit leaves the shell (q, quit, exit).
 	Quit
 )
 
-// Job is one validated request. Switches the line did not give keep their zero value, and
-// the pipeline applies defaults.
+// Job is one validated request. Generation settings hold their defaults when the line did
+// not give them.
 type Job struct {
-	Kind   Kind
-	Prompt string // Generate: the prompt text
-	Path   string // Fix: the image to fix, as typed
-	// Upscale is set by -U.
-	Upscale *Upscale
-	// Outdir is set by -o.
-	Outdir string
+	Kind Kind
 	// Line is the line as typed, for history and messages.
 	Line string
+	// Prompt is the text of a Generate line.
+	Prompt string
+	// Path is the image of a Fix line or the file of a Fetch line, as typed.
+	Path string
+	// Topic is what a Help line asks about ("" for the overview).
+	Topic string
+
+	Generation
+	// Upscale is set by -U.
+	Upscale *Upscale
+	// Faces is set by -G (with -ft and -cf); nil or a strength of 0 means no face restoration.
+	Faces *Faces
+	// SaveOriginal keeps the unprocessed image next to the processed one (--save_orig).
+	SaveOriginal bool
+	// Outdir is set by -o.
+	Outdir string
+	// Warnings are notes about values the parser adjusted, such as a width rounded to 64.
+	Warnings []string
+}
+
+// Generation holds the switches that shape a generated image.
+type Generation struct {
+	Steps      int     // -s
+	Seed       Seed    // -S
+	Iterations int     // -n
+	Width      int     // -W, a multiple of 64
+	Height     int     // -H, a multiple of 64
+	CFGScale   float64 // -C
+	Sampler    string  // -A
+	// InitImage is the img2img source (-I): a path, or "" for none. InitBack > 0 means the
+	// InitBack-th most recent output instead (-I -1).
+	InitImage string
+	InitBack  int
+	Strength  float64 // -f, img2img strength
+}
+
+// Seed is -S: a fixed value, a reference to an earlier seed, or random.
+type Seed struct {
+	Value uint32
+	Set   bool // Value was given
+	// Back > 0 means the Back-th most recent seed used (-S -1 is the last one).
+	Back int
 }
 
 // Upscale is the -U switch: a factor of 2 or 4 and the strength of the blend with a plain
@@ -40,5 +80,42 @@ type Upscale struct {
 	Strength float64
 }
 
-// DefaultUpscaleStrength is the -U strength when only the factor is given.
-const DefaultUpscaleStrength = 0.75
+// Faces is the face restoration asked for by -G, -ft and -cf.
+type Faces struct {
+	Strength float64 // -G, 0..1
+	Tool     string  // -ft: gfpgan or codeformer
+	Fidelity float64 // -cf, CodeFormer only
+}
+
+// Defaults from SPEC §1.
+const (
+	DefaultSteps           = 50
+	DefaultSize            = 512
+	DefaultCFGScale        = 7.5
+	DefaultSampler         = "k_lms"
+	DefaultStrength        = 0.75
+	DefaultUpscaleStrength = 0.75
+	DefaultFaceTool        = "gfpgan"
+	DefaultFidelity        = 0.75
+)
+
+// Samplers lists the sampler names -A accepts.
+var Samplers = []string{"ddim", "plms", "k_lms", "k_euler", "k_euler_a", "k_heun", "k_dpm_2", "k_dpm_2_a"}
+
+// FaceTools lists the restorers -ft accepts.
+var FaceTools = []string{"gfpgan", "codeformer"}
+
+func defaultGeneration() Generation {
+	return Generation{
+		Steps:      DefaultSteps,
+		Iterations: 1,
+		Width:      DefaultSize,
+		Height:     DefaultSize,
+		CFGScale:   DefaultCFGScale,
+		Sampler:    DefaultSampler,
+		Strength:   DefaultStrength,
+	}
+}
+
+// Restores reports whether the job asks for face restoration.
+func (j Job) Restores() bool { return j.Faces != nil && j.Faces.Strength > 0 }

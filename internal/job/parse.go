@@ -3,9 +3,9 @@ package job
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Parse reads one line. Every error is one line for people that names the problem.
@@ -14,41 +14,80 @@ func Parse(line string) (Job, error) {
 	if trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "//") {
 		return Job{Kind: Empty, Line: line}, nil
 	}
+	// Lines come one at a time, so a control character (a newline inside quotes, say) is a
+	// paste accident; refusing it also keeps every message on one line.
+	if i := strings.IndexFunc(trimmed, isControl); i >= 0 {
+		return Job{}, fmt.Errorf("the line has a control character (%U): retype it without one", []rune(trimmed[i:])[0])
+	}
 	words, err := Split(trimmed)
 	if err != nil {
 		return Job{}, err
 	}
-	j := Job{Line: trimmed}
-	switch strings.ToLower(words[0]) {
-	case "q", "quit", "exit":
-		if len(words) > 1 {
-			return Job{}, fmt.Errorf("%s takes nothing after it", words[0])
-		}
-		j.Kind = Quit
-		return j, nil
-	case "!help", "help", "?":
-		j.Kind = Help
-		return j, nil
-	case "!fix":
-		return parseFix(j, words[1:])
+	if len(words) == 0 {
+		return Job{Kind: Empty, Line: line}, nil
 	}
-	if strings.HasPrefix(words[0], "!") {
+	j := Job{Line: trimmed, Generation: defaultGeneration()}
+	command, args := strings.ToLower(words[0]), words[1:]
+	switch command {
+	case "q", "quit", "exit":
+		j.Kind = Quit
+		return j, noArguments(words[0], args)
+	case "!history":
+		j.Kind = History
+		return j, noArguments(words[0], args)
+	case "!help":
+		return parseHelp(j, args)
+	case "!fetch":
+		return parseFetch(j, args)
+	case "!fix":
+		return parseFix(j, args)
+	}
+	if strings.HasPrefix(command, "!") {
 		return Job{}, fmt.Errorf("unknown command %s: type !help for the list", words[0])
 	}
 	return parsePrompt(j, words)
 }
 
+func isControl(r rune) bool { return unicode.IsControl(r) && r != '\t' }
+
+func noArguments(command string, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes nothing after it", command)
+	}
+	return nil
+}
+
+func parseHelp(j Job, args []string) (Job, error) {
+	j.Kind = Help
+	if len(args) > 1 {
+		return Job{}, errors.New("!help takes at most one switch or command, e.g. !help -U")
+	}
+	if len(args) == 1 {
+		j.Topic = args[0]
+	}
+	return j, nil
+}
+
+func parseFetch(j Job, args []string) (Job, error) {
+	j.Kind = Fetch
+	if len(args) != 1 {
+		return Job{}, errors.New("!fetch needs one image made by dream: !fetch PATH")
+	}
+	j.Path = args[0]
+	return j, nil
+}
+
 func parseFix(j Job, args []string) (Job, error) {
 	j.Kind = Fix
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return Job{}, errors.New("!fix needs an image: !fix PATH [-U 2|4 [strength]]")
+	if len(args) == 0 || isSwitch(args[0]) {
+		return Job{}, errors.New("!fix needs an image: !fix PATH [-U 2|4 [strength]] [-G strength] [-ft tool] [-cf fidelity]")
 	}
 	j.Path = args[0]
 	if err := parseSwitches(&j, args[1:]); err != nil {
 		return Job{}, err
 	}
-	if j.Upscale == nil {
-		return Job{}, fmt.Errorf("!fix %s has nothing to do: add -U 2 or -U 4", j.Path)
+	if j.Upscale == nil && !j.Restores() {
+		return Job{}, fmt.Errorf("!fix %s has nothing to do: add -U 2, -U 4 or -G with a strength above 0", j.Path)
 	}
 	return j, nil
 }
@@ -67,39 +106,20 @@ func parsePrompt(j Job, words []string) (Job, error) {
 	if j.Prompt == "" {
 		return Job{}, errors.New("the line has switches but no prompt: type the prompt first, then the switches")
 	}
-	return j, parseSwitches(&j, words[first:])
+	if err := parseSwitches(&j, words[first:]); err != nil {
+		return Job{}, err
+	}
+	return j, nil
 }
 
-// isSwitch tells a switch from a word; negative numbers are values, not switches.
+// isSwitch tells a switch from a word; negative numbers are values, not switches, and a word
+// with spaces in it (quoted prompt text) is never a switch.
 func isSwitch(w string) bool {
-	if !strings.HasPrefix(w, "-") || len(w) < 2 {
+	if !strings.HasPrefix(w, "-") || len(w) < 2 || strings.ContainsFunc(w, unicode.IsSpace) {
 		return false
 	}
 	_, err := strconv.ParseFloat(w, 64)
 	return err != nil
-}
-
-// A switchSpec parses one switch's values from the words that follow it and returns how many
-// it used.
-type switchSpec struct {
-	names []string
-	parse func(j *Job, name string, values []string) (int, error)
-}
-
-var switches = []switchSpec{
-	{names: []string{"-U", "--upscale"}, parse: parseUpscale},
-	{names: []string{"-o", "--outdir"}, parse: parseOutdir},
-}
-
-func lookupSwitch(name string) (switchSpec, bool) {
-	for _, s := range switches {
-		for _, n := range s.names {
-			if n == name {
-				return s, true
-			}
-		}
-	}
-	return switchSpec{}, false
 }
 
 func parseSwitches(j *Job, words []string) error {
@@ -108,13 +128,28 @@ func parseSwitches(j *Job, words []string) error {
 		if !isSwitch(name) {
 			return fmt.Errorf("unexpected %q: switches come after the prompt or path, each with its values", name)
 		}
-		spec, ok := lookupSwitch(name)
+		vals := values(words[i+1:])
+		// --name=value is the same as --name value.
+		long, value, joined := strings.Cut(name, "=")
+		if joined && strings.HasPrefix(name, "--") {
+			name, vals = long, append([]string{value}, vals...)
+		}
+		spec, ok := LookupSwitch(name)
 		if !ok {
 			return fmt.Errorf("unknown switch %s: type !help for the list", name)
 		}
-		used, err := spec.parse(j, name, values(words[i+1:]))
+		if j.Kind == Fix && !spec.OnFix {
+			return fmt.Errorf("%s does not apply to !fix: it takes -U, -G, -ft, -cf and -o", name)
+		}
+		used, err := spec.parse(j, name, vals)
 		if err != nil {
 			return err
+		}
+		if joined {
+			if used == 0 {
+				return fmt.Errorf("%s takes no value", name)
+			}
+			used-- // the first value was part of the switch's own word
 		}
 		i += 1 + used
 	}
@@ -129,32 +164,4 @@ func values(words []string) []string {
 		}
 	}
 	return words
-}
-
-func parseUpscale(j *Job, name string, vals []string) (int, error) {
-	if len(vals) == 0 || len(vals) > 2 {
-		return 0, fmt.Errorf("%s takes a factor (2 or 4) and an optional strength from 0 to 1, e.g. %s 4 0.6", name, name)
-	}
-	factor, err := strconv.Atoi(vals[0])
-	if err != nil || (factor != 2 && factor != 4) {
-		return 0, fmt.Errorf("%s %s: the upscale factor must be 2 or 4", name, vals[0])
-	}
-	up := &Upscale{Factor: factor, Strength: DefaultUpscaleStrength}
-	if len(vals) == 2 {
-		s, err := strconv.ParseFloat(vals[1], 64)
-		if err != nil || math.IsNaN(s) || s < 0 || s > 1 {
-			return 0, fmt.Errorf("%s %s %s: the upscale strength must be a number from 0 to 1", name, vals[0], vals[1])
-		}
-		up.Strength = s
-	}
-	j.Upscale = up
-	return len(vals), nil
-}
-
-func parseOutdir(j *Job, name string, vals []string) (int, error) {
-	if len(vals) != 1 {
-		return 0, fmt.Errorf("%s takes one directory", name)
-	}
-	j.Outdir = vals[0]
-	return 1, nil
 }

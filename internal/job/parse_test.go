@@ -1,11 +1,24 @@
 package job
 
 import (
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
+// gen returns the default generation settings changed by edit.
+func gen(edit func(g *Generation)) Generation {
+	g := defaultGeneration()
+	if edit != nil {
+		edit(&g)
+	}
+	return g
+}
+
 func TestParseValid(t *testing.T) {
+	defaults := gen(nil)
+	face := func(s float64, tool string, w float64) *Faces { return &Faces{Strength: s, Tool: tool, Fidelity: w} }
 	tests := []struct {
 		line string
 		want Job
@@ -13,17 +26,58 @@ func TestParseValid(t *testing.T) {
 		{"", Job{Kind: Empty}},
 		{"   # a comment", Job{Kind: Empty}},
 		{"// another", Job{Kind: Empty}},
-		{"q", Job{Kind: Quit}},
-		{"EXIT", Job{Kind: Quit}},
-		{"!help", Job{Kind: Help}},
-		{"!fix photo.png -U 4", Job{Kind: Fix, Path: "photo.png", Upscale: &Upscale{4, 0.75}}},
-		{"!fix photo.png -U 2 0.6", Job{Kind: Fix, Path: "photo.png", Upscale: &Upscale{2, 0.6}}},
-		{"!fix photo.png --upscale 4 1", Job{Kind: Fix, Path: "photo.png", Upscale: &Upscale{4, 1}}},
-		{"!fix photo.png -U 4 0", Job{Kind: Fix, Path: "photo.png", Upscale: &Upscale{4, 0}}},
-		{`!fix "my photo.png" -U 4 -o out`, Job{Kind: Fix, Path: "my photo.png", Upscale: &Upscale{4, 0.75}, Outdir: "out"}},
-		{`!fix my\ photo.png -o out -U 2`, Job{Kind: Fix, Path: "my photo.png", Upscale: &Upscale{2, 0.75}, Outdir: "out"}},
-		{"a castle on a hill -U 2", Job{Kind: Generate, Prompt: "a castle on a hill", Upscale: &Upscale{2, 0.75}}},
-		{`"a castle" at -1 degrees`, Job{Kind: Generate, Prompt: "a castle at -1 degrees"}},
+		{"q", Job{Kind: Quit, Generation: defaults}},
+		{"EXIT", Job{Kind: Quit, Generation: defaults}},
+		{"!history", Job{Kind: History, Generation: defaults}},
+		{"!help", Job{Kind: Help, Generation: defaults}},
+		{"!help -U", Job{Kind: Help, Topic: "-U", Generation: defaults}},
+		{"!fetch out/000001.42.png", Job{Kind: Fetch, Path: "out/000001.42.png", Generation: defaults}},
+
+		// !fix
+		{"!fix photo.png -U 4", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{4, 0.75}}},
+		{"!fix photo.png -U 2 0.6", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{2, 0.6}}},
+		{"!fix photo.png --upscale 4 1", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{4, 1}}},
+		{"!fix photo.png -U 4 0", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{4, 0}}},
+		{"!fix photo.png -G 0.8", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Faces: face(0.8, "gfpgan", 0.75)}},
+		{"!fix photo.png -G 1 -ft codeformer -cf 0.7 -U 2", Job{Kind: Fix, Path: "photo.png", Generation: defaults,
+			Faces: face(1, "codeformer", 0.7), Upscale: &Upscale{2, 0.75}}},
+		{"!fix photo.png -cf 0 -ft CodeFormer -G 0.5", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Faces: face(0.5, "codeformer", 0)}},
+		{`!fix "my photo.png" -U 4 -o out`, Job{Kind: Fix, Path: "my photo.png", Generation: defaults, Upscale: &Upscale{4, 0.75}, Outdir: "out"}},
+		{`!fix my\ photo.png --outdir=out -U 2`, Job{Kind: Fix, Path: "my photo.png", Generation: defaults, Upscale: &Upscale{2, 0.75}, Outdir: "out"}},
+
+		// prompts and every switch
+		{"a castle on a hill", Job{Kind: Generate, Prompt: "a castle on a hill", Generation: defaults}},
+		{`"a castle" at -1 degrees`, Job{Kind: Generate, Prompt: "a castle at -1 degrees", Generation: defaults}},
+		{"cat -s 20", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Steps = 20 })}},
+		{"cat --steps=1000", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Steps = 1000 })}},
+		{"cat -S 0", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Seed = Seed{Value: 0, Set: true} })}},
+		{"cat -S 4294967295", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Seed = Seed{Value: 4294967295, Set: true} })}},
+		{"cat --seed -1", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Seed = Seed{Back: 1} })}},
+		{"cat -S -2", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Seed = Seed{Back: 2} })}},
+		{"cat -n 3", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Iterations = 3 })}},
+		{"cat -W 768 -H 64", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Width, g.Height = 768, 64 })}},
+		{"cat --width 4096 --height 640", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Width, g.Height = 4096, 640 })}},
+		{"cat -W 500", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Width = 448 }),
+			Warnings: []string{"width 500 rounded down to 448, a multiple of 64"}}},
+		{"cat -H 100", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Height = 64 }),
+			Warnings: []string{"height 100 rounded down to 64, a multiple of 64"}}},
+		{"cat -C 1.5", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.CFGScale = 1.5 })}},
+		{"cat --cfg_scale 12", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.CFGScale = 12 })}},
+		{"cat -A ddim", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "ddim" })}},
+		{"cat --sampler K_EULER_A", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "k_euler_a" })}},
+		{"cat -I in.png", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitImage = "in.png" })}},
+		{"cat -I -1 -f 0.3", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitBack, g.Strength = 1, 0.3 })}},
+		{"cat --init_img 'a b.png' --strength 0.99", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitImage, g.Strength = "a b.png", 0.99 })}},
+		{"cat -U 2", Job{Kind: Generate, Prompt: "cat", Generation: defaults, Upscale: &Upscale{2, 0.75}}},
+		{"cat -G 0", Job{Kind: Generate, Prompt: "cat", Generation: defaults, Faces: face(0, "gfpgan", 0.75)}},
+		{"cat --gfpgan_strength 0.4 --facetool codeformer --codeformer_fidelity 1", Job{Kind: Generate, Prompt: "cat", Generation: defaults,
+			Faces: face(0.4, "codeformer", 1)}},
+		{"cat --save_orig", Job{Kind: Generate, Prompt: "cat", Generation: defaults, SaveOriginal: true}},
+		{"cat -save_orig -U 4", Job{Kind: Generate, Prompt: "cat", Generation: defaults, SaveOriginal: true, Upscale: &Upscale{4, 0.75}}},
+		{"cat --save_original", Job{Kind: Generate, Prompt: "cat", Generation: defaults, SaveOriginal: true}},
+		{"cat -o elsewhere", Job{Kind: Generate, Prompt: "cat", Generation: defaults, Outdir: "elsewhere"}},
+		{"superman dancing with a panda bear -U 2 0.6 -G 0.4", Job{Kind: Generate, Prompt: "superman dancing with a panda bear",
+			Generation: defaults, Upscale: &Upscale{2, 0.6}, Faces: face(0.4, "gfpgan", 0.75)}},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.line)
@@ -33,17 +87,73 @@ func TestParseValid(t *testing.T) {
 		}
 		got.Line = ""
 		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Parse(%q) = %+v, want %+v", tt.line, got, tt.want)
+			t.Errorf("Parse(%q)\n got %+v\nwant %+v", tt.line, got, tt.want)
 		}
 	}
 }
 
+// Every switch, each way it can be wrong: one line naming the problem.
 func TestParseInvalid(t *testing.T) {
 	tests := []struct{ line, want string }{
-		{"!fix", "!fix needs an image: !fix PATH [-U 2|4 [strength]]"},
-		{"!fix -U 4", "!fix needs an image: !fix PATH [-U 2|4 [strength]]"},
-		{"!fix a.png", "!fix a.png has nothing to do: add -U 2 or -U 4"},
-		{"!fix a.png -U", "-U takes a factor (2 or 4) and an optional strength from 0 to 1, e.g. -U 4 0.6"},
+		// commands
+		{"!fix", "!fix needs an image: !fix PATH [-U 2|4 [strength]] [-G strength] [-ft tool] [-cf fidelity]"},
+		{"!fix -U 4", "!fix needs an image: !fix PATH [-U 2|4 [strength]] [-G strength] [-ft tool] [-cf fidelity]"},
+		{"!fix a.png", "!fix a.png has nothing to do: add -U 2, -U 4 or -G with a strength above 0"},
+		{"!fix a.png -G 0", "!fix a.png has nothing to do: add -U 2, -U 4 or -G with a strength above 0"},
+		{"!fix a.png b.png -U 4", `unexpected "b.png": switches come after the prompt or path, each with its values`},
+		{"!fix a.png -U 4 -s 20", "-s does not apply to !fix: it takes -U, -G, -ft, -cf and -o"},
+		{"!fix a.png -U 4 --save_orig", "--save_orig does not apply to !fix: it takes -U, -G, -ft, -cf and -o"},
+		{"!fetch", "!fetch needs one image made by dream: !fetch PATH"},
+		{"!fetch a b", "!fetch needs one image made by dream: !fetch PATH"},
+		{"!history now", "!history takes nothing after it"},
+		{"!help -U -G", "!help takes at most one switch or command, e.g. !help -U"},
+		{"!nope", "unknown command !nope: type !help for the list"},
+		{"q now", "q takes nothing after it"},
+		{"-U 4", "the line has switches but no prompt: type the prompt first, then the switches"},
+		{"cat 'unclosed", "the line has an unclosed quote"},
+		{`cat \`, "the line ends with a lone backslash"},
+		{"cat -Z 3", "unknown switch -Z: type !help for the list"},
+		{"cat -s 20 extra", `unexpected "extra": switches come after the prompt or path, each with its values`},
+		// -s
+		{"cat -s", "-s needs a whole number of steps from 1 to 1000"},
+		{"cat -s 0", "-s 0: give a whole number of steps from 1 to 1000"},
+		{"cat -s 1001", "-s 1001: give a whole number of steps from 1 to 1000"},
+		{"cat -s 2.5", "-s 2.5: give a whole number of steps from 1 to 1000"},
+		{"cat --steps=ten", "--steps ten: give a whole number of steps from 1 to 1000"},
+		// -S
+		{"cat -S", "-S needs a seed: a number from 0 to 4294967295, or -1 for the last seed used"},
+		{"cat -S 4294967296", "-S 4294967296: a seed is a number from 0 to 4294967295, or -1 for the last seed used"},
+		{"cat -S 1.5", "-S 1.5: a seed is a number from 0 to 4294967295, or -1 for the last seed used"},
+		{"cat -S x", "-S x: a seed is a number from 0 to 4294967295, or -1 for the last seed used"},
+		// -n
+		{"cat -n", "-n needs a whole number of images, 1 or more"},
+		{"cat -n 0", "-n 0: give a whole number of images, 1 or more"},
+		{"cat -n -3", "-n -3: give a whole number of images, 1 or more"},
+		// -W -H
+		{"cat -W", "-W needs a width from 64 to 4096 pixels"},
+		{"cat -W 63", "-W 63: give a width from 64 to 4096 pixels"},
+		{"cat -W 4097", "-W 4097: give a width from 64 to 4096 pixels"},
+		{"cat -H wide", "-H wide: give a height from 64 to 4096 pixels"},
+		{"cat -H 0", "-H 0: give a height from 64 to 4096 pixels"},
+		// -C
+		{"cat -C", "-C needs a guidance scale above 1, e.g. 7.5"},
+		{"cat -C 1", "-C 1: the guidance scale must be above 1 (and at most 100)"},
+		{"cat -C 0.5", "-C 0.5: the guidance scale must be above 1 (and at most 100)"},
+		{"cat -C 101", "-C 101: the guidance scale must be above 1 (and at most 100)"},
+		{"cat -C NaN", "-C NaN: give a guidance scale above 1, e.g. 7.5"},
+		// -A
+		{"cat -A", "-A: choose a sampler from ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a"},
+		{"cat -A euler", "-A euler: choose a sampler from ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a"},
+		// -I
+		{"cat -I", "-I needs an image path, or -1 for the last image written"},
+		{"cat -I 3", "-I 3: give an image path, or -1 for the last image written"},
+		// -f
+		{"cat -f", "-f needs an img2img strength between 0 and 1, e.g. 0.75"},
+		{"cat -f 0", "-f 0: the img2img strength must be between 0 and 1, not including either"},
+		{"cat -f 1", "-f 1: the img2img strength must be between 0 and 1, not including either"},
+		{"cat -f much", "-f much: give an img2img strength between 0 and 1, e.g. 0.75"},
+		// -U
+		{"cat -U", "-U takes a factor (2 or 4) and an optional strength from 0 to 1, e.g. -U 4 0.6"},
 		{"!fix a.png -U 3", "-U 3: the upscale factor must be 2 or 4"},
 		{"!fix a.png -U 8 0.5", "-U 8: the upscale factor must be 2 or 4"},
 		{"!fix a.png -U two", "-U two: the upscale factor must be 2 or 4"},
@@ -51,13 +161,24 @@ func TestParseInvalid(t *testing.T) {
 		{"!fix a.png -U 4 -0.1", "-U 4 -0.1: the upscale strength must be a number from 0 to 1"},
 		{"!fix a.png -U 4 NaN", "-U 4 NaN: the upscale strength must be a number from 0 to 1"},
 		{"!fix a.png -U 4 0.5 0.5", "-U takes a factor (2 or 4) and an optional strength from 0 to 1, e.g. -U 4 0.6"},
-		{"!fix a.png -U 4 -Z", "unknown switch -Z: type !help for the list"},
-		{"!fix a.png b.png -U 4", `unexpected "b.png": switches come after the prompt or path, each with its values`},
-		{"!fix a.png -o", "-o takes one directory"},
-		{"!fix 'a.png -U 4", "the line has an unclosed quote"},
-		{"!nope", "unknown command !nope: type !help for the list"},
-		{"q now", "q takes nothing after it"},
-		{"-U 4", "the line has switches but no prompt: type the prompt first, then the switches"},
+		// -G
+		{"cat -G", "-G needs a face restoration strength from 0 to 1"},
+		{"!fix a.png -G 1.2", "-G 1.2: the face restoration strength must be from 0 to 1"},
+		{"!fix a.png -G -0.5", "-G -0.5: the face restoration strength must be from 0 to 1"},
+		{"!fix a.png -G strong", "-G strong: give a face restoration strength from 0 to 1"},
+		// -ft
+		{"!fix a.png -G 1 -ft", "-ft: choose a face restorer from gfpgan, codeformer"},
+		{"!fix a.png -G 1 -ft restoreformer", "-ft restoreformer: choose a face restorer from gfpgan, codeformer"},
+		// -cf
+		{"!fix a.png -G 1 -cf", "-cf needs a CodeFormer fidelity from 0 to 1"},
+		{"!fix a.png -G 1 -cf 2", "-cf 2: the CodeFormer fidelity must be from 0 to 1"},
+		{"!fix a.png -G 1 -cf high", "-cf high: give a CodeFormer fidelity from 0 to 1"},
+		// --save_orig
+		{"cat --save_orig=yes", "--save_orig takes no value"},
+		{"cat --save_orig yes", `unexpected "yes": switches come after the prompt or path, each with its values`},
+		// -o
+		{"!fix a.png -U 4 -o", "-o needs a directory"},
+		{"!fix a.png -U 4 -o ''", "-o needs a directory"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.line)
@@ -68,6 +189,43 @@ func TestParseInvalid(t *testing.T) {
 		if err.Error() != tt.want {
 			t.Errorf("Parse(%q) error\n got %q\nwant %q", tt.line, err, tt.want)
 		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("Parse(%q): the error is more than one line", tt.line)
+		}
+	}
+}
+
+// Every switch appears in both tables above, valid and invalid.
+func TestEverySwitchIsTested(t *testing.T) {
+	for _, s := range Switches {
+		if !strings.Contains(testSource(t), " "+s.Names[0]) {
+			t.Errorf("switch %s has no test line", s.Names[0])
+		}
+	}
+}
+
+func TestCommandRoundTrip(t *testing.T) {
+	for _, line := range []string{
+		`a "quoted" cat \ on a hill -s 20 -C 9 -A ddim -W 640 -H 384`,
+		"superman dancing with a panda bear -U 2 0.6 -G 0.4 -ft codeformer -cf 0.7",
+		"a cat -I 'in put.png' -f 0.4 -U 4 1",
+	} {
+		j, err := Parse(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := j.Command(42)
+		again, err := Parse(cmd)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", cmd, err)
+		}
+		if again.Command(42) != cmd || again.Prompt != j.Prompt || !again.Seed.Set || again.Seed.Value != 42 {
+			t.Errorf("%q → %q → %q", line, cmd, again.Command(42))
+		}
+	}
+	j, _ := Parse("a cat -U 2 0.6 -G 0.8 -ft codeformer -cf 0.7")
+	if got, want := j.Command(123), `"a cat" -s 50 -S 123 -W 512 -H 512 -C 7.5 -A k_lms -G 0.8 -ft codeformer -cf 0.7 -U 2 0.6`; got != want {
+		t.Errorf("Command = %s\nwant      %s", got, want)
 	}
 }
 
@@ -90,19 +248,43 @@ func TestSplit(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, seed := range []string{"!fix a.png -U 4 0.5", `"x" -U 2`, "q", "# c", `!fix 'a b' -o "c d"`, "-U"} {
+	for _, seed := range []string{"!fix a.png -U 4 0.5", `"x" -U 2`, "q", "# c", `!fix 'a b' -o "c d"`, "-U",
+		"cat -s 20 -S -1 -n 2 -W 500 -C 7 -A ddim -I -1 -f 0.5 -G 0.5 -ft codeformer -cf 0.2 --save_orig", "cat --steps=3"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		j, err := Parse(line)
 		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Parse(%q): a multi-line error", line)
+			}
 			return
 		}
-		if j.Upscale != nil && (j.Upscale.Factor != 2 && j.Upscale.Factor != 4 || j.Upscale.Strength < 0 || j.Upscale.Strength > 1) {
+		if j.Upscale != nil && (j.Upscale.Factor != 2 && j.Upscale.Factor != 4 || !inUnit(j.Upscale.Strength)) {
 			t.Fatalf("Parse(%q) accepted %+v", line, j.Upscale)
 		}
 		if j.Kind == Fix && j.Path == "" {
 			t.Fatalf("Parse(%q) gave a fix without a path", line)
 		}
+		if j.Kind == Generate {
+			if j.Width%64 != 0 || j.Height%64 != 0 || j.Steps < 1 || j.CFGScale <= 1 {
+				t.Fatalf("Parse(%q) accepted %+v", line, j.Generation)
+			}
+			// The normalised command must parse back to itself.
+			cmd := j.Command(7)
+			again, err := Parse(cmd)
+			if err != nil || again.Command(7) != cmd {
+				t.Fatalf("Parse(%q): command %q does not round-trip: %v", line, cmd, err)
+			}
+		}
 	})
+}
+
+func testSource(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("parse_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

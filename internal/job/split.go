@@ -3,6 +3,7 @@ package job
 import (
 	"errors"
 	"strings"
+	"unicode"
 )
 
 // Split cuts a line into words the way a shell does for the cases people type: single quotes
@@ -38,7 +39,7 @@ func Split(line string) ([]string, error) {
 			quote, inWord = r, true
 		case r == '\\':
 			escaped, inWord = true, true
-		case r == ' ' || r == '\t':
+		case unicode.IsSpace(r):
 			if inWord {
 				words = append(words, word.String())
 				word.Reset()

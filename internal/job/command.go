@@ -1,0 +1,64 @@
+package job
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Command is the normalised line that reproduces one image of a Generate job made with seed:
+// every generation switch spelled out, so the line means the same whatever the defaults
+// become. It is what the Dream metadata chunk holds and what !fetch puts back at the prompt.
+//
+//	"a cat" -s 50 -S 42 -W 512 -H 512 -C 7.5 -A k_lms -G 0.8 -ft codeformer -cf 0.7 -U 2 0.75
+func (j Job) Command(seed uint32) string {
+	parts := []string{
+		Quote(j.Prompt),
+		"-s", strconv.Itoa(j.Steps),
+		"-S", strconv.FormatUint(uint64(seed), 10),
+		"-W", strconv.Itoa(j.Width),
+		"-H", strconv.Itoa(j.Height),
+		"-C", formatFloat(j.CFGScale),
+		"-A", j.Sampler,
+	}
+	if j.InitImage != "" {
+		parts = append(parts, "-I", Quote(j.InitImage), "-f", formatFloat(j.Strength))
+	}
+	return strings.Join(append(parts, j.PostprocessingSwitches()...), " ")
+}
+
+// PostprocessingSwitches spells out -G, -ft, -cf and -U as they apply to the job.
+func (j Job) PostprocessingSwitches() []string {
+	var parts []string
+	if j.Restores() {
+		parts = append(parts, "-G", formatFloat(j.Faces.Strength), "-ft", j.Faces.Tool)
+		if j.Faces.Tool == "codeformer" {
+			parts = append(parts, "-cf", formatFloat(j.Faces.Fidelity))
+		}
+	}
+	if j.Upscale != nil {
+		parts = append(parts, "-U", strconv.Itoa(j.Upscale.Factor), formatFloat(j.Upscale.Strength))
+	}
+	return parts
+}
+
+// Quote writes a word so that Split reads it back unchanged.
+func Quote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	return `"` + r.Replace(s) + `"`
+}
+
+func formatFloat(v float64) string {
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// String shows a seed as typed.
+func (s Seed) String() string {
+	switch {
+	case s.Back > 0:
+		return fmt.Sprintf("-%d", s.Back)
+	case s.Set:
+		return strconv.FormatUint(uint64(s.Value), 10)
+	}
+	return "random"
+}

@@ -1,0 +1,239 @@
+package job
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// A Switch is one of the line switches of SPEC §1.
+type Switch struct {
+	Names []string // short name first
+	Args  string   // what follows it, for help
+	Help  string   // one line
+	// OnFix tells whether !fix takes it; every switch applies to prompts.
+	OnFix bool
+	// parse reads the switch's values (the words up to the next switch) into the job and
+	// returns how many it used.
+	parse func(j *Job, name string, vals []string) (int, error)
+}
+
+// Switches lists every line switch, in the order !help shows them.
+var Switches = []Switch{
+	{Names: []string{"-s", "--steps"}, Args: "N", Help: "sampler steps, 1 to 1000 (default 50)", parse: parseSteps},
+	{Names: []string{"-S", "--seed"}, Args: "SEED", Help: "seed 0 to 4294967295; -1 is the last seed used, -2 the one before (default random)", parse: parseSeed},
+	{Names: []string{"-n", "--iterations"}, Args: "N", Help: "images for this prompt, all generated first, then post-processed (default 1)", parse: parseIterations},
+	{Names: []string{"-W", "--width"}, Args: "PIXELS", Help: "width, 64 to 4096, rounded down to a multiple of 64 (default 512)", parse: parseWidth},
+	{Names: []string{"-H", "--height"}, Args: "PIXELS", Help: "height, 64 to 4096, rounded down to a multiple of 64 (default 512)", parse: parseHeight},
+	{Names: []string{"-C", "--cfg_scale"}, Args: "SCALE", Help: "classifier-free guidance, above 1 (default 7.5)", parse: parseCFG},
+	{Names: []string{"-A", "--sampler"}, Args: "NAME", Help: "sampler: " + strings.Join(Samplers, ", ") + " (default k_lms)", parse: parseSampler},
+	{Names: []string{"-I", "--init_img"}, Args: "PATH", Help: "img2img source image; -1 is the last image written", parse: parseInitImage},
+	{Names: []string{"-f", "--strength"}, Args: "F", Help: "img2img strength, between 0 and 1 exclusive (default 0.75)", parse: parseStrength},
+	{Names: []string{"-U", "--upscale"}, Args: "2|4 [STRENGTH]", Help: "upscale ×2 or ×4 with Real-ESRGAN; strength 0 to 1 blends with a plain enlargement (default 0.75)", OnFix: true, parse: parseUpscale},
+	{Names: []string{"-G", "--gfpgan_strength"}, Args: "S", Help: "face restoration strength, 0 to 1; 0 is off (default 0)", OnFix: true, parse: parseFaceStrength},
+	{Names: []string{"-ft", "--facetool"}, Args: "NAME", Help: "face restorer: gfpgan or codeformer (default gfpgan)", OnFix: true, parse: parseFaceTool},
+	{Names: []string{"-cf", "--codeformer_fidelity"}, Args: "W", Help: "CodeFormer fidelity, 0 (best quality) to 1 (closest to the input face) (default 0.75)", OnFix: true, parse: parseFidelity},
+	{Names: []string{"--save_orig", "-save_orig", "--save_original"}, Help: "also keep the image as it was before -U and -G", parse: parseSaveOrig},
+	{Names: []string{"-o", "--outdir"}, Args: "DIR", Help: "write this command's images to DIR", OnFix: true, parse: parseOutdir},
+}
+
+// LookupSwitch finds a switch by any of its names.
+func LookupSwitch(name string) (Switch, bool) {
+	for _, s := range Switches {
+		if slices.Contains(s.Names, name) {
+			return s, true
+		}
+	}
+	return Switch{}, false
+}
+
+func parseSteps(j *Job, name string, vals []string) (int, error) {
+	n, err := oneInt(name, vals, 1, 1000, "a whole number of steps from 1 to 1000")
+	j.Steps = n
+	return 1, err
+}
+
+func parseIterations(j *Job, name string, vals []string) (int, error) {
+	n, err := oneInt(name, vals, 1, math.MaxInt32, "a whole number of images, 1 or more")
+	j.Iterations = n
+	return 1, err
+}
+
+func parseWidth(j *Job, name string, vals []string) (int, error) {
+	return parseSide(j, name, vals, &j.Width, "width")
+}
+
+func parseHeight(j *Job, name string, vals []string) (int, error) {
+	return parseSide(j, name, vals, &j.Height, "height")
+}
+
+// parseSide reads -W or -H; a size that is not a multiple of 64 is rounded down with a warning.
+func parseSide(j *Job, name string, vals []string, side *int, what string) (int, error) {
+	n, err := oneInt(name, vals, 64, 4096, "a "+what+" from 64 to 4096 pixels")
+	if err != nil {
+		return 1, err
+	}
+	if n%64 != 0 {
+		j.Warnings = append(j.Warnings, fmt.Sprintf("%s %d rounded down to %d, a multiple of 64", what, n, n/64*64))
+	}
+	*side = n / 64 * 64
+	return 1, nil
+}
+
+func parseSeed(j *Job, name string, vals []string) (int, error) {
+	if len(vals) < 1 {
+		return 0, fmt.Errorf("%s needs a seed: a number from 0 to 4294967295, or -1 for the last seed used", name)
+	}
+	if back, err := strconv.Atoi(vals[0]); err == nil && back < 0 {
+		j.Seed = Seed{Back: -back}
+		return 1, nil
+	}
+	v, err := strconv.ParseUint(vals[0], 10, 32)
+	if err != nil {
+		return 1, fmt.Errorf("%s %s: a seed is a number from 0 to 4294967295, or -1 for the last seed used", name, vals[0])
+	}
+	j.Seed = Seed{Value: uint32(v), Set: true}
+	return 1, nil
+}
+
+func parseCFG(j *Job, name string, vals []string) (int, error) {
+	v, err := oneFloat(name, vals, "a guidance scale above 1, e.g. 7.5")
+	if err == nil && !(v > 1 && v <= 100) {
+		err = fmt.Errorf("%s %s: the guidance scale must be above 1 (and at most 100)", name, vals[0])
+	}
+	j.CFGScale = v
+	return 1, err
+}
+
+func parseSampler(j *Job, name string, vals []string) (int, error) {
+	if len(vals) < 1 || !slices.Contains(Samplers, strings.ToLower(vals[0])) {
+		given := ""
+		if len(vals) > 0 {
+			given = " " + vals[0]
+		}
+		return 1, fmt.Errorf("%s%s: choose a sampler from %s", name, given, strings.Join(Samplers, ", "))
+	}
+	j.Sampler = strings.ToLower(vals[0])
+	return 1, nil
+}
+
+func parseInitImage(j *Job, name string, vals []string) (int, error) {
+	if len(vals) < 1 {
+		return 0, fmt.Errorf("%s needs an image path, or -1 for the last image written", name)
+	}
+	if back, err := strconv.Atoi(vals[0]); err == nil {
+		if back >= 0 {
+			return 1, fmt.Errorf("%s %s: give an image path, or -1 for the last image written", name, vals[0])
+		}
+		j.InitImage, j.InitBack = "", -back
+		return 1, nil
+	}
+	j.InitImage, j.InitBack = vals[0], 0
+	return 1, nil
+}
+
+func parseStrength(j *Job, name string, vals []string) (int, error) {
+	v, err := oneFloat(name, vals, "an img2img strength between 0 and 1, e.g. 0.75")
+	if err == nil && !(v > 0 && v < 1) {
+		err = fmt.Errorf("%s %s: the img2img strength must be between 0 and 1, not including either", name, vals[0])
+	}
+	j.Strength = v
+	return 1, err
+}
+
+func parseUpscale(j *Job, name string, vals []string) (int, error) {
+	if len(vals) == 0 || len(vals) > 2 {
+		return 0, fmt.Errorf("%s takes a factor (2 or 4) and an optional strength from 0 to 1, e.g. %s 4 0.6", name, name)
+	}
+	factor, err := strconv.Atoi(vals[0])
+	if err != nil || (factor != 2 && factor != 4) {
+		return 0, fmt.Errorf("%s %s: the upscale factor must be 2 or 4", name, vals[0])
+	}
+	up := &Upscale{Factor: factor, Strength: DefaultUpscaleStrength}
+	if len(vals) == 2 {
+		s, err := strconv.ParseFloat(vals[1], 64)
+		if err != nil || !inUnit(s) {
+			return 0, fmt.Errorf("%s %s %s: the upscale strength must be a number from 0 to 1", name, vals[0], vals[1])
+		}
+		up.Strength = s
+	}
+	j.Upscale = up
+	return len(vals), nil
+}
+
+func parseFaceStrength(j *Job, name string, vals []string) (int, error) {
+	v, err := oneFloat(name, vals, "a face restoration strength from 0 to 1")
+	if err == nil && !inUnit(v) {
+		err = fmt.Errorf("%s %s: the face restoration strength must be from 0 to 1", name, vals[0])
+	}
+	faces(j).Strength = v
+	return 1, err
+}
+
+func parseFaceTool(j *Job, name string, vals []string) (int, error) {
+	if len(vals) < 1 || !slices.Contains(FaceTools, strings.ToLower(vals[0])) {
+		given := ""
+		if len(vals) > 0 {
+			given = " " + vals[0]
+		}
+		return 1, fmt.Errorf("%s%s: choose a face restorer from %s", name, given, strings.Join(FaceTools, ", "))
+	}
+	faces(j).Tool = strings.ToLower(vals[0])
+	return 1, nil
+}
+
+func parseFidelity(j *Job, name string, vals []string) (int, error) {
+	v, err := oneFloat(name, vals, "a CodeFormer fidelity from 0 to 1")
+	if err == nil && !inUnit(v) {
+		err = fmt.Errorf("%s %s: the CodeFormer fidelity must be from 0 to 1", name, vals[0])
+	}
+	faces(j).Fidelity = v
+	return 1, err
+}
+
+// faces returns the job's face settings, created with their defaults on first use.
+func faces(j *Job) *Faces {
+	if j.Faces == nil {
+		j.Faces = &Faces{Tool: DefaultFaceTool, Fidelity: DefaultFidelity}
+	}
+	return j.Faces
+}
+
+func parseSaveOrig(j *Job, _ string, _ []string) (int, error) {
+	j.SaveOriginal = true
+	return 0, nil
+}
+
+func parseOutdir(j *Job, name string, vals []string) (int, error) {
+	if len(vals) < 1 || vals[0] == "" {
+		return 0, fmt.Errorf("%s needs a directory", name)
+	}
+	j.Outdir = vals[0]
+	return 1, nil
+}
+
+func oneInt(name string, vals []string, lo, hi int, want string) (int, error) {
+	if len(vals) < 1 {
+		return 0, fmt.Errorf("%s needs %s", name, want)
+	}
+	n, err := strconv.Atoi(vals[0])
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s %s: give %s", name, vals[0], want)
+	}
+	return n, nil
+}
+
+func oneFloat(name string, vals []string, want string) (float64, error) {
+	if len(vals) < 1 {
+		return 0, fmt.Errorf("%s needs %s", name, want)
+	}
+	v, err := strconv.ParseFloat(vals[0], 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%s %s: give %s", name, vals[0], want)
+	}
+	return v, nil
+}
+
+func inUnit(v float64) bool { return v >= 0 && v <= 1 }
