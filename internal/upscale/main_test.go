@@ -15,7 +15,7 @@ import (
 // repository in every checkout and in CI.
 var shared = filepath.Join("..", "..", "..", "shared")
 
-var runtime *ort.Runtime
+var testRuntime *ort.Runtime
 
 func TestMain(m *testing.M) {
 	rt, err := ort.Open(ort.Options{Device: "cpu"})
@@ -23,14 +23,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "upscale tests need ONNX Runtime:", err)
 		os.Exit(1)
 	}
-	runtime = rt
+	testRuntime = rt
 	os.Exit(m.Run())
 }
 
 // sharedModel loads one of the real Real-ESRGAN models.
 func sharedModel(t testing.TB, name string) *Model {
 	t.Helper()
-	m, err := Load(context.Background(), runtime, filepath.Join(shared, "models", name))
+	m, err := Load(context.Background(), testRuntime, filepath.Join(shared, "models", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,26 +203,28 @@ func (j *job) fill(t tile, set channelSet) {
 	plane := j.inW * j.inH
 	src := j.src
 	scale := 1 / j.maxValue
-	for y := 0; y < j.inH; y++ {
-		sy := t.window.Min.Y + reflect(y, t.window.Dy())
-		for x := 0; x < j.inW; x++ {
-			sx := t.window.Min.X + reflect(x, t.window.Dx())
-			p := src.Pix[(sy*src.W+sx)*src.Channels:]
-			var r, g, b uint16
-			switch {
-			case set == alphaChannel:
-				r, g, b = p[3], p[3], p[3]
-			case src.Channels == 1:
-				r, g, b = p[0], p[0], p[0]
-			default:
-				r, g, b = p[0], p[1], p[2]
+	parallelRows(0, j.inH, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			sy := t.window.Min.Y + reflect(y, t.window.Dy())
+			for x := 0; x < j.inW; x++ {
+				sx := t.window.Min.X + reflect(x, t.window.Dx())
+				p := src.Pix[(sy*src.W+sx)*src.Channels:]
+				var r, g, b uint16
+				switch {
+				case set == alphaChannel:
+					r, g, b = p[3], p[3], p[3]
+				case src.Channels == 1:
+					r, g, b = p[0], p[0], p[0]
+				default:
+					r, g, b = p[0], p[1], p[2]
+				}
+				i := y*j.inW + x
+				data[i] = float32(r) * scale
+				data[plane+i] = float32(g) * scale
+				data[2*plane+i] = float32(b) * scale
 			}
-			i := y*j.inW + x
-			data[i] = float32(r) * scale
-			data[plane+i] = float32(g) * scale
-			data[2*plane+i] = float32(b) * scale
 		}
-	}
+	})
 }
 
 // reflect maps an index one past the end of a span of n back inside it, as reflect-padding
@@ -232,115 +234,6 @@ func reflect(i, n int) int {
 		return i
 	}
 	return max(2*n-2-i, 0)
-}
-
-// store writes the tile's core from the output tensor into the output image.
-func (j *job) store(t tile, set channelSet) {
-	f := j.factor
-	for y := t.core.Min.Y * f; y < t.core.Max.Y*f; y++ {
-		for x := t.core.Min.X * f; x < t.core.Max.X*f; x++ {
-			rgb := j.result(t, x, y)
-			j.put(x, y, rgb, set)
-		}
-	}
-}
-
-// result is the network's clamped RGB at output pixel (x, y) of the whole image.
-func (j *job) result(t tile, x, y int) [3]float32 {
-	if j.shrinkX == nil {
-		return j.networkAt(t, x, y)
-	}
-	// ×2 from a ×4 network: a Lanczos-weighted sum of the ×4 pixels around (x, y).
-	var sum [3]float32
-	ys, wys := j.shrinkY.at(y)
-	xs, wxs := j.shrinkX.at(x)
-	for a, sy := range ys {
-		if wys[a] == 0 {
-			continue
-		}
-		var row [3]float32
-		for b, sx := range xs {
-			if wxs[b] == 0 {
-				continue
-			}
-			v := j.networkAt(t, int(sx), int(sy))
-			for c := range row {
-				row[c] += wxs[b] * v[c]
-			}
-		}
-		for c := range sum {
-			sum[c] += wys[a] * row[c]
-		}
-	}
-	return sum
-}
-
-// networkAt reads the network's output for pixel (x, y) of the whole image at the network's
-// own scale, clamped to [0,1].
-func (j *job) networkAt(t tile, x, y int) [3]float32 {
-	s := j.model.Scale
-	lx, ly := x-t.window.Min.X*s, y-t.window.Min.Y*s
-	outW := j.inW * s
-	plane := outW * j.inH * s
-	data := j.out.GetData()
-	i := ly*outW + lx
-	return [3]float32{clamp01(data[i]), clamp01(data[plane+i]), clamp01(data[2*plane+i])}
-}
-
-func clamp01(v float32) float32 {
-	return max(0, min(v, 1))
-}
-
-// Luma weights of ITU-R BT.601, which OpenCV's RGB-to-gray uses: gray images and alpha come
-// back from the network as RGB and are turned into one channel with them.
-const lumaR, lumaG, lumaB = 0.299, 0.587, 0.114
-
-// put blends and rounds one output pixel into the destination image.
-func (j *job) put(x, y int, rgb [3]float32, set channelSet) {
-	dst := j.dst
-	p := dst.Pix[(y*dst.W+x)*dst.Channels:]
-	switch {
-	case set == alphaChannel:
-		p[3] = j.quantise(j.blend(x, y, 3, luma(rgb)))
-	case dst.Channels == 1:
-		p[0] = j.quantise(j.blend(x, y, 0, luma(rgb)))
-	default:
-		for c := 0; c < 3; c++ {
-			p[c] = j.quantise(j.blend(x, y, c, rgb[c]))
-		}
-	}
-}
-
-func luma(rgb [3]float32) float32 {
-	return lumaR*rgb[0] + lumaG*rgb[1] + lumaB*rgb[2]
-}
-
-// blend mixes the network's value with the bicubic enlargement of source channel c.
-func (j *job) blend(x, y, c int, v float32) float32 {
-	if j.blendX == nil {
-		return v
-	}
-	return (1-j.strength)*j.bicubic(x, y, c) + j.strength*v
-}
-
-func (j *job) bicubic(x, y, c int) float32 {
-	src := j.src
-	ys, wys := j.blendY.at(y)
-	xs, wxs := j.blendX.at(x)
-	var sum float32
-	for a, sy := range ys {
-		row := src.Pix[int(sy)*src.W*src.Channels:]
-		var rowSum float32
-		for b, sx := range xs {
-			rowSum += wxs[b] * float32(row[int(sx)*src.Channels+c])
-		}
-		sum += wys[a] * rowSum
-	}
-	return clamp01(sum / j.maxValue)
-}
-
-func (j *job) quantise(v float32) uint16 {
-	return uint16(math.Round(float64(clamp01(v) * j.maxValue)))
 }
 
 // opaque reports whether every alpha sample of an RGBA image is at full value, in which case
