@@ -52,6 +52,7 @@ func NewTerminalReader() (LineReader, error) {
 		HistorySearchFold: true,
 		InterruptPrompt:   "^C",
 		EOFPrompt:         "q",
+		AutoComplete:      completer{},
 	})
 	if err != nil {
 		return nil, err
