@@ -29,6 +29,7 @@ type flags struct {
 	ortLib       string
 	fromFile     string
 	noUpscale    bool
+	noRestore    bool
 	help         bool
 }
 
@@ -47,6 +48,7 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.ortLib, "ort-lib", "", "path of the ONNX Runtime shared library (default $"+ort.EnvLibrary+", then dream's own install)")
 	fs.StringVar(&f.fromFile, "from_file", "", "run the lines of FILE, then exit")
 	fs.BoolVar(&f.noUpscale, "no_upscale", false, "never load the upscaling models")
+	fs.BoolVar(&f.noRestore, "no_restore", false, "never load the face restoration models")
 	fs.BoolVarP(&f.help, "help", "h", false, "show this help")
 	err := fs.Parse(args)
 	if err == nil && fs.NArg() > 0 {
@@ -102,6 +104,7 @@ func run(args []string) int {
 		UpscalerPath: f.upscalerPath,
 		Tile:         f.tile,
 		NoUpscale:    f.noUpscale,
+		NoRestore:    f.noRestore,
 		Runtime:      runtimeOpener(f, sh.RestoreInterrupt),
 		Progress:     sh.Progress,
 	})

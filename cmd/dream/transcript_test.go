@@ -18,6 +18,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,6 +33,8 @@ import (
 	"dream/internal/job"
 	"dream/internal/ort"
 )
+
+var update = flag.Bool("update", false, "rewrite the stdout and stderr sections of the transcripts with what dream printed")
 
 var (
 	dreamBinary string
@@ -135,11 +138,57 @@ func runTranscript(t *testing.T, path string) {
 	if err := cmd.Run(); err != nil {
 		t.Errorf("dream exited with %v", err)
 	}
+	if *update {
+		rewriteOutput(t, path, work, stdout.String(), stderr.String())
+		return
+	}
 	matchLines(t, "stdout", tr["stdout"], stdout.String())
 	matchLines(t, "stderr", tr["stderr"], stderr.String())
 	for _, check := range tr["files"] {
 		checkFile(t, work, check)
 	}
+}
+
+// rewriteOutput replaces the stdout and stderr sections of a transcript with the output of
+// this run, turned back into the transcript's terms: folders as $WORK, $SHARED and $CACHE,
+// timings and ONNX Runtime's own words as *.
+func rewriteOutput(t *testing.T, path, work, stdout, stderr string) {
+	generalise := strings.NewReplacer(work, "$WORK", sharedDir, "$SHARED", ort.CacheDir(), "$CACHE")
+	timing := regexp.MustCompile(` in [0-9.]+s$`)
+	provider := regexp.MustCompile(`is not available \(.*\); `)
+	section := func(text string) []string {
+		var lines []string
+		for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+			if text == "" {
+				break
+			}
+			line = timing.ReplaceAllString(generalise.Replace(line), " in *s")
+			lines = append(lines, provider.ReplaceAllString(line, "is not available (*); "))
+		}
+		return lines
+	}
+	data := strings.Split(strings.TrimRight(string(mustRead(t, path)), "\n"), "\n")
+	var out []string
+	skipping := false
+	for _, line := range data {
+		name, isSection := sectionName(line)
+		switch {
+		case isSection && (name == "stdout" || name == "stderr"):
+			out = append(out, line)
+			if name == "stdout" {
+				out = append(out, section(stdout)...)
+			} else {
+				out = append(out, section(stderr)...)
+			}
+			skipping = true
+		case isSection:
+			skipping = false
+			out = append(out, line)
+		case !skipping:
+			out = append(out, line)
+		}
+	}
+	mustWrite(t, path, []byte(strings.Join(out, "\n")+"\n"))
 }
 
 // runSetup performs one setup action:

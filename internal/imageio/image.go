@@ -38,6 +38,24 @@ type Image struct {
 	Channels int // 1 gray, 3 RGB, 4 RGBA
 	Depth    int // bits per sample: 8 or 16
 	Pix      []uint16
+	// Meta is what the source file said about itself beyond its pixels; results made from
+	// the image carry it over. Images made in memory have none.
+	Meta Metadata
+}
+
+// Metadata is the part of a file's metadata dream keeps: its text, its colour profile, and
+// its EXIF block. A field the file does not have is nil, so a file without metadata gives
+// the zero Metadata.
+type Metadata struct {
+	// Text holds a PNG's text chunks (tEXt, zTXt, iTXt) by keyword.
+	Text map[string]string
+	// ICCProfile is the embedded colour profile, uncompressed (PNG iCCP, JPEG APP2
+	// ICC_PROFILE segments joined in order, WebP ICCP).
+	ICCProfile []byte
+	// Exif is the TIFF-structured EXIF block (PNG eXIf, JPEG APP1 after "Exif\0\0", WebP
+	// EXIF). When Decode applied an orientation to the pixels, the block's Orientation tag is
+	// set to 1 so no viewer turns the image twice.
+	Exif []byte
 }
 
 // Errors returned by Load and Decode wrap one of these (or fs.ErrNotExist,

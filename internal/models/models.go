@@ -57,3 +57,13 @@ func Exists(dir, file string) bool {
 	_, err := Locate(dir, file)
 	return err == nil
 }
+
+// FaceRestorers maps each -ft name to its default model file.
+var FaceRestorers = map[string]string{
+	"gfpgan":     "gfpgan_1.4.onnx",
+	"codeformer": "codeformer.onnx",
+}
+
+// StableDiffusion is the folder, inside the model directory, that holds a diffusers ONNX
+// export of Stable Diffusion 1.x.
+const StableDiffusion = "stable-diffusion-v1-5"

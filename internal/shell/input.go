@@ -19,6 +19,11 @@ type LineReader interface {
 	Close() error
 }
 
+// prefiller is a LineReader that can start a line with text already typed (!fetch uses it).
+type prefiller interface {
+	ReadLineWith(text string) (string, error)
+}
+
 // ErrInterrupted is Ctrl-C at the prompt.
 var ErrInterrupted = errors.New("interrupted")
 
@@ -64,6 +69,14 @@ type terminalReader struct{ rl *readline.Instance }
 
 func (t *terminalReader) ReadLine() (string, error) {
 	line, err := t.rl.Readline()
+	if errors.Is(err, readline.ErrInterrupt) {
+		return "", ErrInterrupted
+	}
+	return line, err
+}
+
+func (t *terminalReader) ReadLineWith(text string) (string, error) {
+	line, err := t.rl.ReadlineWithDefault(text)
 	if errors.Is(err, readline.ErrInterrupt) {
 		return "", ErrInterrupted
 	}

@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"path/filepath"
+	"strings"
+
+	"dream/internal/imageio"
+	"dream/internal/job"
+	"dream/internal/pngmeta"
+)
+
+// fixMetadata is the metadata of a !fix result: the command that reproduces it, the source's
+// JSON record with this fix's steps appended, the source's parameters text, and the source's
+// colour profile and EXIF, so a fixed photo keeps its colours and camera data.
+func fixMetadata(src string, img *imageio.Image, j job.Job, steps []pngmeta.Step) []pngmeta.Chunk {
+	text := img.Meta.Text
+	chunks := []pngmeta.Chunk{pngmeta.Text(pngmeta.KeyDream, fixCommand(src, text[pngmeta.KeyDream], j))}
+	chunks = append(chunks, pngmeta.InternationalText(pngmeta.KeySDMetadata, fixRecord(src, text[pngmeta.KeySDMetadata], steps)))
+	if params, ok := text[pngmeta.KeyParameters]; ok {
+		chunks = append(chunks, pngmeta.Text(pngmeta.KeyParameters, params))
+	}
+	if len(img.Meta.ICCProfile) > 0 {
+		chunks = append(chunks, pngmeta.ICCProfile("ICC profile", img.Meta.ICCProfile))
+	}
+	if len(img.Meta.Exif) > 0 {
+		chunks = append(chunks, pngmeta.Exif(img.Meta.Exif))
+	}
+	return chunks
+}
+
+// fixCommand is the line that makes the fixed image again. A generated source that was not
+// post-processed yet gets its own prompt line with this fix's switches, so !fetch brings the
+// prompt back; anything else gets the !fix line itself.
+func fixCommand(src, sourceCommand string, j job.Job) string {
+	if prev, err := job.Parse(sourceCommand); err == nil && prev.Kind == job.Generate && prev.Seed.Set &&
+		prev.Upscale == nil && !prev.Restores() {
+		prev.Upscale, prev.Faces = j.Upscale, j.Faces
+		return prev.Command(prev.Seed.Value)
+	}
+	return strings.Join(append([]string{"!fix", job.Quote(src)}, j.PostprocessingSwitches()...), " ")
+}
+
+// fixRecord appends the steps to the source's JSON record, or starts a record that names the
+// source when it has none (or one that cannot be read).
+func fixRecord(src, sourceRecord string, steps []pngmeta.Step) string {
+	if sourceRecord != "" {
+		record := sourceRecord
+		var err error
+		for _, s := range steps {
+			if record, err = pngmeta.AppendStep(record, s); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			return record
+		}
+	}
+	r := pngmeta.Record{App: "dream", AppVersion: Version,
+		Image: pngmeta.RecordImage{Source: filepath.Base(src), Postprocessing: steps}}
+	for _, s := range steps {
+		r.Models = append(r.Models, s.Model)
+	}
+	return r.String()
+}

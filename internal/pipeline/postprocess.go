@@ -1,0 +1,101 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"dream/internal/imageio"
+	"dream/internal/job"
+	"dream/internal/models"
+	"dream/internal/pngmeta"
+	"dream/internal/upscale"
+)
+
+// postprocessing is what a job's -U and -G need, found before any work starts.
+type postprocessing struct {
+	upscaler string // model path, "" without -U
+	restorer string // model path, "" without -G
+}
+
+func (p *Pipeline) planPostprocessing(j job.Job) (postprocessing, error) {
+	var plan postprocessing
+	var err error
+	if j.Upscale != nil {
+		if p.cfg.NoUpscale {
+			return plan, errors.New("upscaling is off (--no_upscale): restart dream without it to use -U")
+		}
+		if plan.upscaler, err = p.upscalerPath(j.Upscale.Factor); err != nil {
+			return plan, err
+		}
+	}
+	if j.Restores() {
+		if p.cfg.NoRestore {
+			return plan, errors.New("face restoration is off (--no_restore): restart dream without it to use -G")
+		}
+		if plan.restorer, err = models.Locate(p.cfg.ModelDir, models.FaceRestorers[j.Faces.Tool]); err != nil {
+			return plan, err
+		}
+		return plan, errors.New("face restoration (-G) is not available in this version of dream yet")
+	}
+	return plan, nil
+}
+
+// postprocess runs -U on img and returns the result with the steps for its metadata.
+func (p *Pipeline) postprocess(ctx context.Context, img *imageio.Image, j job.Job, plan postprocessing) (*imageio.Image, []pngmeta.Step, error) {
+	var steps []pngmeta.Step
+	if plan.upscaler != "" {
+		m, err := p.upscaler(ctx, plan.upscaler)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts := upscale.Options{Factor: j.Upscale.Factor, Strength: j.Upscale.Strength, Tile: p.cfg.Tile}
+		if p.cfg.Progress != nil {
+			task := fmt.Sprintf("upscaling ×%d", j.Upscale.Factor)
+			opts.Progress = func(done, total int) { p.cfg.Progress(task, done, total) }
+		}
+		if img, err = m.Upscale(ctx, img, opts); err != nil {
+			return nil, nil, err
+		}
+		steps = append(steps, pngmeta.Step{Type: "esrgan", Scale: j.Upscale.Factor, Strength: j.Upscale.Strength,
+			Model: p.modelRef(plan.upscaler)})
+	}
+	return img, steps, nil
+}
+
+// upscaler returns the model at path, loading it on first use.
+func (p *Pipeline) upscaler(ctx context.Context, path string) (*upscale.Model, error) {
+	if m, ok := p.upscalers[path]; ok {
+		return m, nil
+	}
+	rt, err := p.runtime()
+	if err != nil {
+		return nil, err
+	}
+	m, err := upscale.Load(ctx, rt, path)
+	if err != nil {
+		return nil, err
+	}
+	p.upscalers[path] = m
+	return m, nil
+}
+
+// upscalerPath picks the model file for a factor: the launch flag's file if given, else a ×2
+// model for ×2 when one is installed, else the chosen ×4 model.
+func (p *Pipeline) upscalerPath(factor int) (string, error) {
+	if p.cfg.UpscalerPath != "" {
+		if _, err := os.Stat(p.cfg.UpscalerPath); err != nil {
+			return "", fmt.Errorf("model %s (from --esrgan_model_path) not found", p.cfg.UpscalerPath)
+		}
+		return p.cfg.UpscalerPath, nil
+	}
+	if factor == 2 && models.Exists(p.cfg.ModelDir, models.RealESRGANx2plus) {
+		return models.Locate(p.cfg.ModelDir, models.RealESRGANx2plus)
+	}
+	file, ok := models.Upscalers[p.cfg.Upscaler]
+	if !ok {
+		return "", fmt.Errorf("unknown upscaler %q: use x4plus or general-x4v3", p.cfg.Upscaler)
+	}
+	return models.Locate(p.cfg.ModelDir, file)
+}

@@ -1,0 +1,147 @@
+package pngmeta
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// The text keywords dream writes. Dream holds the command that reproduces the image,
+// sd-metadata a JSON record, and parameters the same facts in AUTOMATIC1111's layout so other
+// tools can read our images.
+const (
+	KeyDream      = "Dream"
+	KeySDMetadata = "sd-metadata"
+	KeyParameters = "parameters"
+)
+
+// ModelRef names a model file and its hash in the JSON record.
+type ModelRef struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// Step is one post-processing step of the JSON record's postprocessing list.
+type Step struct {
+	Type     string   `json:"type"` // "esrgan", "gfpgan" or "codeformer"
+	Scale    int      `json:"scale,omitempty"`
+	Strength float64  `json:"strength"`
+	Fidelity *float64 `json:"fidelity,omitempty"`
+	Model    ModelRef `json:"model"`
+}
+
+// Generation is what the JSON record and the parameters text say about how an image was made.
+type Generation struct {
+	Type      string  `json:"type"` // "txt2img" or "img2img"
+	Prompt    string  `json:"prompt"`
+	Steps     int     `json:"steps"`
+	CFGScale  float64 `json:"cfg_scale"`
+	Seed      uint32  `json:"seed"`
+	Width     int     `json:"width"`
+	Height    int     `json:"height"`
+	Sampler   string  `json:"sampler"`
+	InitImage string  `json:"init_image,omitempty"`
+	Strength  float64 `json:"strength,omitempty"`
+}
+
+// Record is the sd-metadata JSON: the app, the models used, and the image's own parameters
+// with the post-processing applied to it, oldest first.
+type Record struct {
+	App        string      `json:"app_id"`
+	AppVersion string      `json:"app_version"`
+	Models     []ModelRef  `json:"models,omitempty"`
+	Image      RecordImage `json:"image"`
+}
+
+// RecordImage is the "image" object of the record. Source names the file an image came from
+// when dream did not generate it.
+type RecordImage struct {
+	*Generation           // nil for an image dream did not generate
+	Source         string `json:"source,omitempty"`
+	Postprocessing []Step `json:"postprocessing"`
+}
+
+// String is the record as JSON text.
+func (r Record) String() string {
+	if r.Image.Postprocessing == nil {
+		r.Image.Postprocessing = []Step{}
+	}
+	out, _ := json.Marshal(r) // plain data: cannot fail
+	return string(out)
+}
+
+// AppendStep adds a post-processing step to an existing sd-metadata text and returns the new
+// text. Fields it does not know (another tool's, or a newer dream's) are kept as they were.
+func AppendStep(record string, step Step) (string, error) {
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(record), &doc); err != nil {
+		return "", fmt.Errorf("sd-metadata is not JSON: %v", err)
+	}
+	image, _ := doc["image"].(map[string]any)
+	if image == nil {
+		image = map[string]any{}
+		doc["image"] = image
+	}
+	steps, _ := image["postprocessing"].([]any)
+	image["postprocessing"] = append(steps, step)
+	out, err := json.Marshal(doc)
+	return string(out), err
+}
+
+// Parameters writes the generation in the layout AUTOMATIC1111's web UI uses for its own
+// "parameters" text: the prompt on the first line, then "Key: value" pairs.
+func Parameters(g Generation, model ModelRef, steps []Step) string {
+	pairs := []string{
+		fmt.Sprintf("Steps: %d", g.Steps),
+		"Sampler: " + samplerName(g.Sampler),
+		fmt.Sprintf("CFG scale: %g", g.CFGScale),
+		fmt.Sprintf("Seed: %d", g.Seed),
+		fmt.Sprintf("Size: %dx%d", g.Width, g.Height),
+	}
+	if model.SHA256 != "" {
+		pairs = append(pairs, "Model hash: "+shortHash(model.SHA256))
+	}
+	if model.Name != "" {
+		pairs = append(pairs, "Model: "+strings.TrimSuffix(model.Name, ".onnx"))
+	}
+	if g.InitImage != "" {
+		pairs = append(pairs, fmt.Sprintf("Denoising strength: %g", g.Strength))
+	}
+	for _, s := range steps {
+		switch s.Type {
+		case "esrgan":
+			pairs = append(pairs, fmt.Sprintf("Postprocess upscale by: %d", s.Scale),
+				"Postprocess upscaler: "+strings.TrimSuffix(s.Model.Name, ".onnx"))
+		default:
+			pairs = append(pairs, fmt.Sprintf("Face restoration: %s", faceToolName(s.Type)))
+		}
+	}
+	return g.Prompt + "\n" + strings.Join(pairs, ", ")
+}
+
+// samplerName is the name AUTOMATIC1111 gives each of dream's samplers.
+func samplerName(s string) string {
+	names := map[string]string{
+		"ddim": "DDIM", "plms": "PLMS", "k_lms": "LMS", "k_euler": "Euler", "k_euler_a": "Euler a",
+		"k_heun": "Heun", "k_dpm_2": "DPM2", "k_dpm_2_a": "DPM2 a",
+	}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return s
+}
+
+func faceToolName(t string) string {
+	if t == "codeformer" {
+		return "CodeFormer"
+	}
+	return "GFPGAN"
+}
+
+// shortHash is the first ten hex digits, the length AUTOMATIC1111 shows as a model hash.
+func shortHash(h string) string {
+	if len(h) > 10 {
+		return h[:10]
+	}
+	return h
+}

@@ -1,0 +1,29 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"dream/internal/job"
+)
+
+// fix runs !fix: post-process an existing image into NAME.fixed.png.
+func (s *Shell) fix(parent context.Context, j job.Job) {
+	s.withJobContext(parent, func(ctx context.Context) {
+		start := time.Now()
+		res, err := s.Pipeline.Fix(ctx, j)
+		s.endProgress()
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(s.Err, "cancelled; nothing was written")
+			return
+		}
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		s.outputs = append(s.outputs, res.Path)
+		fmt.Fprintf(s.Out, "wrote %s (%dx%d) in %.1fs\n", res.Path, res.W, res.H, time.Since(start).Seconds())
+	})
+}

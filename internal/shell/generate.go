@@ -1,0 +1,52 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"dream/internal/job"
+)
+
+// generate runs a prompt line: references to earlier seeds and images are resolved, every
+// file checked, and the pipeline generates.
+func (s *Shell) generate(parent context.Context, j job.Job) {
+	if err := s.resolveReferences(&j); err != nil {
+		s.fail(err)
+		return
+	}
+	s.withJobContext(parent, func(ctx context.Context) {
+		results, err := s.Pipeline.Generate(ctx, j)
+		s.endProgress()
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(s.Err, "cancelled; nothing was written")
+			return
+		}
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		for _, res := range results {
+			s.seeds = append(s.seeds, res.Seed)
+			s.outputs = append(s.outputs, res.Path)
+			fmt.Fprintf(s.Out, "wrote %s (%dx%d, seed %d)\n", res.Path, res.W, res.H, res.Seed)
+		}
+	})
+}
+
+// resolveReferences turns -S -N and -I -N into the seed and image they point back to.
+func (s *Shell) resolveReferences(j *job.Job) error {
+	if back := j.Seed.Back; back > 0 {
+		if back > len(s.seeds) {
+			return fmt.Errorf("-S -%d: only %d seeds have been used this session", back, len(s.seeds))
+		}
+		j.Seed = job.Seed{Value: s.seeds[len(s.seeds)-back], Set: true}
+	}
+	if back := j.InitBack; back > 0 {
+		if back > len(s.outputs) {
+			return fmt.Errorf("-I -%d: only %d images have been written this session", back, len(s.outputs))
+		}
+		j.InitImage, j.InitBack = s.outputs[len(s.outputs)-back], 0
+	}
+	return nil
+}
