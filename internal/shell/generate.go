@@ -38,15 +38,26 @@ func (s *Shell) generate(parent context.Context, j job.Job) {
 func (s *Shell) resolveReferences(j *job.Job) error {
 	if back := j.Seed.Back; back > 0 {
 		if back > len(s.seeds) {
-			return fmt.Errorf("-S -%d: only %d seeds have been used this session", back, len(s.seeds))
+			return fmt.Errorf("-S -%d: this session has used %s so far", back, count(len(s.seeds), "seed"))
 		}
 		j.Seed = job.Seed{Value: s.seeds[len(s.seeds)-back], Set: true}
 	}
 	if back := j.InitBack; back > 0 {
 		if back > len(s.outputs) {
-			return fmt.Errorf("-I -%d: only %d images have been written this session", back, len(s.outputs))
+			return fmt.Errorf("-I -%d: this session has written %s so far", back, count(len(s.outputs), "image"))
 		}
 		j.InitImage, j.InitBack = s.outputs[len(s.outputs)-back], 0
 	}
 	return nil
+}
+
+// count writes "no images", "1 image", "3 images".
+func count(n int, noun string) string {
+	switch n {
+	case 0:
+		return "no " + noun + "s"
+	case 1:
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
