@@ -21,6 +21,7 @@ models:
 # The tests also need an ONNX Runtime older than dream supports, to check the message for it.
 test: ort
 	@scripts/install_onnxruntime 1.20.1 >/dev/null
+	@scripts/install_test_tools
 	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt would change:"; gofmt -l cmd internal; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...

@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"dream/internal/imageio"
+	"dream/internal/job"
+	"dream/internal/pngmeta"
+)
+
+// A generated image's metadata survives !fix: the command comes back with the fix's
+// switches, earlier post-processing entries are kept and the new one appended, the
+// parameters text stays, and the colour profile and EXIF are carried over. pngcheck (a
+// Debian package, installed by make test) checks every chunk's CRC.
+func TestFixKeepsAndExtendsMetadata(t *testing.T) {
+	dir := t.TempDir()
+	photo, err := imageio.Load(filepath.Join(shared, "images", "coffee_crop128.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	command := `"a cup of coffee" -s 30 -S 1234 -W 128 -H 128 -C 7.5 -A k_lms`
+	record := `{"app_id":"dream","app_version":"0.0.9","future_field":{"kept":true},` +
+		`"image":{"prompt":"a cup of coffee","seed":1234,"postprocessing":[{"type":"esrgan","scale":2,"strength":1}]}}`
+	params := "a cup of coffee\nSteps: 30, Sampler: LMS, CFG scale: 7.5, Seed: 1234, Size: 128x128"
+	profile := bytes.Repeat([]byte("ICC profile bytes "), 50)
+	exif := []byte("MM\x00\x2a\x00\x00\x00\x08\x00\x00")
+	src := filepath.Join(dir, "000001.1234.png")
+	writePNG(t, src, photo,
+		pngmeta.Text(pngmeta.KeyDream, command),
+		pngmeta.InternationalText(pngmeta.KeySDMetadata, record),
+		pngmeta.Text(pngmeta.KeyParameters, params),
+		pngmeta.ICCProfile("camera", profile),
+		pngmeta.Exif(exif))
+
+	p := newPipeline(filepath.Join(dir, "out"), 0, nil)
+	res, err := p.Fix(context.Background(), job.Job{Kind: job.Fix, Path: src, Upscale: &job.Upscale{Factor: 2, Strength: 0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := readMeta(t, res.Path)
+
+	if got, want := info.Text[pngmeta.KeyDream], `"a cup of coffee" -s 30 -S 1234 -W 128 -H 128 -C 7.5 -A k_lms -U 2 0.5`; got != want {
+		t.Errorf("Dream = %s\nwant    %s", got, want)
+	}
+	if got := info.Text[pngmeta.KeyParameters]; got != params {
+		t.Errorf("parameters = %q, want %q", got, params)
+	}
+	if !bytes.Equal(info.ICC, profile) || !bytes.Equal(info.Exif, exif) {
+		t.Errorf("colour profile or EXIF not carried over: %d and %d bytes", len(info.ICC), len(info.Exif))
+	}
+	var doc struct {
+		Future map[string]any `json:"future_field"`
+		Image  struct {
+			Postprocessing []pngmeta.Step `json:"postprocessing"`
+		} `json:"image"`
+	}
+	if err := json.Unmarshal([]byte(info.Text[pngmeta.KeySDMetadata]), &doc); err != nil {
+		t.Fatal(err)
+	}
+	steps := doc.Image.Postprocessing
+	if len(steps) != 2 || steps[0].Scale != 2 || steps[0].Strength != 1 ||
+		steps[1].Type != "esrgan" || steps[1].Strength != 0.5 || steps[1].Model.Name != "realesr-general-x4v3.onnx" || len(steps[1].Model.SHA256) != 64 {
+		t.Errorf("postprocessing = %+v", steps)
+	}
+	if doc.Future["kept"] != true {
+		t.Error("a field dream does not know was dropped from sd-metadata")
+	}
+	pngcheck(t, res.Path)
+
+	// A second fix appends again; the Dream command becomes the !fix line, since a prompt
+	// line cannot say "upscaled twice".
+	again, err := p.Fix(context.Background(), job.Job{Kind: job.Fix, Path: res.Path, Upscale: &job.Upscale{Factor: 2, Strength: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info = readMeta(t, again.Path)
+	if got, want := info.Text[pngmeta.KeyDream], `!fix "`+res.Path+`" -U 2 1`; got != want {
+		t.Errorf("Dream = %s, want %s", got, want)
+	}
+	json.Unmarshal([]byte(info.Text[pngmeta.KeySDMetadata]), &doc)
+	if len(doc.Image.Postprocessing) != 3 {
+		t.Errorf("after two fixes, %d postprocessing entries, want 3", len(doc.Image.Postprocessing))
+	}
+	pngcheck(t, again.Path)
+}
+
+func writePNG(t *testing.T, path string, img *imageio.Image, meta ...pngmeta.Chunk) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := imageio.Encode(&buf, img, meta...); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readMeta(t *testing.T, path string) pngmeta.Info {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	info, err := pngmeta.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+func pngcheck(t *testing.T, path string) {
+	t.Helper()
+	out, err := exec.Command("pngcheck", "-q", path).CombinedOutput()
+	if err != nil {
+		t.Errorf("pngcheck %s: %v\n%s", path, err, out)
+	}
+}
