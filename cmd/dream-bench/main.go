@@ -1,6 +1,6 @@
 // Command dream-bench measures what `make bench` reports: how close a whole `!fix -U 4` job
-// comes to one bare model run (the job's overhead beyond ONNX Runtime), and how much memory the
-// real dream binary takes to upscale a 1024×1024 photo ×4. It prints a short report; it fails
+// comes to one bare model run (the job's overhead beyond ONNX Runtime), how much memory the
+// real dream binary takes to upscale a 1024×1024 photo ×4, and how fast it starts. It prints a short report; it fails
 // only when something cannot run, never because a number misses its target.
 package main
 
@@ -76,13 +76,14 @@ func run(ctx context.Context, c config) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	startErr := startupSection(ctx, c, tmp)
 	stopProfile, err := startProfile(c.cpuProfile)
 	if err != nil {
 		return err
 	}
 	speedErr := speedSection(ctx, c, rt, tmp)
 	stopProfile()
-	if speedErr != nil || memErr != nil {
+	if speedErr != nil || memErr != nil || startErr != nil {
 		return fmt.Errorf("some measurements failed (see above)")
 	}
 	return nil
