@@ -3,13 +3,10 @@ module dream
 go 1.26.8
 
 require (
+	github.com/chzyer/readline v1.5.1
+	github.com/spf13/pflag v1.1.0
 	github.com/yalue/onnxruntime_go v1.27.0
 	golang.org/x/image v0.48.0
+	golang.org/x/sys v0.50.0
 	google.golang.org/protobuf v1.36.12
-)
-
-require (
-	github.com/chzyer/readline v1.5.1 // indirect
-	github.com/spf13/pflag v1.1.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
 )

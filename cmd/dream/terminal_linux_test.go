@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"dream/internal/ort"
+)
+
+// The interactive shell, driven through a pseudo-terminal as a person would: the prompt,
+// Ctrl-C at an empty prompt (a hint, not an exit), Ctrl-C during a job (cancelled, back at
+// the prompt), the history file created 0600, and Ctrl-D to leave.
+func TestTerminalSession(t *testing.T) {
+	work := t.TempDir()
+	big := filepath.Join(work, "big.png")
+	writeTiledCopy(t, filepath.Join(sharedDir, "images", "astronaut.png"), big, 2)
+
+	term := startInTerminal(t, work, dreamBinary, "--models", filepath.Join(sharedDir, "models"),
+		"--device", "cpu", "--esrgan_model", "general-x4v3", "--esrgan_bg_tile", "256")
+	term.waitFor(t, "dream> ")
+
+	term.send(t, "\x03") // Ctrl-C at an empty prompt
+	term.waitFor(t, "(to leave, type q or press Ctrl-D)")
+
+	term.send(t, "!fix big.png -U 4 1\r")
+	term.waitFor(t, "tiles") // the progress bar shows on a terminal
+	sent := time.Now()
+	term.send(t, "\x03") // Ctrl-C during the job: the terminal sends SIGINT
+	term.waitFor(t, "cancelled; nothing was written")
+	t.Logf("cancelled %v after Ctrl-C", time.Since(sent).Round(time.Millisecond))
+	term.waitFor(t, "dream> ")
+
+	term.send(t, "\x04") // Ctrl-D leaves
+	if err := term.cmd.Wait(); err != nil {
+		t.Errorf("dream exited with %v after Ctrl-D", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(work, "outputs", "img-samples")); len(entries) != 0 {
+		t.Errorf("the cancelled job left %d files", len(entries))
+	}
+	info, err := os.Stat(filepath.Join(work, ".dream_history"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := info.Mode().Perm(); mode != 0o600 {
+		t.Errorf("~/.dream_history has mode %o, want 600", mode)
+	}
+	history, _ := os.ReadFile(filepath.Join(work, ".dream_history"))
+	if !strings.Contains(string(history), "!fix big.png -U 4 1") {
+		t.Errorf("history file holds %q", history)
+	}
+}
+
+// terminal is a program running on the slave side of a pseudo-terminal.
+type terminal struct {
+	cmd    *exec.Cmd
+	master *os.File
+	mu     sync.Mutex
+	seen   bytes.Buffer
+	offset int // how much of seen waitFor has consumed
+}
+
+func startInTerminal(t *testing.T, dir, name string, args ...string) *terminal {
+	master, slave := openPTY(t)
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir, "DREAM_CACHE="+ort.CacheDir(), "TERM=xterm")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	term := &terminal{cmd: cmd, master: master}
+	go term.read()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		master.Close()
+	})
+	return term
+}
+
+func (term *terminal) read() {
+	buf := make([]byte, 4096)
+	for {
+		n, err := term.master.Read(buf)
+		term.mu.Lock()
+		term.seen.Write(buf[:n])
+		term.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (term *terminal) send(t *testing.T, keys string) {
+	t.Helper()
+	if _, err := term.master.WriteString(keys); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor waits until text appears after what earlier calls consumed.
+func (term *terminal) waitFor(t *testing.T, text string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		term.mu.Lock()
+		rest := term.seen.String()[term.offset:]
+		if i := strings.Index(rest, text); i >= 0 {
+			term.offset += i + len(text)
+			term.mu.Unlock()
+			return
+		}
+		term.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	t.Fatalf("waited 60 s for %q; the terminal shows %q", text, term.seen.String()[term.offset:])
+}
+
+// openPTY opens a pseudo-terminal pair with the kernel's /dev/ptmx.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	fd := int(master.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return master, slave
+}
