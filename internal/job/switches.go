@@ -108,15 +108,9 @@ func parseCFG(j *Job, name string, vals []string) (int, error) {
 }
 
 func parseSampler(j *Job, name string, vals []string) (int, error) {
-	if len(vals) < 1 || !slices.Contains(Samplers, strings.ToLower(vals[0])) {
-		given := ""
-		if len(vals) > 0 {
-			given = " " + vals[0]
-		}
-		return 1, fmt.Errorf("%s%s: choose a sampler from %s", name, given, strings.Join(Samplers, ", "))
-	}
-	j.Sampler = strings.ToLower(vals[0])
-	return 1, nil
+	v, err := oneOf(name, vals, Samplers, "a sampler")
+	j.Sampler = v
+	return 1, err
 }
 
 func parseInitImage(j *Job, name string, vals []string) (int, error) {
@@ -173,15 +167,11 @@ func parseFaceStrength(j *Job, name string, vals []string) (int, error) {
 }
 
 func parseFaceTool(j *Job, name string, vals []string) (int, error) {
-	if len(vals) < 1 || !slices.Contains(FaceTools, strings.ToLower(vals[0])) {
-		given := ""
-		if len(vals) > 0 {
-			given = " " + vals[0]
-		}
-		return 1, fmt.Errorf("%s%s: choose a face restorer from %s", name, given, strings.Join(FaceTools, ", "))
+	v, err := oneOf(name, vals, FaceTools, "a face restorer")
+	if err == nil {
+		faces(j).Tool = v
 	}
-	faces(j).Tool = strings.ToLower(vals[0])
-	return 1, nil
+	return 1, err
 }
 
 func parseFidelity(j *Job, name string, vals []string) (int, error) {
@@ -212,6 +202,18 @@ func parseOutdir(j *Job, name string, vals []string) (int, error) {
 	}
 	j.Outdir = vals[0]
 	return 1, nil
+}
+
+// oneOf reads a name from a fixed list, ignoring case.
+func oneOf(name string, vals []string, options []string, what string) (string, error) {
+	if len(vals) > 0 && slices.Contains(options, strings.ToLower(vals[0])) {
+		return strings.ToLower(vals[0]), nil
+	}
+	given := ""
+	if len(vals) > 0 {
+		given = " " + vals[0]
+	}
+	return "", fmt.Errorf("%s%s: choose %s from %s", name, given, what, strings.Join(options, ", "))
 }
 
 func oneInt(name string, vals []string, lo, hi int, want string) (int, error) {

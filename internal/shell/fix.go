@@ -2,7 +2,6 @@ package shell
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -15,12 +14,7 @@ func (s *Shell) fix(parent context.Context, j job.Job) {
 		start := time.Now()
 		res, err := s.Pipeline.Fix(ctx, j)
 		s.endProgress()
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(s.Err, "cancelled; nothing was written")
-			return
-		}
-		if err != nil {
-			s.fail(err)
+		if !s.finished(err) {
 			return
 		}
 		s.outputs = append(s.outputs, res.Path)

@@ -2,7 +2,6 @@ package shell
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"dream/internal/job"
@@ -18,12 +17,7 @@ func (s *Shell) generate(parent context.Context, j job.Job) {
 	s.withJobContext(parent, func(ctx context.Context) {
 		results, err := s.Pipeline.Generate(ctx, j)
 		s.endProgress()
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(s.Err, "cancelled; nothing was written")
-			return
-		}
-		if err != nil {
-			s.fail(err)
+		if !s.finished(err) {
 			return
 		}
 		for _, res := range results {

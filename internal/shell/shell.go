@@ -105,7 +105,20 @@ func (s *Shell) fail(err error) {
 	fmt.Fprintln(s.Err, "error:", msg)
 }
 
-// withJobContext runs work with a context that Ctrl-C cancels.
+// finished reports how a job ended and tells whether it completed.
+func (s *Shell) finished(err error) bool {
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(s.Err, "cancelled; nothing was written")
+		return false
+	case err != nil:
+		s.fail(err)
+		return false
+	}
+	return true
+}
+
+// withJobContext runs work with a context that Ctrl-C cancels, then clears the progress bar.
 func (s *Shell) withJobContext(parent context.Context, work func(ctx context.Context)) {
 	ctx, cancel := context.WithCancel(parent)
 	s.mu.Lock()
