@@ -29,6 +29,8 @@ func Load(path string) (*Image, error) {
 
 // Decode reads a whole PNG, JPEG or WebP image from r. name is used only in
 // error messages. JPEGs come back turned as their EXIF orientation says.
+// Meta holds the file's text, colour profile and EXIF where it has them;
+// metadata that cannot be read is left out and never makes Decode fail.
 // Every error is one line naming name: "NAME is not a PNG, JPEG or WebP
 // image", "NAME is damaged: REASON", "NAME is too large: ...".
 func Decode(r io.Reader, name string) (*Image, error) {
@@ -77,7 +79,8 @@ type imageFormat struct {
 	// nil when the decoder itself reports it as an unexpected EOF.
 	isTruncated func(data []byte) bool
 	// finish turns the decoded image into an Image, applying what the
-	// format stores beside the pixels (JPEG orientation, WebP alpha hint).
+	// format stores beside the pixels (JPEG orientation, WebP alpha hint)
+	// and reading its metadata.
 	finish func(data []byte, m image.Image) *Image
 }
 
@@ -89,13 +92,20 @@ var formats = []imageFormat{
 		name: "PNG", signature: "\x89PNG\r\n\x1a\n",
 		decodeConfig: png.DecodeConfig, decode: png.Decode,
 		isTruncated: pngIsTruncated,
-		finish:      func(_ []byte, m image.Image) *Image { return fromGoImage(m, 0) },
+		finish: func(data []byte, m image.Image) *Image {
+			img := fromGoImage(m, 0)
+			img.Meta = pngMetadata(data)
+			return img
+		},
 	},
 	{
 		name: "JPEG", signature: "\xff\xd8",
 		decodeConfig: jpeg.DecodeConfig, decode: jpeg.Decode,
 		finish: func(data []byte, m image.Image) *Image {
-			return orient(fromGoImage(m, 0), jpegOrientation(data))
+			o := jpegOrientation(data)
+			img := orient(fromGoImage(m, 0), o)
+			img.Meta = jpegMetadata(data, o)
+			return img
 		},
 	},
 	{
@@ -103,7 +113,9 @@ var formats = []imageFormat{
 		decodeConfig: webp.DecodeConfig, decode: webp.Decode,
 		isAnimated: webpIsAnimated, isTruncated: webpIsTruncated,
 		finish: func(data []byte, m image.Image) *Image {
-			return fromGoImage(m, webpChannels(data))
+			img := fromGoImage(m, webpChannels(data))
+			img.Meta = webpMetadata(data)
+			return img
 		},
 	},
 }

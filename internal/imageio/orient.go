@@ -5,15 +5,19 @@ import (
 	"encoding/binary"
 )
 
-// JPEG markers that matter when looking for the Exif segment.
+// JPEG markers that matter when looking for metadata segments.
 const (
 	markerAPP1 = 0xe1 // application segment 1: Exif (or XMP)
+	markerAPP2 = 0xe2 // application segment 2: ICC profile (or FlashPix)
 	markerSOS  = 0xda // start of scan: metadata always comes before it
 	markerEOI  = 0xd9
 	tagOrient  = 0x0112 // TIFF/Exif Orientation tag
 	tiffShort  = 3      // TIFF field type SHORT (uint16)
 	tiffLong   = 4      // TIFF field type LONG (uint32), seen from some writers
 )
+
+// exifHeader starts the APP1 segment that holds EXIF; the TIFF block follows it.
+const exifHeader = "Exif\x00\x00"
 
 // jpegOrientation returns the EXIF orientation (1..8) of a JPEG, or 1 when
 // there is none or it cannot be read: broken metadata must not stop an
@@ -27,13 +31,27 @@ func jpegOrientation(data []byte) int {
 }
 
 // exifTIFF returns the TIFF block inside the first APP1 "Exif" segment of
-// a JPEG, or nil.
-func exifTIFF(data []byte) []byte {
-	const exifHeader = "Exif\x00\x00"
+// a JPEG, or nil. It aliases data.
+func exifTIFF(data []byte) (tiff []byte) {
+	jpegSegments(data, func(marker byte, body []byte) bool {
+		if marker == markerAPP1 && bytes.HasPrefix(body, []byte(exifHeader)) {
+			tiff = body[len(exifHeader):]
+			return false
+		}
+		return true
+	})
+	return tiff
+}
+
+// jpegSegments calls visit with the marker and body of each segment before
+// the image data, until visit returns false. It stops quietly at the first
+// thing that is not a well-formed segment: whatever follows cannot be
+// trusted to be metadata.
+func jpegSegments(data []byte, visit func(marker byte, body []byte) bool) {
 	p := 2 // skip SOI
 	for p+4 <= len(data) {
 		if data[p] != 0xff {
-			return nil
+			return
 		}
 		marker := data[p+1]
 		switch {
@@ -44,55 +62,62 @@ func exifTIFF(data []byte) []byte {
 			p += 2 // markers without a length field
 			continue
 		case marker == markerSOS || marker == markerEOI:
-			return nil
+			return
 		}
 		length := int(binary.BigEndian.Uint16(data[p+2:])) // includes its own 2 bytes
 		if length < 2 || p+2+length > len(data) {
-			return nil
+			return
 		}
-		body := data[p+4 : p+2+length]
-		if marker == markerAPP1 && bytes.HasPrefix(body, []byte(exifHeader)) {
-			return body[len(exifHeader):]
+		if !visit(marker, data[p+4:p+2+length]) {
+			return
 		}
 		p += 2 + length
 	}
-	return nil
 }
 
 // tiffOrientation reads tag 0x0112 from the first IFD of a TIFF block, in
 // either byte order ("II" little-endian, "MM" big-endian).
 func tiffOrientation(tiff []byte) int {
-	if len(tiff) < 8 {
+	order, at := orientationEntry(tiff)
+	if at < 0 {
 		return 1
 	}
-	var order binary.ByteOrder
+	return orientationValue(order, tiff[at:at+12])
+}
+
+// orientationEntry finds the 12-byte Orientation entry in the first IFD of
+// a TIFF block and returns the block's byte order and the entry's offset,
+// or -1 when the block is malformed or has no such entry.
+func orientationEntry(tiff []byte) (order binary.ByteOrder, at int) {
+	if len(tiff) < 8 {
+		return nil, -1
+	}
 	switch string(tiff[:2]) {
 	case "II":
 		order = binary.LittleEndian
 	case "MM":
 		order = binary.BigEndian
 	default:
-		return 1
+		return nil, -1
 	}
 	if order.Uint16(tiff[2:]) != 42 {
-		return 1
+		return nil, -1
 	}
 	ifd := uint64(order.Uint32(tiff[4:]))
 	if ifd+2 > uint64(len(tiff)) {
-		return 1
+		return nil, -1
 	}
 	entries := int(order.Uint16(tiff[ifd:]))
 	for i := 0; i < entries; i++ {
 		start := int(ifd) + 2 + 12*i
 		if start+12 > len(tiff) {
-			return 1
+			return nil, -1
 		}
-		entry := tiff[start : start+12]
-		if order.Uint16(entry) == tagOrient {
-			return orientationValue(order, entry)
+		if order.Uint16(tiff[start:]) == tagOrient {
+			return order, start
 		}
 	}
-	return 1
+	return nil, -1
 }
 
 // orientationValue decodes one 12-byte IFD entry: tag, type, count, value.

@@ -8,7 +8,9 @@ const (
 	webpFirstChunkName = 12 // offset of the first chunk's name
 	webpFirstChunkData = 20 // offset of the first chunk's data
 
+	vp8xICCFlag       = 0x20 // VP8X flags byte: the file has an ICCP chunk
 	vp8xAlphaFlag     = 0x10 // VP8X flags byte: the image has alpha
+	vp8xExifFlag      = 0x08 // VP8X flags byte: the file has an EXIF chunk
 	vp8xAnimationFlag = 0x02 // VP8X flags byte: the file is an animation
 	vp8lSignature     = 0x2f // first byte of a lossless stream
 	// The lossless header is the signature, then 14 bits width-1, 14 bits
@@ -44,9 +46,14 @@ func webpChannels(data []byte) int {
 // decoder skips the animation frames and then reports "invalid format";
 // saying "animated" instead tells people what is actually wrong.
 func webpIsAnimated(data []byte) bool {
+	return webpExtended(data) && data[webpFirstChunkData]&vp8xAnimationFlag != 0
+}
+
+// webpExtended reports whether the file starts with a VP8X chunk, so that
+// its flags byte can be read.
+func webpExtended(data []byte) bool {
 	return len(data) > webpFirstChunkData &&
-		string(data[webpFirstChunkName:webpFirstChunkName+4]) == "VP8X" &&
-		data[webpFirstChunkData]&vp8xAnimationFlag != 0
+		string(data[webpFirstChunkName:webpFirstChunkName+4]) == "VP8X"
 }
 
 // webpIsTruncated reports whether the RIFF header promises more bytes than

@@ -176,7 +176,10 @@ func parseICC(data []byte) (string, []byte, error) {
 		return "", nil, errors.New("short iCCP")
 	}
 	profile, err := inflate(rest[1:])
-	return string(name), profile, err
+	if err != nil {
+		return "", nil, err // half a profile would misdescribe every colour
+	}
+	return string(name), profile, nil
 }
 
 func inflate(data []byte) ([]byte, error) {
