@@ -161,6 +161,16 @@ func (r *Runtime) Session(path string, want Contract) (*Session, error) {
 	return s, nil
 }
 
+// Describe reads a model's declared inputs and outputs without opening a session, for callers
+// that explain a mismatch better than a contract can (a CodeFormer export without its
+// fidelity input, say).
+func (r *Runtime) Describe(path string) (inputs, outputs []onnx.InputOutputInfo, err error) {
+	if !fileExists(path) {
+		return nil, nil, fmt.Errorf("model file %s not found", path)
+	}
+	return r.describe(path)
+}
+
 // describe reads a model's declared inputs and outputs. It loads the model without graph
 // optimisation, which is the slow part of opening a session.
 func (r *Runtime) describe(path string) ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error) {
