@@ -3,9 +3,8 @@
 // (SPEC §2.2).
 package face
 
-
-// area, so the centre of pixel (x, y) is (x+0.5, y+0.5)?  No: dream follows OpenCV and the
-// reference code, where pixel (x, y) is sampled AT integer coordinates (x, y).
+// Point is a position in image pixels. As in OpenCV and the reference code, pixel (x, y) is
+// sampled at integer coordinates (x, y).
 type Point struct{ X, Y float64 }
 
 // Face is one detected face in the coordinates of the image it was found in.
