@@ -23,6 +23,8 @@ type flags struct {
 	models       string
 	upscaler     string
 	upscalerPath string
+	gfpganPath   string
+	codeformer   string
 	tile         int
 	device       string
 	threads      int
@@ -41,6 +43,8 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.models, "models", "", "model directory (default $"+models.EnvDir+", else ~/.cache/dream/models)")
 	fs.StringVar(&f.upscaler, "esrgan_model", models.DefaultUpscaler, "×4 upscaler: x4plus (best quality) or general-x4v3 (about 20× faster)")
 	fs.StringVar(&f.upscalerPath, "esrgan_model_path", "", "use this Real-ESRGAN ONNX file for every upscale")
+	fs.StringVar(&f.gfpganPath, "gfpgan_model_path", "", "use this GFPGAN ONNX file for -ft gfpgan")
+	fs.StringVar(&f.codeformer, "codeformer_model_path", "", "use this CodeFormer ONNX file for -ft codeformer")
 	fs.IntVar(&f.tile, "esrgan_bg_tile", 0, "upscale tile size in input pixels (default: the largest that fits the memory budget)")
 	fs.StringVar(&f.device, "device", "auto", "execution provider: auto, cpu, cuda or coreml")
 	fs.StringVar(&f.device, "providers", "auto", "same as --device")
@@ -98,15 +102,16 @@ func run(args []string) int {
 
 	sh := &shell.Shell{Out: os.Stdout, Err: os.Stderr, Interactive: interactive}
 	sh.Pipeline = pipeline.New(pipeline.Config{
-		Outdir:       f.outdir,
-		ModelDir:     models.Dir(f.models),
-		Upscaler:     f.upscaler,
-		UpscalerPath: f.upscalerPath,
-		Tile:         f.tile,
-		NoUpscale:    f.noUpscale,
-		NoRestore:    f.noRestore,
-		Runtime:      runtimeOpener(f, sh.RestoreInterrupt),
-		Progress:     sh.Progress,
+		Outdir:        f.outdir,
+		ModelDir:      models.Dir(f.models),
+		Upscaler:      f.upscaler,
+		UpscalerPath:  f.upscalerPath,
+		RestorerPaths: map[string]string{"gfpgan": f.gfpganPath, "codeformer": f.codeformer},
+		Tile:          f.tile,
+		NoUpscale:     f.noUpscale,
+		NoRestore:     f.noRestore,
+		Runtime:       runtimeOpener(f, sh.RestoreInterrupt),
+		Progress:      sh.Progress,
 	})
 	if err := sh.Run(context.Background(), input); err != nil {
 		fmt.Fprintln(os.Stderr, "dream:", err)

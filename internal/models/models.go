@@ -58,6 +58,9 @@ func Exists(dir, file string) bool {
 	return err == nil
 }
 
+// YuNet is the face detector's file (OpenCV Zoo's face_detection_yunet_2023mar, MIT).
+const YuNet = "face_detection_yunet.onnx"
+
 // FaceRestorers maps each -ft name to its default model file.
 var FaceRestorers = map[string]string{
 	"gfpgan":     "gfpgan_1.4.onnx",

@@ -25,7 +25,7 @@ func (p *Pipeline) Fix(ctx context.Context, j job.Job) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	out, steps, err := p.postprocess(ctx, img, j, plan)
+	out, steps, notes, err := p.postprocess(ctx, img, j, plan)
 	if err != nil {
 		return Result{}, err
 	}
@@ -41,5 +41,5 @@ func (p *Pipeline) Fix(ctx context.Context, j job.Job) (Result, error) {
 	if err := save(ctx, dest, out, meta); err != nil {
 		return Result{}, err
 	}
-	return Result{Path: dest, W: out.W, H: out.H}, nil
+	return Result{Path: dest, W: out.W, H: out.H, Notes: notes}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"dream/internal/face"
 	"dream/internal/job"
 	"dream/internal/models"
 	"dream/internal/ort"
@@ -28,6 +29,9 @@ type Config struct {
 	UpscalerPath string
 	// Tile is --esrgan_bg_tile, in input pixels; 0 chooses it from the memory budget.
 	Tile int
+	// RestorerPaths overrides the face restorer's file per -ft name (--gfpgan_model_path,
+	// --codeformer_model_path).
+	RestorerPaths map[string]string
 	// NoUpscale and NoRestore are --no_upscale and --no_restore: those models are never loaded.
 	NoUpscale, NoRestore bool
 	// Runtime opens ONNX Runtime; it is called on the first job that needs a model, so the
@@ -42,7 +46,9 @@ type Pipeline struct {
 	cfg       Config
 	rt        *ort.Runtime
 	upscalers map[string]*upscale.Model // by model path
-	hashes    map[string]string         // sha256 of model files, by path
+	restorers map[string]*face.Restorer // by model path
+	detector  face.Detector
+	hashes    map[string]string // sha256 of model files, by path
 }
 
 // New returns a pipeline; nothing is loaded until a job needs it.
@@ -50,7 +56,8 @@ func New(cfg Config) *Pipeline {
 	if cfg.Upscaler == "" {
 		cfg.Upscaler = models.DefaultUpscaler
 	}
-	return &Pipeline{cfg: cfg, upscalers: map[string]*upscale.Model{}, hashes: map[string]string{}}
+	return &Pipeline{cfg: cfg, upscalers: map[string]*upscale.Model{}, restorers: map[string]*face.Restorer{},
+		hashes: map[string]string{}}
 }
 
 // Result describes a file the pipeline wrote.
@@ -58,6 +65,9 @@ type Result struct {
 	Path string
 	W, H int
 	Seed uint32 // generated images only
+	// Notes are things the user should know that did not stop the job, such as an image
+	// without faces under -G.
+	Notes []string
 }
 
 func (p *Pipeline) outdir(j job.Job) string {

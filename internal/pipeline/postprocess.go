@@ -17,6 +17,7 @@ import (
 type postprocessing struct {
 	upscaler string // model path, "" without -U
 	restorer string // model path, "" without -G
+	detector string // the face detector's path, with -G
 }
 
 func (p *Pipeline) planPostprocessing(j job.Job) (postprocessing, error) {
@@ -34,16 +35,40 @@ func (p *Pipeline) planPostprocessing(j job.Job) (postprocessing, error) {
 		if p.cfg.NoRestore {
 			return plan, errors.New("face restoration is off (--no_restore): restart dream without it to use -G")
 		}
-		if plan.restorer, err = models.Locate(p.cfg.ModelDir, models.FaceRestorers[j.Faces.Tool]); err != nil {
+		if plan.restorer, err = p.restorerPath(j.Faces.Tool); err != nil {
 			return plan, err
 		}
-		return plan, errors.New("face restoration (-G) is not available in this version of dream yet")
+		if plan.detector, err = models.Locate(p.cfg.ModelDir, models.YuNet); err != nil {
+			return plan, err
+		}
 	}
 	return plan, nil
 }
 
-// postprocess runs -U on img and returns the result with the steps for its metadata.
-func (p *Pipeline) postprocess(ctx context.Context, img *imageio.Image, j job.Job, plan postprocessing) (*imageio.Image, []pngmeta.Step, error) {
+// postprocess runs -U, then -G, on img and returns the result with the steps for its
+// metadata and any notes for the user.
+func (p *Pipeline) postprocess(ctx context.Context, img *imageio.Image, j job.Job, plan postprocessing) (*imageio.Image, []pngmeta.Step, []string, error) {
+	original := img
+	img, steps, err := p.upscaleStep(ctx, img, j, plan)
+	if err != nil || plan.restorer == "" {
+		return img, steps, nil, err
+	}
+	img, step, note, err := p.restoreFaces(ctx, original, img, j, plan)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if step != nil {
+		steps = append(steps, *step)
+	}
+	var notes []string
+	if note != "" {
+		notes = append(notes, note)
+	}
+	return img, steps, notes, nil
+}
+
+// upscaleStep runs -U when the job asks for it.
+func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Job, plan postprocessing) (*imageio.Image, []pngmeta.Step, error) {
 	var steps []pngmeta.Step
 	if plan.upscaler != "" {
 		m, err := p.upscaler(ctx, plan.upscaler)

@@ -17,6 +17,9 @@ func (s *Shell) fix(parent context.Context, j job.Job) {
 		if !s.finished(err) {
 			return
 		}
+		for _, note := range res.Notes {
+			fmt.Fprintln(s.Err, "note:", note)
+		}
 		s.outputs = append(s.outputs, res.Path)
 		fmt.Fprintf(s.Out, "wrote %s (%dx%d) in %.1fs\n", res.Path, res.W, res.H, time.Since(start).Seconds())
 	})
