@@ -82,8 +82,9 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	speedErr := speedSection(ctx, c, rt, tmp)
+	facesErr := facesSection(ctx, c, rt, tmp)
 	stopProfile()
-	if speedErr != nil || memErr != nil || startErr != nil {
+	if speedErr != nil || memErr != nil || startErr != nil || facesErr != nil {
 		return fmt.Errorf("some measurements failed (see above)")
 	}
 	return nil

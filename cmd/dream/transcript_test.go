@@ -197,6 +197,9 @@ func rewriteOutput(t *testing.T, path, work, stdout, stderr string) {
 //	head SRC DEST BYTES   copy only the first BYTES bytes (a truncated file)
 //	write DEST TEXT…      write the rest of the line as the file's content
 //	mkdir DIR
+//	link SRC DEST         a symbolic link to SRC (a large model, say)
+//	restorer KIND DEST    a face restorer test model: gfpgan (gives its input back) or
+//	                      codeformer (output = input · w, so -cf shows in the result)
 func runSetup(t *testing.T, work, action string) {
 	f := strings.Fields(action)
 	if len(f) == 0 {
@@ -214,6 +217,14 @@ func runSetup(t *testing.T, work, action string) {
 		mustWrite(t, filepath.Join(work, f[2]), mustRead(t, f[1])[:n])
 	case f[0] == "write" && len(f) >= 2:
 		mustWrite(t, filepath.Join(work, f[1]), []byte(strings.Join(f[2:], " ")+"\n"))
+	case f[0] == "link" && len(f) == 3:
+		mustWrite(t, filepath.Join(work, f[2]), nil) // creates the folder
+		os.Remove(filepath.Join(work, f[2]))
+		if err := os.Symlink(f[1], filepath.Join(work, f[2])); err != nil {
+			t.Fatal(err)
+		}
+	case f[0] == "restorer" && len(f) == 3:
+		writeRestorer(t, f[1], filepath.Join(work, f[2]))
 	case f[0] == "mkdir" && len(f) == 2:
 		if err := os.MkdirAll(filepath.Join(work, f[1]), 0o755); err != nil {
 			t.Fatal(err)
