@@ -59,6 +59,9 @@ func buildMask(toOut Affine, u float64, n, w, h int) *pasteMask {
 // crop's footprint, (−1, n)² in crop coordinates (where a bilinear sample still touches the
 // crop), mapped by toOut, plus padFor's margin, clipped to the image.
 func maskWindow(toOut Affine, n, w, h int) image.Rectangle {
+	if det := toOut[0]*toOut[4] - toOut[1]*toOut[3]; det == 0 || math.IsNaN(det) || math.IsInf(det, 0) {
+		return image.Rectangle{} // a collapsed or broken alignment covers nothing
+	}
 	lo, hi := -1.0, float64(n)
 	minX, minY := math.Inf(1), math.Inf(1)
 	maxX, maxY := math.Inf(-1), math.Inf(-1)
@@ -122,6 +125,12 @@ func coverage(s float64, n int) float64 {
 	return 1
 }
 
+// The separable filters below run along lines: the rows of a w×h buffer (base y·w, step 1)
+// or its columns (base x, step w). The masks are long runs of equal values (1s inside, 0s
+// outside) with a thin rim, so on a line only the samples whose windows straddle a change of
+// value can differ from what a constant window gives. Those samples are found from the line's
+// change points and computed one by one; everything else costs one pass.
+
 // erodeRect is cv2.erode with a k×k square of ones at the default anchor (k/2, k/2), so the
 // window covers offsets −k/2 … k−1−k/2 on each axis. Pixels outside the buffer do not take
 // part (OpenCV's default border for erosion is +∞). A square erodes separably: rows, then
@@ -130,78 +139,119 @@ func erodeRect(buf []float32, w, h, k int) {
 	if k <= 1 {
 		return
 	}
-	minFilterRows(buf, w, h, k)
-	t := transpose(buf, w, h)
-	minFilterRows(t, h, w, k)
-	transposeInto(buf, t, h, w)
-}
-
-// minFilterRows replaces each row of buf with its running minimum over k samples (anchor
-// k/2). A sample whose window lies in one run of equal values (the mask's interior of 1s, its
-// margins of 0s) keeps its value; the rest, the few samples near the mask's rim, take van
-// Herk / Gil–Werman block minima, so the cost grows neither with k nor with the window.
-func minFilterRows(buf []float32, w, h, k int) {
-	a := k / 2
 	parallelRows(h, func(y0, y1 int) {
-		runEnd := make([]int32, w)
-		orig := make([]float32, w)
-		ext := make([]float32, w+k-1)
-		g := make([]float32, w+k-1)
-		hh := make([]float32, w+k-1)
+		sc := newMinScratch(w, k)
+		var changes []int
 		for y := y0; y < y1; y++ {
-			row := buf[y*w : (y+1)*w]
-			markRuns(row, runEnd)
-			if runEnd[0] == int32(w-1) {
-				continue // a constant row stays as it is
-			}
-			copy(orig, row) // row is overwritten while later windows still read it
-			for x := 0; x < w; {
-				if windowInRun(runEnd, x-a, x-a+k-1) {
-					x++ // the window's minimum is row[x] itself
-					continue
-				}
-				e := x + 1
-				for e < w && !windowInRun(runEnd, e-a, e-a+k-1) {
-					e++
-				}
-				// Samples x … e−1 need their minima; their windows span x−a … e−1−a+k−1.
-				n := e - x + k - 1
-				fillPadded(ext[:n], orig, x-a)
-				minimaOver(ext[:n], row[x:e], g, hh, k)
-				x = e
-			}
+			changes = changePoints(buf[y*w:(y+1)*w], changes[:0])
+			sc.filter(buf, y*w, 1, w, k, changes)
+		}
+	})
+	parallelRows(w, func(x0, x1 int) {
+		cols := columnChanges(buf, w, h, x0, x1)
+		sc := newMinScratch(h, k)
+		for x := x0; x < x1; x++ {
+			sc.filter(buf, x, w, h, k, cols[x-x0])
 		}
 	})
 }
 
-// windowInRun reports whether the samples lo … hi, clipped to the row, are all in one run.
-func windowInRun(runEnd []int32, lo, hi int) bool {
-	lo, hi = max(lo, 0), min(hi, len(runEnd)-1)
-	return int(runEnd[lo]) >= hi
+// minScratch holds one worker's buffers for minimum filters along lines of up to n samples.
+type minScratch struct {
+	ext, g, h []float32
+	res       []float32
+	spans     [][2]int
 }
 
-// fillPadded copies row[from : from+len(dst)] into dst with +∞ where the range leaves the
-// row: OpenCV erodes as if the image were surrounded by +∞, so the border never erodes.
-func fillPadded(dst, row []float32, from int) {
+func newMinScratch(n, k int) *minScratch {
+	return &minScratch{
+		ext: make([]float32, n+k-1), g: make([]float32, n+k-1), h: make([]float32, n+k-1),
+		res: make([]float32, 0, n),
+	}
+}
+
+// filter replaces each sample of the n-sample line at buf[base + i·step] with the minimum of
+// its k-window, given the line's change points. A window within one run has the sample's own
+// value, so only straddling samples are computed, with van Herk / Gil–Werman block minima
+// (cost independent of k); results are written back at the end, because later windows still
+// read the samples earlier ones replace.
+func (sc *minScratch) filter(buf []float32, base, step, n, k int, changes []int) {
+	if len(changes) == 0 {
+		return
+	}
+	a := k / 2
+	sc.res, sc.spans = sc.res[:0], sc.spans[:0]
 	inf := float32(math.Inf(1))
-	for i := range dst {
-		if j := from + i; j >= 0 && j < len(row) {
-			dst[i] = row[j]
-		} else {
-			dst[i] = inf
+	// The windows of i ∈ [c−(k−1−a), c−1+a] hold both sample c−1 and sample c.
+	forStraddlers(changes, k-1-a, a, n, func(s, e int) {
+		ext := sc.ext[:e-s+k]
+		for i := range ext {
+			if j := s - a + i; j >= 0 && j < n {
+				ext[i] = buf[base+j*step]
+			} else {
+				ext[i] = inf
+			}
+		}
+		from := len(sc.res)
+		sc.res = sc.res[:from+e-s+1]
+		minimaOver(ext, sc.res[from:], sc.g, sc.h, k)
+		sc.spans = append(sc.spans, [2]int{s, e})
+	})
+	i := 0
+	for _, sp := range sc.spans {
+		for j := sp[0]; j <= sp[1]; j++ {
+			buf[base+j*step] = sc.res[i]
+			i++
 		}
 	}
 }
 
-// markRuns sets runEnd[i] to the last index of the run of equal values that contains i.
-func markRuns(v []float32, runEnd []int32) {
-	n := len(v)
-	runEnd[n-1] = int32(n - 1)
-	for i := n - 2; i >= 0; i-- {
-		runEnd[i] = int32(i)
-		if v[i] == v[i+1] {
-			runEnd[i] = runEnd[i+1]
+// changePoints appends to dst every index i ≥ 1 where v[i] differs from v[i−1].
+func changePoints(v []float32, dst []int) []int {
+	for i := 1; i < len(v); i++ {
+		if v[i] != v[i-1] {
+			dst = append(dst, i)
 		}
+	}
+	return dst
+}
+
+// columnChanges returns the change points of columns x0 … x1−1 of the w×h buffer, found in
+// one pass over the rows so memory is read in order.
+func columnChanges(buf []float32, w, h, x0, x1 int) [][]int {
+	const room = 8 // change points most columns have; more grow their slice
+	cols := make([][]int, x1-x0)
+	backing := make([]int, room*len(cols))
+	for j := range cols {
+		cols[j] = backing[j*room : j*room : (j+1)*room]
+	}
+	for y := 1; y < h; y++ {
+		prev, cur := buf[(y-1)*w+x0:(y-1)*w+x1], buf[y*w+x0:y*w+x1]
+		for j, v := range cur {
+			if v != prev[j] {
+				cols[j] = append(cols[j], y)
+			}
+		}
+	}
+	return cols
+}
+
+// forStraddlers calls fn(s, e) for the merged, sorted ranges [c−before, c−1+after] ∩ [0, n−1]
+// over the ascending change points c: the samples whose windows contain a change.
+func forStraddlers(changes []int, before, after, n int, fn func(s, e int)) {
+	s, e := -1, -2
+	for _, c := range changes {
+		lo, hi := max(c-before, 0), min(c-1+after, n-1)
+		if lo > e+1 {
+			if s >= 0 {
+				fn(s, e)
+			}
+			s = lo
+		}
+		e = max(e, hi)
+	}
+	if s >= 0 && e >= s {
+		fn(s, e)
 	}
 }
 
@@ -233,17 +283,46 @@ func blockMinima(ext, g, h []float32, k int) {
 }
 
 // gaussianBlur is cv2.GaussianBlur(src, (ksize, ksize), 0) on a float32 image: a separable
-// kernel from gaussianKernel, rows first, border BORDER_REFLECT_101.
+// kernel from gaussianKernel, rows then columns, border BORDER_REFLECT_101. The result
+// replaces src, which is returned.
 func gaussianBlur(src []float32, w, h, ksize int) []float32 {
 	if ksize <= 1 {
 		return src
 	}
 	kern := gaussianKernel(ksize)
+	r := ksize / 2
+	// A window of equal values v gives v times the kernel's sum, added in the order
+	// convolveLine adds, so a run of 1s gives bit for bit what the full sum would.
+	var ksum float32
+	for _, kv := range kern {
+		ksum += kv
+	}
 	tmp := make([]float32, len(src))
-	convolveRows(src, tmp, w, h, kern)
-	t := transpose(tmp, w, h)
-	convolveRows(t, tmp[:len(t)], h, w, kern)
-	return transposeInto(src, tmp, h, w)
+	parallelRows(h, func(y0, y1 int) {
+		seg := make([]float32, w+2*r)
+		var changes []int
+		for y := y0; y < y1; y++ {
+			in, out := src[y*w:(y+1)*w], tmp[y*w:(y+1)*w]
+			for x, v := range in {
+				out[x] = v * ksum
+			}
+			changes = changePoints(in, changes[:0])
+			convolveLine(tmp, src, y*w, 1, w, kern, changes, seg)
+		}
+	})
+	parallelRows(w, func(x0, x1 int) {
+		for y := range h {
+			for i, v := range tmp[y*w+x0 : y*w+x1] {
+				src[y*w+x0+i] = v * ksum
+			}
+		}
+		cols := columnChanges(tmp, w, h, x0, x1)
+		seg := make([]float32, h+2*r)
+		for x := x0; x < x1; x++ {
+			convolveLine(src, tmp, x, w, h, kern, cols[x-x0], seg)
+		}
+	})
+	return src
 }
 
 // gaussianKernel is cv2.getGaussianKernel(n, 0) in float32: for n ≤ 7 OpenCV's fixed
@@ -274,75 +353,44 @@ func gaussianKernel(n int) []float32 {
 	return k
 }
 
-// convolveRows filters each row of src into dst with the odd-length kernel kern centred on
-// each sample, reflecting at the row ends without repeating the edge sample (REFLECT_101).
-//
-// The eroded mask is mostly long runs of exact 0s and 1s with a thin fractional rim, so two
-// shortcuts carry most of the work: a row is only filtered between its first and last
-// non-zero sample widened by the radius, and a sample whose whole window lies in one run of
-// equal values gets that value times the kernel's sum (summed in the same order as
-// convolveAt, so a run of 1s gives bit for bit what the full sum would).
-func convolveRows(src, dst []float32, w, h int, kern []float32) {
+// convolveLine writes into dst the convolution of the n-sample line at src[base + i·step]
+// with kern, for the samples whose windows straddle one of the line's change points (the
+// others already hold their constant-window value). Indices off the line reflect without
+// repeating the end sample (REFLECT_101); that keeps constant windows constant, since the
+// reflected part repeats samples from the window's own half. seg is scratch of n+len(kern)−1.
+func convolveLine(dst, src []float32, base, step, n int, kern []float32, changes []int, seg []float32) {
 	r := len(kern) / 2
-	var ksum float32
-	for _, kv := range kern {
-		ksum += kv
-	}
-	parallelRows(h, func(y0, y1 int) {
-		runEnd := make([]int32, w)
-		for y := y0; y < y1; y++ {
-			in, out := src[y*w:(y+1)*w], dst[y*w:(y+1)*w]
-			clear(out)
-			lo, hi := nonZeroSpan(in)
-			if lo > hi {
-				continue
+	forStraddlers(changes, r, r, n, func(s, e int) {
+		sg := seg[:e-s+1+2*r]
+		for i := range sg {
+			sg[i] = src[base+reflect101(s-r+i, n)*step]
+		}
+		x := s
+		// Four outputs at a time: four independent sums keep the FPU busy instead of waiting
+		// on one chain of additions. Each sum still adds in kernel order.
+		for ; x+3 <= e; x += 4 {
+			win := sg[x-s : x-s+2*r+4]
+			var a0, a1, a2, a3 float32
+			for j, kv := range kern {
+				a0 += kv * win[j]
+				a1 += kv * win[j+1]
+				a2 += kv * win[j+2]
+				a3 += kv * win[j+3]
 			}
-			from, to := max(lo-r, 0), min(hi+r, w-1)
-			markRuns(in[from:to+1], runEnd[from:to+1])
-			for x := from; x <= to; x++ {
-				// runEnd is relative to from.
-				if x-r >= from && x+r <= to && int(runEnd[x-r])+from >= x+r {
-					out[x] = in[x] * ksum
-					continue
-				}
-				out[x] = convolveAt(in, x, kern, r)
+			dst[base+x*step] = a0
+			dst[base+(x+1)*step] = a1
+			dst[base+(x+2)*step] = a2
+			dst[base+(x+3)*step] = a3
+		}
+		for ; x <= e; x++ {
+			win := sg[x-s : x-s+2*r+1]
+			var acc float32
+			for j, kv := range kern {
+				acc += kv * win[j]
 			}
+			dst[base+x*step] = acc
 		}
 	})
-}
-
-// convolveAt is the kernel applied at in[x], reflecting indices that fall off either end.
-func convolveAt(in []float32, x int, kern []float32, r int) float32 {
-	var acc float32
-	if x >= r && x+r < len(in) {
-		win := in[x-r : x+r+1]
-		for j, kv := range kern {
-			acc += kv * win[j]
-		}
-		return acc
-	}
-	for j, kv := range kern {
-		acc += kv * in[reflect101(x+j-r, len(in))]
-	}
-	return acc
-}
-
-// nonZeroSpan returns the first and last index of a non-zero value (lo > hi when none).
-func nonZeroSpan(v []float32) (lo, hi int) {
-	lo, hi = len(v), -1
-	for i, x := range v {
-		if x != 0 {
-			lo = i
-			break
-		}
-	}
-	for i := len(v) - 1; i >= lo; i-- {
-		if v[i] != 0 {
-			hi = i
-			break
-		}
-	}
-	return lo, hi
 }
 
 // reflect101 maps an index outside 0..n−1 back inside by mirroring about the end samples
@@ -359,27 +407,4 @@ func reflect101(i, n int) int {
 		}
 	}
 	return i
-}
-
-// transpose returns the transpose of a w-wide, h-tall buffer: an h-wide, w-tall one.
-func transpose(src []float32, w, h int) []float32 {
-	return transposeInto(make([]float32, len(src)), src, w, h)
-}
-
-// transposeInto writes the transpose of the w-wide, h-tall src into dst and returns dst.
-// It walks 16×16 tiles so both sides stay in cache.
-func transposeInto(dst, src []float32, w, h int) []float32 {
-	const tile = 16
-	for by := 0; by < h; by += tile {
-		ey := min(by+tile, h)
-		for bx := 0; bx < w; bx += tile {
-			ex := min(bx+tile, w)
-			for y := by; y < ey; y++ {
-				for i, v := range src[y*w+bx : y*w+ex] {
-					dst[(bx+i)*h+y] = v
-				}
-			}
-		}
-	}
-	return dst
 }
