@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -24,6 +25,7 @@ type flags struct {
 	upscaler     string
 	upscalerPath string
 	gfpganPath   string
+	gfpganVer    string
 	codeformer   string
 	tile         int
 	device       string
@@ -43,6 +45,7 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.models, "models", "", "model directory (default $"+models.EnvDir+", else ~/.cache/dream/models)")
 	fs.StringVar(&f.upscaler, "esrgan_model", models.DefaultUpscaler, "×4 upscaler: x4plus (best quality) or general-x4v3 (about 20× faster)")
 	fs.StringVar(&f.upscalerPath, "esrgan_model_path", "", "use this Real-ESRGAN ONNX file for every upscale")
+	fs.StringVar(&f.gfpganVer, "gfpgan_version", "1.4", "GFPGAN release for -ft gfpgan: 1.4, 1.3 or 1.2 (file gfpgan_VERSION.onnx)")
 	fs.StringVar(&f.gfpganPath, "gfpgan_model_path", "", "use this GFPGAN ONNX file for -ft gfpgan")
 	fs.StringVar(&f.codeformer, "codeformer_model_path", "", "use this CodeFormer ONNX file for -ft codeformer")
 	fs.IntVar(&f.tile, "esrgan_bg_tile", 0, "upscale tile size in input pixels (default: the largest that fits the memory budget)")
@@ -67,6 +70,9 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 func (f *flags) validate() error {
 	if _, ok := models.Upscalers[f.upscaler]; !ok {
 		return fmt.Errorf("--esrgan_model %s: use x4plus or general-x4v3", f.upscaler)
+	}
+	if !slices.Contains([]string{"1.4", "1.3", "1.2"}, f.gfpganVer) {
+		return fmt.Errorf("--gfpgan_version %s: use 1.4, 1.3 or 1.2", f.gfpganVer)
 	}
 	if f.tile < 0 || (f.tile > 0 && f.tile < 32) {
 		return fmt.Errorf("--esrgan_bg_tile %d: use 0 (automatic) or a size of at least 32 pixels", f.tile)
@@ -107,6 +113,7 @@ func run(args []string) int {
 		Upscaler:      f.upscaler,
 		UpscalerPath:  f.upscalerPath,
 		RestorerPaths: map[string]string{"gfpgan": f.gfpganPath, "codeformer": f.codeformer},
+		GFPGANVersion: f.gfpganVer,
 		Tile:          f.tile,
 		NoUpscale:     f.noUpscale,
 		NoRestore:     f.noRestore,

@@ -21,7 +21,11 @@ func (p *Pipeline) restorerPath(tool string) (string, error) {
 		}
 		return path, nil
 	}
-	return models.Locate(p.cfg.ModelDir, models.FaceRestorers[tool])
+	file := models.FaceRestorers[tool]
+	if tool == "gfpgan" && p.cfg.GFPGANVersion != "" {
+		file = "gfpgan_" + p.cfg.GFPGANVersion + ".onnx"
+	}
+	return models.Locate(p.cfg.ModelDir, file)
 }
 
 // restoreFaces runs -G: faces are found and cropped in before and pasted onto after (before

@@ -32,6 +32,8 @@ type Config struct {
 	// RestorerPaths overrides the face restorer's file per -ft name (--gfpgan_model_path,
 	// --codeformer_model_path).
 	RestorerPaths map[string]string
+	// GFPGANVersion picks gfpgan_VERSION.onnx for -ft gfpgan (--gfpgan_version; default 1.4).
+	GFPGANVersion string
 	// NoUpscale and NoRestore are --no_upscale and --no_restore: those models are never loaded.
 	NoUpscale, NoRestore bool
 	// Runtime opens ONNX Runtime; it is called on the first job that needs a model, so the
