@@ -258,28 +258,32 @@ func (f yunetFrame) toOriginal(face Face) Face {
 // B, G, R with values 0..255, already zero (the padding). Area resampling (OpenCV's
 // INTER_AREA) averages every source pixel under an input pixel, so a large photo shrinks
 // without aliasing; at w×h = the source size it copies the pixels exactly. Rows are made one
-// at a time, so memory is one source row and one input row beyond the tensor.
+// at a time, so memory is one source row and one input row per core beyond the tensor; the rows are
+// shared out over every core.
 func (f yunetFrame) fill(img *imageio.Image, dst []float32) {
 	xs, ys := areaSpans(f.srcW, f.w), areaSpans(f.srcH, f.h)
-	src := make([]float32, 3*f.srcW)
-	row := make([]float32, 3*f.w)
-	acc := make([]float32, 3*f.w)
 	plane := f.padW * f.padH
-	for y, span := range ys {
-		clear(acc)
-		for k, wy := range span.weights {
-			bgrRow(img, span.first+k, src)
-			shrinkRow(src, xs, row)
-			for i, v := range row {
-				acc[i] += wy * v
+	parallelRows(f.h, func(y0, y1 int) {
+		src := make([]float32, 3*f.srcW)
+		row := make([]float32, 3*f.w)
+		acc := make([]float32, 3*f.w)
+		for y := y0; y < y1; y++ {
+			span := ys[y]
+			clear(acc)
+			for k, wy := range span.weights {
+				bgrRow(img, span.first+k, src)
+				shrinkRow(src, xs, row)
+				for i, v := range row {
+					acc[i] += wy * v
+				}
+			}
+			for x := 0; x < f.w; x++ {
+				for c := 0; c < 3; c++ {
+					dst[c*plane+y*f.padW+x] = acc[3*x+c]
+				}
 			}
 		}
-		for x := 0; x < f.w; x++ {
-			for c := 0; c < 3; c++ {
-				dst[c*plane+y*f.padW+x] = acc[3*x+c]
-			}
-		}
-	}
+	})
 }
 
 // areaSpan is the run of source samples one resampled sample averages, with their weights
