@@ -39,7 +39,7 @@ func main() {
 	var c config
 	flag.StringVar(&c.shared, "shared", "../shared", "directory holding models/ and images/")
 	flag.StringVar(&c.dream, "dream", "bin/dream", "dream binary for the memory runs")
-	flag.IntVar(&c.reps, "reps", 3, "timed repetitions of each job and bare run")
+	flag.IntVar(&c.reps, "reps", 5, "timed repetitions of each job and bare run")
 	flag.BoolVar(&c.verbose, "v", false, "print every repetition's times")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the speed runs to `FILE`")
 	flag.Parse()
