@@ -52,7 +52,7 @@ func TestUpscaleCancel(t *testing.T) {
 			progress := func(done, total int) {
 				mu.Lock()
 				tilesDone = done
-				if !cancelledAt.IsZero() {
+				if !cancelledAt.IsZero() && time.Now().After(cancelledAt) {
 					tilesAfterCancel++
 				}
 				mu.Unlock()
@@ -62,12 +62,9 @@ func TestUpscaleCancel(t *testing.T) {
 			}
 			switch {
 			case c.deadline:
-				// The deadline's own timer cancels; note when, for the latency.
-				time.AfterFunc(c.cancelAfter, func() {
-					mu.Lock()
-					cancelledAt = time.Now()
-					mu.Unlock()
-				})
+				// The deadline's own timer cancels, at a time known in advance: a timer of our
+				// own to note it could fire after Upscale has already returned.
+				cancelledAt, _ = ctx.Deadline()
 			case c.afterTile:
 			case c.cancelAfter == 0:
 				stop()
