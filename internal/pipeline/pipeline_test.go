@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,20 +12,15 @@ import (
 	"dream/internal/job"
 	"dream/internal/onnxpb"
 	"dream/internal/ort"
+	"dream/internal/testenv"
 )
 
-var shared = filepath.Join("..", "..", "..", "shared")
+var shared = testenv.Shared()
 
 var runtime *ort.Runtime
 
 func TestMain(m *testing.M) {
-	rt, err := ort.Open(ort.Options{Device: "cpu"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pipeline tests need ONNX Runtime:", err)
-		os.Exit(1)
-	}
-	runtime = rt
-	os.Exit(m.Run())
+	testenv.Run(m, func(rt *ort.Runtime) { runtime = rt })
 }
 
 func newPipeline(outdir string, tile int, progress func(string, int, int)) *Pipeline {

@@ -2,29 +2,21 @@ package upscale
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"dream/internal/imageio"
 	"dream/internal/ort"
+	"dream/internal/testenv"
 )
 
-// shared is the project's folder of real weights, photos and reference outputs, beside the
-// repository in every checkout and in CI.
-var shared = filepath.Join("..", "..", "..", "shared")
+// shared is the project's folder of real weights, photos and reference outputs.
+var shared = testenv.Shared()
 
 var testRuntime *ort.Runtime
 
 func TestMain(m *testing.M) {
-	rt, err := ort.Open(ort.Options{Device: "cpu"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "upscale tests need ONNX Runtime:", err)
-		os.Exit(1)
-	}
-	testRuntime = rt
-	os.Exit(m.Run())
+	testenv.Run(m, func(rt *ort.Runtime) { testRuntime = rt })
 }
 
 // sharedModel loads one of the real Real-ESRGAN models.
