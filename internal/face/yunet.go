@@ -2,7 +2,6 @@ package face
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -120,17 +119,8 @@ func (y *YuNet) Detect(ctx context.Context, img *imageio.Image) ([]Face, error) 
 
 // checkDetectImage rejects what Detect cannot read, so a malformed image is an error, not a panic.
 func checkDetectImage(img *imageio.Image) error {
-	switch {
-	case img == nil:
-		return errors.New("face detection: no image")
-	case img.W < 1 || img.H < 1:
-		return fmt.Errorf("face detection: image has no pixels (%dx%d)", img.W, img.H)
-	case img.Channels != 1 && img.Channels != 3 && img.Channels != 4:
-		return fmt.Errorf("face detection: image has %d channels, want 1, 3 or 4", img.Channels)
-	case img.Depth != 8 && img.Depth != 16:
-		return fmt.Errorf("face detection: image depth is %d bits, want 8 or 16", img.Depth)
-	case len(img.Pix) != img.W*img.H*img.Channels:
-		return fmt.Errorf("face detection: image has %d samples, want %d", len(img.Pix), img.W*img.H*img.Channels)
+	if err := img.Validate(); err != nil {
+		return fmt.Errorf("face detection: %w", err)
 	}
 	return nil
 }

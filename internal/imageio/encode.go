@@ -16,7 +16,7 @@ import (
 // It deflates at the fastest level, on every core (see writePNG): Go's
 // encoder at its default level takes about 15 s for a 4096×4096 result.
 func Encode(w io.Writer, img *Image, meta ...pngmeta.Chunk) error {
-	if err := img.check(); err != nil {
+	if err := img.Validate(); err != nil {
 		return fmt.Errorf("cannot encode PNG: %w", err)
 	}
 	return writePNG(w, img, meta)

@@ -62,7 +62,7 @@ func checkFuzzedDecode(t *testing.T, data []byte) {
 		}
 		return
 	}
-	if err := img.check(); err != nil {
+	if err := img.Validate(); err != nil {
 		t.Fatalf("decoded a malformed image: %v", err)
 	}
 	if img.Depth == 8 && slices.Max(img.Pix) > 0xff {

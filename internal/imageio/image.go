@@ -87,8 +87,9 @@ func (img *Image) sampleCount() int {
 	return img.W * img.H * img.Channels
 }
 
-// check reports why img cannot be encoded, or nil.
-func (img *Image) check() error {
+// Validate reports why img is not a well-formed image, or nil; code that indexes Pix calls it
+// on images it did not decode itself.
+func (img *Image) Validate() error {
 	switch {
 	case img == nil:
 		return errors.New("no image")
