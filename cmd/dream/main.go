@@ -34,6 +34,8 @@ type flags struct {
 	fromFile     string
 	noUpscale    bool
 	noRestore    bool
+	listModels   bool
+	preload      bool
 	help         bool
 }
 
@@ -56,9 +58,11 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.fromFile, "from_file", "", "run the lines of FILE, then exit")
 	fs.BoolVar(&f.noUpscale, "no_upscale", false, "never load the upscaling models")
 	fs.BoolVar(&f.noRestore, "no_restore", false, "never load the face restoration models")
+	fs.BoolVar(&f.listModels, "models-list", false, "list the models dream can use, installed or missing, and exit")
+	fs.BoolVar(&f.preload, "preload", false, "download the missing models (or those named after the flags) and exit")
 	fs.BoolVarP(&f.help, "help", "h", false, "show this help")
 	err := fs.Parse(args)
-	if err == nil && fs.NArg() > 0 {
+	if err == nil && fs.NArg() > 0 && !f.preload {
 		err = fmt.Errorf("unexpected argument %q: dream takes only flags; type lines at its prompt", fs.Arg(0))
 	}
 	if err == nil {
@@ -97,6 +101,14 @@ func run(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dream:", err)
 		return 2
+	}
+
+	if f.listModels {
+		listModels(os.Stdout, models.Dir(f.models))
+		return 0
+	}
+	if f.preload {
+		return preload(models.Dir(f.models), fs.Args())
 	}
 
 	input, interactive, err := openInput(f.fromFile)

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+
+	"dream/internal/models"
+	"dream/internal/shell"
+)
+
+// listModels prints every model of the manifest as installed or missing, with its path.
+func listModels(w io.Writer, dir string) {
+	fmt.Fprintf(w, "models in %s:\n", dir)
+	for _, s := range models.Status(dir) {
+		state := "installed"
+		if !s.Present {
+			state = "missing"
+		}
+		optional := ""
+		if s.Entry.Optional {
+			optional = " (optional)"
+		}
+		fmt.Fprintf(w, "  %-10s %-22s %s%s\n", state, s.Entry.Name, s.Path, optional)
+	}
+}
+
+// preload downloads the missing models (all of them, or those named) into dir, one progress
+// line per file on a terminal, and lists what could not be fetched with the path to place it
+// at by hand. It returns the exit code.
+func preload(dir string, names []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "dream:", err)
+		return 1
+	}
+	failed := 0
+	for _, e := range models.Missing(dir) {
+		if len(names) > 0 && !slices.Contains(names, e.Name) {
+			continue
+		}
+		if len(names) == 0 && e.Optional {
+			continue // optional models are fetched only when named
+		}
+		if err := models.Download(ctx, http.DefaultClient, e, dir, progressLine(e.Name)); err != nil {
+			endProgressLine()
+			fmt.Fprintln(os.Stderr, "dream:", err)
+			failed++
+			continue
+		}
+		endProgressLine()
+		fmt.Printf("installed %s\n", e.Name)
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+var showProgress = shell.IsTerminal(os.Stderr)
+
+// progressLine draws "name 12.5/64.0 MB" on a terminal and nothing otherwise.
+func progressLine(name string) func(done, total int64) {
+	return func(done, total int64) {
+		if !showProgress {
+			return
+		}
+		if total > 0 {
+			fmt.Fprintf(os.Stderr, "\r%s %.1f/%.1f MB", name, float64(done)/1e6, float64(total)/1e6)
+		} else {
+			fmt.Fprintf(os.Stderr, "\r%s %.1f MB", name, float64(done)/1e6)
+		}
+	}
+}
+
+func endProgressLine() {
+	if showProgress {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+}
