@@ -22,6 +22,7 @@ models:
 test: ort
 	@scripts/install_onnxruntime 1.20.1 >/dev/null
 	@scripts/install_test_tools
+	@scripts/fetch_upscayl_models >/dev/null
 	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt would change:"; gofmt -l cmd internal; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
