@@ -5,7 +5,7 @@ ARGS    ?=
 
 .PHONY: run build test bench ort models vet clean
 
-run: ort models build
+run: ort build models
 	./$(BIN) $(ARGS)
 
 build:
@@ -15,7 +15,7 @@ build:
 ort:
 	@scripts/install_onnxruntime >/dev/null
 
-models:
+models: build
 	@scripts/preload_models
 
 # The tests also need an ONNX Runtime older than dream supports, to check the message for it.

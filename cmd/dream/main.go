@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"dream/internal/models"
+	"dream/internal/ncnn"
 	"dream/internal/ort"
 	"dream/internal/pipeline"
 	"dream/internal/shell"
@@ -36,6 +37,7 @@ type flags struct {
 	noRestore    bool
 	listModels   bool
 	preload      bool
+	importNCNN   bool
 	help         bool
 }
 
@@ -60,9 +62,13 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.BoolVar(&f.noRestore, "no_restore", false, "never load the face restoration models")
 	fs.BoolVar(&f.listModels, "models-list", false, "list the models dream can use, installed or missing, and exit")
 	fs.BoolVar(&f.preload, "preload", false, "download the missing models (or those named after the flags) and exit")
+	fs.BoolVar(&f.importNCNN, "import-ncnn", false, "convert an ncnn pair to ONNX and exit: --import-ncnn X.param X.bin OUT.onnx")
 	fs.BoolVarP(&f.help, "help", "h", false, "show this help")
 	err := fs.Parse(args)
-	if err == nil && fs.NArg() > 0 && !f.preload {
+	if err == nil && f.importNCNN && fs.NArg() != 3 {
+		err = errors.New("--import-ncnn takes three paths: X.param X.bin OUT.onnx")
+	}
+	if err == nil && fs.NArg() > 0 && !f.preload && !f.importNCNN {
 		err = fmt.Errorf("unexpected argument %q: dream takes only flags; type lines at its prompt", fs.Arg(0))
 	}
 	if err == nil {
@@ -109,6 +115,14 @@ func run(args []string) int {
 	}
 	if f.preload {
 		return preload(models.Dir(f.models), fs.Args())
+	}
+	if f.importNCNN {
+		if err := ncnn.ImportFile(fs.Arg(0), fs.Arg(1), fs.Arg(2)); err != nil {
+			fmt.Fprintln(os.Stderr, "dream:", err)
+			return 1
+		}
+		fmt.Printf("wrote %s\n", fs.Arg(2))
+		return 0
 	}
 
 	input, interactive, err := openInput(f.fromFile)

@@ -237,6 +237,7 @@ func runSetup(t *testing.T, work, action string) {
 // checkFile performs one check:
 //
 //	exists PATH WxH               a PNG of that size
+//	exists PATH                   any file
 //	absent PATH
 //	same PATH OTHER               byte-identical files
 //	only DIR NAME…                the directory holds exactly these names (no temp files)
@@ -258,6 +259,10 @@ func checkFile(t *testing.T, work, check string) {
 		}
 		if got := fmt.Sprintf("%dx%d", img.W, img.H); got != f[2] {
 			t.Errorf("%s: size is %s", check, got)
+		}
+	case f[0] == "exists" && len(f) == 2:
+		if _, err := os.Stat(at(f[1])); err != nil {
+			t.Errorf("%s: %v", check, err)
 		}
 	case f[0] == "absent" && len(f) == 2:
 		if _, err := os.Stat(at(f[1])); err == nil {

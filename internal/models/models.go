@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"dream/internal/ncnn"
 	"dream/internal/ort"
 )
 
@@ -70,3 +71,32 @@ var FaceRestorers = map[string]string{
 // StableDiffusion is the folder, inside the model directory, that holds a diffusers ONNX
 // export of Stable Diffusion 1.x.
 const StableDiffusion = "stable-diffusion-v1-5"
+
+// ncnnNames are the ncnn pairs that stand in for a model file when it is missing: upscayl
+// and realesrgan-ncnn-vulkan ship Real-ESRGAN as NAME.param + NAME.bin.
+var ncnnNames = map[string][]string{
+	RealESRGANx4plus: {"realesrgan-x4plus"},
+	GeneralX4v3:      {"realesr-general-x4v3", "realesrgan-x4fast"},
+	RealESRGANx2plus: {"realesrgan-x2plus"},
+}
+
+// LocateOrImport is Locate, except that a missing upscaler whose ncnn pair lies in dir is
+// converted to ONNX there first, so a pair dropped into the model directory is usable by name.
+func LocateOrImport(dir, file string) (string, error) {
+	path, err := Locate(dir, file)
+	if err == nil {
+		return path, nil
+	}
+	for _, name := range ncnnNames[file] {
+		param, bin := filepath.Join(dir, name+".param"), filepath.Join(dir, name+".bin")
+		if !fileExists(param) || !fileExists(bin) {
+			continue
+		}
+		out := filepath.Join(dir, file)
+		if importErr := ncnn.ImportFile(param, bin, out); importErr != nil {
+			return "", importErr
+		}
+		return out, nil
+	}
+	return "", err
+}

@@ -115,12 +115,14 @@ func (p *Pipeline) upscalerPath(factor int) (string, error) {
 		}
 		return p.cfg.UpscalerPath, nil
 	}
-	if factor == 2 && models.Exists(p.cfg.ModelDir, models.RealESRGANx2plus) {
-		return models.Locate(p.cfg.ModelDir, models.RealESRGANx2plus)
+	if factor == 2 {
+		if path, err := models.LocateOrImport(p.cfg.ModelDir, models.RealESRGANx2plus); err == nil {
+			return path, nil
+		}
 	}
 	file, ok := models.Upscalers[p.cfg.Upscaler]
 	if !ok {
 		return "", fmt.Errorf("unknown upscaler %q: use x4plus or general-x4v3", p.cfg.Upscaler)
 	}
-	return models.Locate(p.cfg.ModelDir, file)
+	return models.LocateOrImport(p.cfg.ModelDir, file)
 }
