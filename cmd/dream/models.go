@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"slices"
+	"time"
 
 	"dream/internal/models"
 	"dream/internal/shell"
@@ -47,7 +49,7 @@ func preload(dir string, names []string) int {
 		if len(names) == 0 && e.Optional {
 			continue // optional models are fetched only when named
 		}
-		if err := models.Download(ctx, http.DefaultClient, e, dir, progressLine(e.Name)); err != nil {
+		if err := models.Download(ctx, downloadClient, e, dir, progressLine(e.Name)); err != nil {
 			endProgressLine()
 			fmt.Fprintln(os.Stderr, "dream:", err)
 			failed++
@@ -63,6 +65,15 @@ func preload(dir string, names []string) int {
 }
 
 var showProgress = shell.IsTerminal(os.Stderr)
+
+// downloadClient gives up on a source that does not answer, instead of hanging on a network
+// that drops packets; a slow but moving download is never cut off.
+var downloadClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 20 * time.Second}).DialContext,
+	TLSHandshakeTimeout:   20 * time.Second,
+	ResponseHeaderTimeout: 60 * time.Second,
+}}
 
 // progressLine draws "name 12.5/64.0 MB" on a terminal and nothing otherwise.
 func progressLine(name string) func(done, total int64) {
