@@ -110,7 +110,7 @@ func run(args []string) int {
 	}
 
 	if f.listModels {
-		listModels(os.Stdout, models.Dir(f.models))
+		models.WriteStatus(os.Stdout, models.Dir(f.models))
 		return 0
 	}
 	if f.preload {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,22 +13,6 @@ import (
 	"dream/internal/models"
 	"dream/internal/shell"
 )
-
-// listModels prints every model of the manifest as installed or missing, with its path.
-func listModels(w io.Writer, dir string) {
-	fmt.Fprintf(w, "models in %s:\n", dir)
-	for _, s := range models.Status(dir) {
-		state := "installed"
-		if !s.Present {
-			state = "missing"
-		}
-		optional := ""
-		if s.Entry.Optional {
-			optional = " (optional)"
-		}
-		fmt.Fprintf(w, "  %-10s %-22s %s%s\n", state, s.Entry.Name, s.Path, optional)
-	}
-}
 
 // preload downloads the missing models (all of them, or those named) into dir, one progress
 // line per file on a terminal, and lists what could not be fetched with the path to place it

@@ -17,6 +17,8 @@ const (
 	Fetch
 	// History lists the session's commands (!history).
 	History
+	// Models lists the models, installed or missing (!models).
+	Models
 	// Help shows help (!help [SWITCH]).
 	Help
 	// Quit leaves the shell (q, quit, exit).

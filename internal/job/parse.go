@@ -35,6 +35,9 @@ func Parse(line string) (Job, error) {
 	case "!history":
 		j.Kind = History
 		return j, noArguments(words[0], args)
+	case "!models":
+		j.Kind = Models
+		return j, noArguments(words[0], args)
 	case "!help":
 		return parseHelp(j, args)
 	case "!fetch":

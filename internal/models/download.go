@@ -312,3 +312,20 @@ func Status(dir string) []Installed { return Embedded().Status(dir) }
 
 // Missing lists the built-in manifest's models missing from dir.
 func Missing(dir string) []Entry { return Embedded().Missing(dir) }
+
+// WriteStatus prints every model of the built-in manifest as installed or missing, with the
+// path dream loads it from or where to copy it by hand (--models-list and !models).
+func WriteStatus(w io.Writer, dir string) {
+	fmt.Fprintf(w, "models in %s:\n", dir)
+	for _, s := range Status(dir) {
+		state := "installed"
+		if !s.Present {
+			state = "missing"
+		}
+		optional := ""
+		if s.Entry.Optional {
+			optional = " (optional)"
+		}
+		fmt.Fprintf(w, "  %-10s %-22s %s%s\n", state, s.Entry.Name, s.Path, optional)
+	}
+}

@@ -72,6 +72,9 @@ type Result struct {
 	Notes []string
 }
 
+// ModelDir is the folder the pipeline loads models from.
+func (p *Pipeline) ModelDir() string { return p.cfg.ModelDir }
+
 func (p *Pipeline) outdir(j job.Job) string {
 	if j.Outdir != "" {
 		return j.Outdir

@@ -10,7 +10,7 @@ import (
 )
 
 // Commands lists what the first word of a line can be, besides a prompt.
-var Commands = []string{"!fix", "!fetch", "!history", "!help", "quit", "exit"}
+var Commands = []string{"!fix", "!fetch", "!history", "!models", "!help", "quit", "exit"}
 
 // completer answers Tab: commands as the first word, switch names after a dash, sampler and
 // face tool names after -A and -ft, and file paths after !fix, !fetch and -I.

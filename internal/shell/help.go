@@ -13,6 +13,7 @@ var commandHelp = []struct{ usage, help string }{
 	{"!fix PATH [-U 2|4 [S]] [-G S] [-ft T] [-cf W]", "post-process an image into NAME.fixed.png; the original is not touched"},
 	{"!fetch PATH", "show the command stored in an image made by dream, ready to edit"},
 	{"!history", "list this session's commands"},
+	{"!models", "list the models, installed or missing, and where each belongs"},
 	{"!help [SWITCH]", "this help, or the help of one switch (!help -U)"},
 	{"q, quit, exit", "leave (Ctrl-D too); Ctrl-C cancels the running job"},
 }

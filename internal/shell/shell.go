@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"dream/internal/job"
+	"dream/internal/models"
 	"dream/internal/pipeline"
 )
 
@@ -89,6 +90,8 @@ func (s *Shell) Handle(ctx context.Context, line string) (quit bool) {
 		s.help(j.Topic)
 	case job.History:
 		s.listHistory()
+	case job.Models:
+		models.WriteStatus(s.Out, s.Pipeline.ModelDir())
 	case job.Fetch:
 		s.fetch(j)
 	case job.Generate:
