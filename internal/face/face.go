@@ -3,6 +3,8 @@
 // (SPEC §2.2).
 package face
 
+import "math"
+
 // Point is a position in image pixels. As in OpenCV and the reference code, pixel (x, y) is
 // sampled at integer coordinates (x, y).
 type Point struct{ X, Y float64 }
@@ -21,7 +23,7 @@ type Face struct {
 // EyeDistance is the distance between the eyes, used to skip faces too small to restore.
 func (f Face) EyeDistance() float64 {
 	dx, dy := f.Landmarks[1].X-f.Landmarks[0].X, f.Landmarks[1].Y-f.Landmarks[0].Y
-	return sqrt(dx*dx + dy*dy)
+	return math.Hypot(dx, dy)
 }
 
 // Affine is a 2×3 matrix mapping (x, y) to (A·x + B·y + C, D·x + E·y + F).
