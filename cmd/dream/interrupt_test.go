@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"dream/internal/imageio"
-	"dream/internal/ort"
 )
 
 // Ctrl-C (SIGINT) during a long !fix cancels it: one line, no output file, no temporary file,
@@ -23,10 +21,7 @@ func TestInterruptCancelsJob(t *testing.T) {
 	writeTiledCopy(t, filepath.Join(sharedDir, "images", "astronaut.png"), big, 2)
 	original := mustRead(t, big)
 
-	cmd := exec.Command(dreamBinary, "--models", filepath.Join(sharedDir, "models"), "--device", "cpu",
-		"--esrgan_model", "general-x4v3", "--esrgan_bg_tile", "256")
-	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "HOME="+work, "DREAM_CACHE="+ort.CacheDir())
+	cmd := dreamCommand(work, longJobFlags()...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +65,12 @@ func TestInterruptCancelsJob(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("output directory holds %d entries, want only coffee_crop128.fixed.png", len(entries))
 	}
+}
+
+// longJobFlags make a ×4 of a 1024×1024 image run in 16 tiles, long enough to interrupt.
+func longJobFlags() []string {
+	return []string{"--models", filepath.Join(sharedDir, "models"), "--device", "cpu",
+		"--esrgan_model", "general-x4v3", "--esrgan_bg_tile", "256"}
 }
 
 // writeTiledCopy writes an image made of n×n copies of src, a large input from a real photo.

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"dream/internal/ort"
 )
 
 // The interactive shell, driven through a pseudo-terminal as a person would: the prompt,
@@ -25,8 +23,7 @@ func TestTerminalSession(t *testing.T) {
 	big := filepath.Join(work, "big.png")
 	writeTiledCopy(t, filepath.Join(sharedDir, "images", "astronaut.png"), big, 2)
 
-	term := startInTerminal(t, work, dreamBinary, "--models", filepath.Join(sharedDir, "models"),
-		"--device", "cpu", "--esrgan_model", "general-x4v3", "--esrgan_bg_tile", "256")
+	term := startInTerminal(t, work, longJobFlags()...)
 	term.waitFor(t, "dream> ")
 
 	term.send(t, "\x03") // Ctrl-C at an empty prompt
@@ -60,7 +57,7 @@ func TestTerminalSession(t *testing.T) {
 	}
 }
 
-// terminal is a program running on the slave side of a pseudo-terminal.
+// terminal is dream running on the slave side of a pseudo-terminal.
 type terminal struct {
 	cmd    *exec.Cmd
 	master *os.File
@@ -69,11 +66,10 @@ type terminal struct {
 	offset int // how much of seen waitFor has consumed
 }
 
-func startInTerminal(t *testing.T, dir, name string, args ...string) *terminal {
+func startInTerminal(t *testing.T, dir string, args ...string) *terminal {
 	master, slave := openPTY(t)
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+dir, "DREAM_CACHE="+ort.CacheDir(), "TERM=xterm")
+	cmd := dreamCommand(dir, args...)
+	cmd.Env = append(cmd.Env, "TERM=xterm")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	if err := cmd.Start(); err != nil {

@@ -107,6 +107,15 @@ func readTranscript(t *testing.T, path, work string) transcript {
 	return sections
 }
 
+// dreamCommand runs the binary in work. HOME points at work, so history stays there; the
+// runtime install stays where make put it.
+func dreamCommand(work string, args ...string) *exec.Cmd {
+	cmd := exec.Command(dreamBinary, args...)
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "HOME="+work, "DREAM_CACHE="+ort.CacheDir())
+	return cmd
+}
+
 // sectionName reads a section marker, "-- name --".
 func sectionName(line string) (string, bool) {
 	inner, ok := strings.CutPrefix(line, "-- ")
@@ -127,11 +136,7 @@ func runTranscript(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(dreamBinary, args...)
-	cmd.Dir = work
-	// HOME points at the test folder so history and caches stay there; the runtime install
-	// stays where make put it.
-	cmd.Env = append(os.Environ(), "HOME="+work, "DREAM_CACHE="+ort.CacheDir())
+	cmd := dreamCommand(work, args...)
 	cmd.Stdin = strings.NewReader(strings.Join(tr["stdin"], "\n") + "\n")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -158,10 +158,7 @@ func parseUpscale(j *Job, name string, vals []string) (int, error) {
 }
 
 func parseFaceStrength(j *Job, name string, vals []string) (int, error) {
-	v, err := oneFloat(name, vals, "a face restoration strength from 0 to 1")
-	if err == nil && !inUnit(v) {
-		err = fmt.Errorf("%s %s: the face restoration strength must be from 0 to 1", name, vals[0])
-	}
+	v, err := oneFraction(name, vals, "face restoration strength")
 	faces(j).Strength = v
 	return 1, err
 }
@@ -175,10 +172,7 @@ func parseFaceTool(j *Job, name string, vals []string) (int, error) {
 }
 
 func parseFidelity(j *Job, name string, vals []string) (int, error) {
-	v, err := oneFloat(name, vals, "a CodeFormer fidelity from 0 to 1")
-	if err == nil && !inUnit(v) {
-		err = fmt.Errorf("%s %s: the CodeFormer fidelity must be from 0 to 1", name, vals[0])
-	}
+	v, err := oneFraction(name, vals, "CodeFormer fidelity")
 	faces(j).Fidelity = v
 	return 1, err
 }
@@ -236,6 +230,15 @@ func oneFloat(name string, vals []string, want string) (float64, error) {
 		return 0, fmt.Errorf("%s %s: give %s", name, vals[0], want)
 	}
 	return v, nil
+}
+
+// oneFraction reads a number from 0 to 1, such as a strength.
+func oneFraction(name string, vals []string, what string) (float64, error) {
+	v, err := oneFloat(name, vals, "a "+what+" from 0 to 1")
+	if err == nil && !inUnit(v) {
+		err = fmt.Errorf("%s %s: the %s must be from 0 to 1", name, vals[0], what)
+	}
+	return v, err
 }
 
 func inUnit(v float64) bool { return v >= 0 && v <= 1 }
