@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -73,4 +74,40 @@ func isFree(path string) (bool, error) {
 		return true, nil
 	}
 	return false, fmt.Errorf("cannot check %s: %s", path, osReason(err))
+}
+
+// NextPrefix is the PREFIX of SPEC §1's PREFIX.SEED.png names: one more than the highest
+// leading number of any file in outdir, six digits wide. A command computes it once, so all
+// the images of one command share it. A missing directory starts at 000001.
+func NextPrefix(outdir string) (string, error) {
+	entries, err := os.ReadDir(outdir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("cannot list output directory %s: %v", outdir, err)
+	}
+	highest := 0
+	for _, e := range entries {
+		digits := leadingDigits(e.Name())
+		if n, err := strconv.Atoi(digits); err == nil && n > highest {
+			highest = n
+		}
+	}
+	return fmt.Sprintf("%06d", highest+1), nil
+}
+
+func leadingDigits(name string) string {
+	end := 0
+	for end < len(name) && name[end] >= '0' && name[end] <= '9' && end < 9 {
+		end++
+	}
+	return name[:end]
+}
+
+// GeneratedName is PREFIX.SEED.png in outdir, or PREFIX.SEED.postprocessed.png for the
+// processed copy kept beside the original (--save_orig).
+func GeneratedName(outdir, prefix string, seed uint32, postprocessed bool) string {
+	name := fmt.Sprintf("%s.%d", prefix, seed)
+	if postprocessed {
+		name += ".postprocessed"
+	}
+	return filepath.Join(outdir, name+".png")
 }

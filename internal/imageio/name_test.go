@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -61,5 +62,46 @@ func TestFixedNameAllTaken(t *testing.T) {
 func TestFixedNameNoFileName(t *testing.T) {
 	if _, err := FixedName(t.TempDir(), ""); err == nil {
 		t.Error("FixedName with an empty source path succeeded")
+	}
+}
+
+func TestNextPrefix(t *testing.T) {
+	tests := []struct {
+		name  string
+		files []string
+		want  string
+	}{
+		{"empty directory", nil, "000001"},
+		{"one image", []string{"000043.123.png"}, "000044"},
+		{"highest wins, not the newest", []string{"000002.1.png", "000017.9.png", "000005.3.png"}, "000018"},
+		{"other files are ignored", []string{"notes.txt", "photo.fixed.png", "000009.1.postprocessed.png"}, "000010"},
+		{"any leading number counts", []string{"12-draft.png"}, "000013"},
+		{"past six digits", []string{"999999.5.png"}, "1000000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := NextPrefix(dir)
+			if err != nil || got != tc.want {
+				t.Errorf("NextPrefix = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+	if got, err := NextPrefix(filepath.Join(t.TempDir(), "missing")); err != nil || got != "000001" {
+		t.Errorf("missing directory: %q, %v; want 000001", got, err)
+	}
+}
+
+func TestGeneratedName(t *testing.T) {
+	if got := GeneratedName("out", "000044", 2945021133, false); got != filepath.Join("out", "000044.2945021133.png") {
+		t.Errorf("original: %s", got)
+	}
+	if got := GeneratedName("out", "000044", 7, true); got != filepath.Join("out", "000044.7.postprocessed.png") {
+		t.Errorf("postprocessed: %s", got)
 	}
 }

@@ -128,36 +128,71 @@ func sameFile(a, b string) bool {
 // model's inputs and outputs against want. Later calls with the same file reuse it: creating
 // and destroying sessions repeatedly leaks memory in ONNX Runtime.
 func (r *Runtime) Session(path string, want Contract) (*Session, error) {
-	key, err := filepath.Abs(path)
-	if err != nil {
-		key = path
-	}
+	return r.session(modelSource{path: path}, want)
+}
+
+// SessionFromData is Session for a model held in memory, such as one dream rewrote before
+// loading; name stands for it in messages and in the cache.
+func (r *Runtime) SessionFromData(name string, data []byte, want Contract) (*Session, error) {
+	return r.session(modelSource{path: name, data: data}, want)
+}
+
+// Release closes a session and frees its memory; the next Session call for its file opens it
+// again. Callers use it for large models they need only now and then.
+func (r *Runtime) Release(s *Session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if s, ok := r.sessions[key]; ok {
+	for key, cached := range r.sessions {
+		if cached == s {
+			delete(r.sessions, key)
+		}
+	}
+	s.dyn.Destroy()
+}
+
+// modelSource is a model file, or a model in memory when data is set (path then only names it).
+type modelSource struct {
+	path string
+	data []byte
+}
+
+func (src modelSource) key() string {
+	if src.data != nil {
+		return "memory:" + src.path
+	}
+	if abs, err := filepath.Abs(src.path); err == nil {
+		return abs
+	}
+	return src.path
+}
+
+func (r *Runtime) session(src modelSource, want Contract) (*Session, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.sessions[src.key()]; ok {
 		return s, nil
 	}
-	if !fileExists(path) {
-		return nil, fmt.Errorf("model file %s not found", path)
+	if src.data == nil && !fileExists(src.path) {
+		return nil, fmt.Errorf("model file %s not found", src.path)
 	}
-	ins, outs, err := r.describe(path)
+	ins, outs, err := r.describe(src)
 	if err != nil {
 		return nil, err
 	}
 	inNames, err := matchAll("input", ins, want.Inputs)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Base(src.path), err)
 	}
 	outNames, err := matchAll("output", outs, want.Outputs)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Base(src.path), err)
 	}
-	s, err := r.newSession(path, inNames, outNames)
+	s, err := r.newSession(src, inNames, outNames)
 	if err != nil {
 		return nil, err
 	}
 	s.Inputs, s.Outputs = pick(ins, inNames), pick(outs, outNames)
-	r.sessions[key] = s
+	r.sessions[src.key()] = s
 	return s, nil
 }
 
@@ -168,12 +203,12 @@ func (r *Runtime) Describe(path string) (inputs, outputs []onnx.InputOutputInfo,
 	if !fileExists(path) {
 		return nil, nil, fmt.Errorf("model file %s not found", path)
 	}
-	return r.describe(path)
+	return r.describe(modelSource{path: path})
 }
 
 // describe reads a model's declared inputs and outputs. It loads the model without graph
 // optimisation, which is the slow part of opening a session.
-func (r *Runtime) describe(path string) ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error) {
+func (r *Runtime) describe(src modelSource) ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error) {
 	opts, err := onnx.NewSessionOptions()
 	if err != nil {
 		return nil, nil, err
@@ -182,16 +217,22 @@ func (r *Runtime) describe(path string) ([]onnx.InputOutputInfo, []onnx.InputOut
 	if err := opts.SetGraphOptimizationLevel(onnx.GraphOptimizationLevelDisableAll); err != nil {
 		return nil, nil, err
 	}
-	ins, outs, err := onnx.GetInputOutputInfoWithOptions(path, opts)
+	var ins, outs []onnx.InputOutputInfo
+	if src.data != nil {
+		ins, outs, err = onnx.GetInputOutputInfoWithONNXData(src.data)
+	} else {
+		ins, outs, err = onnx.GetInputOutputInfoWithOptions(src.path, opts)
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s is not a model ONNX Runtime can load: %s", path, shortError(err))
+		return nil, nil, fmt.Errorf("%s is not a model ONNX Runtime can load: %s", src.path, shortError(err))
 	}
 	return ins, outs, nil
 }
 
 // newSession creates the session on the chosen providers, falling back to CPU with one line
 // when an accelerator cannot be used.
-func (r *Runtime) newSession(path string, inNames, outNames []string) (*Session, error) {
+func (r *Runtime) newSession(src modelSource, inNames, outNames []string) (*Session, error) {
+	path := src.path
 	providers, _ := providersFor(r.opts.Device)
 	for _, provider := range providers {
 		if r.unavailable[provider] {
@@ -200,7 +241,11 @@ func (r *Runtime) newSession(path string, inNames, outNames []string) (*Session,
 		opts, err := r.sessionOptions(provider)
 		if err == nil {
 			var dyn *onnx.DynamicAdvancedSession
-			dyn, err = onnx.NewDynamicAdvancedSession(path, inNames, outNames, opts)
+			if src.data != nil {
+				dyn, err = onnx.NewDynamicAdvancedSessionWithONNXData(src.data, inNames, outNames, opts)
+			} else {
+				dyn, err = onnx.NewDynamicAdvancedSession(path, inNames, outNames, opts)
+			}
 			opts.Destroy()
 			if err == nil {
 				if provider != "cpu" && r.opts.AfterAccelerator != nil {
