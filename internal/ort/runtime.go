@@ -150,6 +150,14 @@ func (r *Runtime) Release(s *Session) {
 	s.dyn.Destroy()
 }
 
+// Loaded reports whether a model file has an open session.
+func (r *Runtime) Loaded(path string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.sessions[modelSource{path: path}.key()]
+	return ok
+}
+
 // modelSource is a model file, or a model in memory when data is set (path then only names it).
 type modelSource struct {
 	path string

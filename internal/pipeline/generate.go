@@ -3,34 +3,135 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 
 	"dream/internal/imageio"
 	"dream/internal/job"
 	"dream/internal/models"
+	"dream/internal/pngmeta"
+	"dream/internal/sd"
 )
 
-// Generate makes the images of a prompt line. Everything the line names is checked first; the
-// Stable Diffusion pipeline itself is not part of this version, so a valid line ends with a
-// message saying how to install a model.
+// Generate makes the images of a prompt line. Everything the line names is checked before
+// any work starts. All -n images are generated and saved first, then post-processed one by
+// one (SPEC §1), so the generator's working memory is gone before the upscaler needs its own.
 func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
+	var init *imageio.Image
 	if j.InitImage != "" {
 		src, err := p.Resolve(j.InitImage, j)
 		if err != nil {
 			return nil, fmt.Errorf("-I: %w", err)
 		}
-		if _, err := imageio.Load(src); err != nil {
+		if init, err = imageio.Load(src); err != nil {
 			return nil, fmt.Errorf("-I: %w", err)
 		}
+		j.InitImage = src
 	}
-	if _, err := p.planPostprocessing(j); err != nil {
+	plan, err := p.planPostprocessing(j)
+	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(p.cfg.ModelDir, models.StableDiffusion)
-	if info, err := os.Stat(dir); err == nil && info.IsDir() {
-		return nil, fmt.Errorf("found a Stable Diffusion model in %s, but this version of dream cannot generate images yet; !fix works", dir)
+	model, err := p.stableDiffusion(init != nil)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("no Stable Diffusion model is installed: put a diffusers ONNX export of Stable Diffusion 1.5 "+
-		"(text_encoder, unet, vae_decoder, tokenizer) in %s; !fix works without it", dir)
+	outdir := p.outdir(j)
+	if err := os.MkdirAll(outdir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create output directory %s: %v", outdir, err)
+	}
+	prefix, err := imageio.NextPrefix(outdir)
+	if err != nil {
+		return nil, err
+	}
+	refs := p.hashInBackground(model, init != nil)
+
+	gen := generated{job: j, seeds: seedsFor(j), outdir: outdir, prefix: prefix}
+	err = model.Generate(ctx, p.request(j, init, len(gen.seeds)), gen.seeds, func(r sd.Result) error {
+		return gen.save(ctx, r, refs())
+	})
+	if err != nil {
+		return gen.results, err
+	}
+	return p.postprocessGenerated(ctx, j, plan, &gen)
+}
+
+// request turns the job into what the generator needs; progress is reported per image.
+func (p *Pipeline) request(j job.Job, init *imageio.Image, images int) sd.Request {
+	req := sd.Request{Prompt: j.Prompt, Width: j.Width, Height: j.Height, Steps: j.Steps,
+		CFGScale: j.CFGScale, Sampler: j.Sampler, Init: init, Strength: j.Strength}
+	if p.cfg.Progress != nil {
+		req.Progress = func(image, done, total int) {
+			task := "generating"
+			if images > 1 {
+				task = fmt.Sprintf("generating %d/%d", image+1, images)
+			}
+			p.cfg.Progress(task, done, total)
+		}
+	}
+	return req
+}
+
+// seedsFor gives each image of the line its seed: the one -S names (or a random one) for the
+// first, and the next ones after it, so every image can be made again alone with -S.
+func seedsFor(j job.Job) []uint32 {
+	first := j.Seed.Value
+	if !j.Seed.Set {
+		first = rand.Uint32()
+	}
+	seeds := make([]uint32, j.Iterations)
+	for i := range seeds {
+		seeds[i] = first + uint32(i)
+	}
+	return seeds
+}
+
+// stableDiffusion opens the export in the model directory (or --sd_model), once per process.
+func (p *Pipeline) stableDiffusion(img2img bool) (*sd.Model, error) {
+	dir := p.cfg.SDModel
+	if dir == "" {
+		dir = filepath.Join(p.cfg.ModelDir, models.StableDiffusion)
+	}
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("no Stable Diffusion model is installed: put a diffusers ONNX export of Stable Diffusion 1.5 "+
+			"(text_encoder, unet, vae_decoder, tokenizer) in %s, or name one with --sd_model; !fix works without it", dir)
+	}
+	if img2img {
+		if _, err := os.Stat(filepath.Join(dir, sd.EncoderFile)); err != nil {
+			return nil, fmt.Errorf("-I needs the VAE encoder, and %s has no %s: use an export that includes it", dir, sd.EncoderFile)
+		}
+	}
+	if p.sd != nil && p.sd.Dir == dir {
+		return p.sd, nil
+	}
+	rt, err := p.runtime()
+	if err != nil {
+		return nil, err
+	}
+	m, err := sd.Open(rt, dir, sd.Policy{KeepAll: p.cfg.KeepModels})
+	if err != nil {
+		return nil, err
+	}
+	p.sd = m
+	return m, nil
+}
+
+// hashInBackground hashes the model's files while the first image is sampled (the UNet's
+// weights are gigabytes); the function it returns waits for the references.
+func (p *Pipeline) hashInBackground(m *sd.Model, img2img bool) func() []pngmeta.ModelRef {
+	done := make(chan struct{})
+	var refs []pngmeta.ModelRef
+	go func() {
+		defer close(done)
+		for _, file := range m.Files(img2img) {
+			ref := p.modelRef(filepath.Join(m.Dir, file))
+			ref.Name = filepath.Base(m.Dir) + "/" + file
+			refs = append(refs, ref)
+		}
+	}()
+	return func() []pngmeta.ModelRef {
+		<-done
+		return refs
+	}
 }

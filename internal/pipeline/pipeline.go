@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"dream/internal/face"
 	"dream/internal/job"
 	"dream/internal/models"
 	"dream/internal/ort"
+	"dream/internal/sd"
 	"dream/internal/upscale"
 )
 
@@ -34,6 +36,11 @@ type Config struct {
 	RestorerPaths map[string]string
 	// GFPGANVersion picks gfpgan_VERSION.onnx for -ft gfpgan (--gfpgan_version; default 1.4).
 	GFPGANVersion string
+	// SDModel is the Stable Diffusion export's folder (--sd_model); empty means the one in
+	// the model directory.
+	SDModel string
+	// KeepModels keeps the text encoder and VAE loaded between uses (see sd.Policy).
+	KeepModels bool
 	// NoUpscale and NoRestore are --no_upscale and --no_restore: those models are never loaded.
 	NoUpscale, NoRestore bool
 	// Runtime opens ONNX Runtime; it is called on the first job that needs a model, so the
@@ -50,6 +57,8 @@ type Pipeline struct {
 	upscalers map[string]*upscale.Model // by model path
 	restorers map[string]*face.Restorer // by model path
 	detector  face.Detector
+	sd        *sd.Model
+	hashMu    sync.Mutex
 	hashes    map[string]string // sha256 of model files, by path
 }
 
@@ -67,6 +76,8 @@ type Result struct {
 	Path string
 	W, H int
 	Seed uint32 // generated images only
+	// Original is the unprocessed image kept beside Path (--save_orig).
+	Original string
 	// Notes are things the user should know that did not stop the job, such as an image
 	// without faces under -G.
 	Notes []string

@@ -36,6 +36,8 @@ func (c ctxWriter) Write(b []byte) (int, error) {
 // modelRef names a model file with its sha256, hashed once per process.
 func (p *Pipeline) modelRef(path string) pngmeta.ModelRef {
 	ref := pngmeta.ModelRef{Name: filepath.Base(path)}
+	p.hashMu.Lock() // the generator hashes its models in the background
+	defer p.hashMu.Unlock()
 	if h, ok := p.hashes[path]; ok {
 		ref.SHA256 = h
 		return ref

@@ -1,0 +1,113 @@
+package sd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"dream/internal/imageio"
+	"dream/internal/ort"
+	"dream/internal/sampler"
+)
+
+// Request is what one prompt line asks Stable Diffusion for.
+type Request struct {
+	Prompt        string
+	Width, Height int // pixels, multiples of 8 (the shell gives multiples of 64)
+	Steps         int
+	CFGScale      float64
+	Sampler       string
+	// Init is the img2img source, nil for text-to-image; it is resized to Width×Height.
+	Init     *imageio.Image
+	Strength float64 // img2img strength, 0 < f < 1
+	// Progress, when set, is called after every sampler step of every image.
+	Progress func(image, done, total int)
+}
+
+// Result is one generated image.
+type Result struct {
+	Seed  uint32
+	Image *imageio.Image
+	// Truncated says the prompt was longer than the text encoder takes; the end was dropped.
+	Truncated bool
+}
+
+// Generate makes one image per seed, calling each as soon as an image is ready so the caller
+// can save it before the next one starts. The prompt is encoded once for all of them.
+func (m *Model) Generate(ctx context.Context, req Request, seeds []uint32, each func(Result) error) error {
+	if req.Width%8 != 0 || req.Height%8 != 0 || req.Width <= 0 || req.Height <= 0 {
+		return fmt.Errorf("image size %dx%d is not a positive multiple of 8", req.Width, req.Height)
+	}
+	embeddings, truncated, err := m.encodePrompt(ctx, req.Prompt)
+	if err != nil {
+		return err
+	}
+	var init []float32
+	if req.Init != nil {
+		if init, err = m.encode(ctx, req.Init, req.Width, req.Height); err != nil {
+			return err
+		}
+	}
+	if err := m.openUNet(); err != nil {
+		return err
+	}
+	h, w := req.Height/8, req.Width/8
+	unet, err := m.newGuidedUNet(embeddings, req.CFGScale, h, w)
+	if err != nil {
+		return err
+	}
+	defer unet.destroy()
+	for i, seed := range seeds {
+		latent, err := m.sample(ctx, unet, req, init, seed, i)
+		if err != nil {
+			return err
+		}
+		img, err := m.decode(ctx, latent, h, w)
+		if err != nil {
+			return err
+		}
+		if err := each(Result{Seed: seed, Image: img, Truncated: truncated}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sample runs the sampler from the seed's noise (and the encoded image, for img2img).
+func (m *Model) sample(ctx context.Context, unet *guidedUNet, req Request, init []float32, seed uint32, image int) ([]float32, error) {
+	rng := NewRand(seed)
+	noise := Normal(rng, unet.n)
+	opts := sampler.Options{
+		Steps:            req.Steps,
+		IntegerTimesteps: m.timestepType == ort.Int64,
+		Rand:             rng,
+	}
+	if init != nil {
+		opts.Strength = req.Strength
+	}
+	if req.Progress != nil {
+		opts.Progress = func(done, total int) { req.Progress(image, done, total) }
+	}
+	latent, err := sampler.Sample(ctx, req.Sampler, unet.predict, noise, init, opts)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return nil, fmt.Errorf("sampling: %w", err)
+	}
+	return latent, err
+}
+
+// NewRand is the random source of one image: its initial noise and, for ancestral samplers,
+// the noise of every step come from it, so a seed fixes the image. PCG is specified exactly
+// by math/rand/v2, so the sequence does not depend on the platform or Go version.
+func NewRand(seed uint32) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), 0x5eed_d7ea_0000_0001))
+}
+
+// Normal draws n standard normal values.
+func Normal(rng *rand.Rand, n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(rng.NormFloat64())
+	}
+	return out
+}

@@ -1,0 +1,208 @@
+package sd
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"dream/internal/imageio"
+	"dream/internal/sampler"
+	"dream/internal/sd/sdtest"
+)
+
+func generateOne(t *testing.T, m *Model, req Request, seed uint32) *imageio.Image {
+	t.Helper()
+	var img *imageio.Image
+	err := m.Generate(context.Background(), req, []uint32{seed}, func(r Result) error {
+		if r.Seed != seed {
+			t.Errorf("result for seed %d, asked for %d", r.Seed, seed)
+		}
+		img = r.Image
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// The whole chain on the one-latent data set: the image is the test decoder's picture of the
+// ODE's end point (the latent itself, or for ddim and plms its point at σ_0), at the
+// requested size, for every sampler. Rounding to 8 bits is the only loss allowed.
+func TestGenerateMakesTheDataSetsImage(t *testing.T) {
+	m := openExport(t, sdtest.Export{Mean: oneLatent})
+	const seed, w, h = 1, 64, 40
+	for _, name := range sampler.Names {
+		t.Run(name, func(t *testing.T) {
+			req := Request{Prompt: "a photo of a cat", Width: w, Height: h, Steps: 20, CFGScale: 7.5, Sampler: name}
+			img := generateOne(t, m, req, seed)
+			if img.W != w || img.H != h || img.Channels != 3 || img.Depth != 8 {
+				t.Fatalf("image is %dx%d, %d channels, depth %d; want %dx%d RGB 8-bit", img.W, img.H, img.Channels, img.Depth, w, h)
+			}
+			noise := Normal(NewRand(seed), 4*(w/8)*(h/8))
+			latent := lineEnd(t, name, req.Steps, false, noise, (w/8)*(h/8))
+			want := decodeByHand(latent, w/8, h/8)
+			for i, v := range img.Pix {
+				if d := math.Abs(float64(v) - want[i]); d > 0.5+1e-3 {
+					t.Fatalf("sample %d is %d, want %.3f", i, v, want[i])
+				}
+			}
+		})
+	}
+}
+
+// decodeByHand is the test decoder in plain Go, before rounding: Decoder·z + DecoderBias for
+// each latent pixel, spread over its 8×8 block, mapped from [-1,1] to [0,255].
+func decodeByHand(latent []float64, lw, lh int) []float64 {
+	plane := lw * lh
+	out := make([]float64, 3*plane*64)
+	for y := 0; y < 8*lh; y++ {
+		for x := 0; x < 8*lw; x++ {
+			at := (y/8)*lw + x/8
+			for c := 0; c < 3; c++ {
+				v := float64(sdtest.DecoderBias[c])
+				for k := 0; k < 4; k++ {
+					v += float64(sdtest.Decoder[c][k]) * latent[k*plane+at]
+				}
+				out[3*(y*8*lw+x)+c] = math.Min(math.Max((v+1)/2*255, 0), 255)
+			}
+		}
+	}
+	return out
+}
+
+// With a spread-out data set the image depends on the seed: the same seed gives the same
+// pixels, another seed others.
+func TestSeedsDecideTheImage(t *testing.T) {
+	m := openExport(t, sdtest.Export{Mean: oneLatent, Spread: 0.5})
+	for _, name := range []string{"k_lms", "k_euler_a", "ddim"} {
+		t.Run(name, func(t *testing.T) {
+			req := Request{Prompt: "a photo of a cat", Width: 32, Height: 32, Steps: 10, CFGScale: 7.5, Sampler: name}
+			a, b, c := generateOne(t, m, req, 5), generateOne(t, m, req, 5), generateOne(t, m, req, 6)
+			if !equalPix(a, b) {
+				t.Error("the same seed gave two different images")
+			}
+			if equalPix(a, c) {
+				t.Error("seeds 5 and 6 gave the same image")
+			}
+		})
+	}
+}
+
+func equalPix(a, b *imageio.Image) bool {
+	if len(a.Pix) != len(b.Pix) {
+		return false
+	}
+	for i := range a.Pix {
+		if a.Pix[i] != b.Pix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// -n: one encoding of the prompt, one image per seed, each handed over before the next starts.
+func TestGenerateManySeeds(t *testing.T) {
+	m := openExport(t, sdtest.Export{Mean: oneLatent, Spread: 0.5})
+	req := Request{Prompt: "cat", Width: 16, Height: 16, Steps: 5, CFGScale: 7.5, Sampler: "k_euler"}
+	var got []uint32
+	var progress []int
+	req.Progress = func(image, done, total int) {
+		if done == total {
+			progress = append(progress, image)
+		}
+	}
+	err := m.Generate(context.Background(), req, []uint32{10, 11, 12}, func(r Result) error {
+		got = append(got, r.Seed)
+		if len(progress) != len(got) {
+			t.Errorf("image %d handed over after %d images finished sampling", len(got), len(progress))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0] != 10 || got[2] != 12 {
+		t.Errorf("seeds %v, want [10 11 12]", got)
+	}
+}
+
+// Text encoder and VAE close after use unless the policy keeps them; the UNet stays.
+func TestPolicy(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		m := openExport(t, sdtest.Export{Mean: oneLatent})
+		m.policy = Policy{KeepAll: keep}
+		generateOne(t, m, Request{Prompt: "x", Width: 16, Height: 16, Steps: 2, CFGScale: 7.5, Sampler: "k_euler"}, 1)
+		for _, f := range []string{TextEncoderFile, DecoderFile} {
+			if got := testRuntime.Loaded(m.path(f)); got != keep {
+				t.Errorf("KeepAll %v: %s loaded = %v", keep, f, got)
+			}
+		}
+		if !testRuntime.Loaded(m.path(UNetFile)) {
+			t.Errorf("KeepAll %v: the UNet was closed", keep)
+		}
+	}
+}
+
+func TestCancelStopsSampling(t *testing.T) {
+	m := openExport(t, sdtest.Export{Mean: oneLatent})
+	ctx, cancel := context.WithCancel(context.Background())
+	req := Request{Prompt: "x", Width: 16, Height: 16, Steps: 50, CFGScale: 7.5, Sampler: "k_lms"}
+	req.Progress = func(_, done, _ int) {
+		if done == 3 {
+			cancel()
+		}
+	}
+	called := false
+	err := m.Generate(ctx, req, []uint32{1}, func(Result) error { called = true; return nil })
+	if !errors.Is(err, context.Canceled) || called {
+		t.Errorf("Generate after cancel: %v, image handed over %v", err, called)
+	}
+}
+
+func TestOpenRefusesIncompleteExports(t *testing.T) {
+	tests := []struct {
+		name   string
+		breaks func(dir string) error
+		want   string
+	}{
+		{"no unet", func(dir string) error { return os.Remove(filepath.Join(dir, UNetFile)) }, "lacks unet/model.onnx"},
+		{"no tokenizer", func(dir string) error { return os.RemoveAll(filepath.Join(dir, TokenizerDir)) }, "tokenizer"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := (sdtest.Export{}).Write(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := sdtest.WriteTokenizer(dir, sharedMerges()); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.breaks(dir); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(testRuntime, dir, Policy{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("Open: %v; want one line mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A UNet made for another text encoder (a hidden size of 1024, as SD 2.x) is refused before
+// the first run, with the file and the mismatch named.
+func TestContractMismatchIsNamed(t *testing.T) {
+	m := openExport(t, sdtest.Export{Mean: oneLatent})
+	if err := sdtest.WriteMismatchedUNet(m.path(UNetFile)); err != nil {
+		t.Fatal(err)
+	}
+	err := m.Generate(context.Background(), Request{Prompt: "x", Width: 16, Height: 16, Steps: 2, CFGScale: 7.5, Sampler: "k_euler"},
+		[]uint32{1}, func(Result) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "model.onnx") || !strings.Contains(err.Error(), "encoder_hidden_states") {
+		t.Errorf("Generate with a 1024-wide UNet: %v", err)
+	}
+}

@@ -1,0 +1,106 @@
+// Package sdtest writes small Stable Diffusion exports for tests: ONNX models with the real
+// inputs and outputs of a diffusers export (text encoder, UNet, VAE decoder and encoder) and
+// a few operations of known arithmetic, so every line of the real pipeline runs on the real
+// runtime and the result can be predicted exactly. Only tests import it.
+package sdtest
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+
+	"dream/internal/clip"
+	"dream/internal/onnxpb"
+)
+
+// Export describes the test models to write.
+type Export struct {
+	// Mean and Spread describe the UNet's data set: each latent channel c holds values drawn
+	// from N(Mean[c], Spread²). With Spread 0 the data set is the single latent whose every
+	// value in channel c is Mean[c]. The UNet predicts the exact noise for that data set.
+	Mean   [4]float32
+	Spread float32
+	// Guidance adds Guidance × (the mean of the batch element's text embedding) to the
+	// predicted noise, so the unconditional and conditional halves differ by a known amount.
+	Guidance float32
+	// IntegerTimestep makes the UNet take an int64 timestep instead of a float32 one.
+	IntegerTimestep bool
+	// NoEncoder leaves out vae_decoder's counterpart, as text-to-image-only exports do.
+	NoEncoder bool
+}
+
+// Decoder is the test VAE decoder's colour matrix: a pixel is Decoder·z + DecoderBias, where
+// z is the unscaled latent (the pipeline's latent divided by 0.18215 and multiplied back by
+// the model's own 0.18215), then upsampled 8× by repetition.
+var (
+	Decoder = [3][4]float32{
+		{0.8, 0.1, 0.0, 0.1},
+		{0.1, 0.7, 0.2, 0.0},
+		{0.0, 0.2, 0.1, 0.6},
+	}
+	DecoderBias = [3]float32{0.05, -0.05, 0.0}
+	// Encoder maps the mean colour of each 8×8 block to the latent's mean; the log-variance
+	// channels are EncoderLogVar.
+	Encoder = [4][3]float32{
+		{0.5, 0.2, 0.1},
+		{0.1, 0.6, 0.1},
+		{0.2, 0.1, 0.5},
+		{0.3, 0.3, 0.3},
+	}
+	EncoderLogVar = float32(-2)
+)
+
+// Write puts an export in the diffusers layout into dir.
+func (e Export) Write(dir string) error {
+	models := map[string]*onnxpb.Model{
+		"text_encoder/model.onnx": textEncoder(),
+		"unet/model.onnx":         e.unet(),
+		"vae_decoder/model.onnx":  decoder(),
+	}
+	if !e.NoEncoder {
+		models["vae_encoder/model.onnx"] = encoder()
+	}
+	for file, m := range models {
+		path := filepath.Join(dir, file)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := m.WriteFile(path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sigma is the noise level of training timestep t of SD's scaled-linear schedule, computed
+// here independently of the sampler package.
+func Sigmas() []float64 {
+	sigmas := make([]float64, 1000)
+	cumprod := 1.0
+	lo, hi := math.Sqrt(0.00085), math.Sqrt(0.012)
+	for t := range sigmas {
+		beta := lo + (hi-lo)*float64(t)/999
+		cumprod *= 1 - beta*beta
+		sigmas[t] = math.Sqrt((1 - cumprod) / cumprod)
+	}
+	return sigmas
+}
+
+func vi(name string, t onnxpb.DataType, dims ...onnxpb.Dim) onnxpb.ValueInfo {
+	return onnxpb.NewValueInfo(name, t, dims...)
+}
+
+var (
+	batch  = onnxpb.Sym("batch")
+	height = onnxpb.Sym("height")
+	width  = onnxpb.Sym("width")
+)
+
+func scalar(g *onnxpb.Graph, name string, v float32) string {
+	return g.AddInitializer(onnxpb.Float32Tensor(name, nil, []float32{v}))
+}
+
+// WriteTokenizer gives an export the real CLIP tokenizer, converted from CLIP's merges file.
+func WriteTokenizer(dir, mergesGz string) error {
+	return clip.WriteDir(mergesGz, filepath.Join(dir, "tokenizer"))
+}

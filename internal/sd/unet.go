@@ -1,0 +1,129 @@
+package sd
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	onnx "github.com/yalue/onnxruntime_go"
+
+	"dream/internal/ort"
+	"dream/internal/sampler"
+)
+
+// openUNet opens the UNet and reads how it wants its timestep.
+func (m *Model) openUNet() error {
+	if m.unet != nil {
+		return nil
+	}
+	s, err := m.rt.Session(m.path(UNetFile), unetContract)
+	if err != nil {
+		return err
+	}
+	ts := s.Inputs[1]
+	m.timestepType = ts.DataType
+	m.timestepLen = 1
+	if dims := ts.Dimensions; len(dims) == 1 && dims[0] > 1 {
+		m.timestepLen = int(dims[0]) // an export that fixed the batch of timesteps
+	}
+	m.unet = s
+	return nil
+}
+
+// guidedUNet predicts noise with classifier-free guidance: each call runs the UNet once on
+// the batch [unconditional, conditional] and combines the halves as
+// ε = ε_u + C·(ε_c − ε_u). Its tensors are allocated once per image and reused every step.
+type guidedUNet struct {
+	session  *ort.Session
+	scale    float64 // C, the -C switch
+	sample   *onnx.Tensor[float32]
+	timestep onnx.Value
+	setTime  func(t float64)
+	context  *onnx.Tensor[float32] // [uncond; cond] text embeddings
+	out      *onnx.Tensor[float32]
+	n        int // elements of one latent
+	owned    []onnx.Value
+}
+
+func (m *Model) newGuidedUNet(embeddings []float32, scale float64, h, w int) (*guidedUNet, error) {
+	g := &guidedUNet{session: m.unet, scale: scale, n: 4 * h * w}
+	latent := onnx.NewShape(2, 4, int64(h), int64(w))
+	var err error
+	if g.sample, err = onnx.NewEmptyTensor[float32](latent); err == nil {
+		g.owned = append(g.owned, g.sample)
+		if g.out, err = onnx.NewEmptyTensor[float32](latent); err == nil {
+			g.owned = append(g.owned, g.out)
+			if g.context, err = onnx.NewTensor(onnx.NewShape(2, ContextLength, HiddenSize), embeddings); err == nil {
+				g.owned = append(g.owned, g.context)
+				err = g.newTimestep(m.timestepType, m.timestepLen)
+			}
+		}
+	}
+	if err != nil {
+		g.destroy()
+		return nil, err
+	}
+	return g, nil
+}
+
+// newTimestep makes the timestep tensor in the model's own type. An integer model gets the
+// nearest integer; the sampler asks integer models only about integer timesteps anyway.
+func (g *guidedUNet) newTimestep(typ ort.DataType, n int) error {
+	shape := onnx.NewShape(int64(n))
+	if typ == ort.Int64 {
+		t, err := onnx.NewEmptyTensor[int64](shape)
+		if err != nil {
+			return err
+		}
+		g.timestep, g.setTime = t, func(v float64) { fill(t.GetData(), int64(math.Round(v))) }
+	} else {
+		t, err := onnx.NewEmptyTensor[float32](shape)
+		if err != nil {
+			return err
+		}
+		g.timestep, g.setTime = t, func(v float64) { fill(t.GetData(), float32(v)) }
+	}
+	g.owned = append(g.owned, g.timestep)
+	return nil
+}
+
+func fill[T any](s []T, v T) {
+	for i := range s {
+		s[i] = v
+	}
+}
+
+// predict is a sampler.Denoiser. The UNet sees x scaled by 1/sqrt(σ²+1), the variance of
+// the training data at that noise level, as k-diffusion's CompVis wrapper does.
+func (g *guidedUNet) predict(ctx context.Context, x []float32, sigma, timestep float64) ([]float32, error) {
+	if len(x) != g.n {
+		return nil, fmt.Errorf("latent has %d values, the UNet was set up for %d", len(x), g.n)
+	}
+	cIn := float32(1 / math.Sqrt(sigma*sigma+1))
+	sample := g.sample.GetData()
+	for i, v := range x {
+		sample[i] = v * cIn
+	}
+	copy(sample[g.n:], sample[:g.n])
+	g.setTime(timestep)
+	if err := g.session.Run(ctx, []ort.Value{g.sample, g.timestep, g.context}, []ort.Value{g.out}); err != nil {
+		return nil, err
+	}
+	out := g.out.GetData()
+	uncond, cond := out[:g.n], out[g.n:]
+	c := float32(g.scale)
+	// A fresh slice each step: multistep samplers keep earlier predictions.
+	eps := make([]float32, g.n)
+	for i := range eps {
+		eps[i] = uncond[i] + c*(cond[i]-uncond[i])
+	}
+	return eps, nil
+}
+
+var _ sampler.Denoiser = (*guidedUNet)(nil).predict
+
+func (g *guidedUNet) destroy() {
+	for _, v := range g.owned {
+		v.Destroy()
+	}
+}

@@ -1,0 +1,142 @@
+package sd
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"os"
+
+	onnx "github.com/yalue/onnxruntime_go"
+	"golang.org/x/image/draw"
+
+	"dream/internal/imageio"
+	"dream/internal/ort"
+)
+
+// decode turns a latent [1,4,h,w] into an 8-bit RGB image of 8w×8h pixels.
+func (m *Model) decode(ctx context.Context, latent []float32, h, w int) (*imageio.Image, error) {
+	scaled := make([]float32, len(latent))
+	for i, v := range latent {
+		scaled[i] = v / LatentScale
+	}
+	in, err := onnx.NewTensor(onnx.NewShape(1, 4, int64(h), int64(w)), scaled)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Destroy()
+	out, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, int64(8*h), int64(8*w)))
+	if err != nil {
+		return nil, err
+	}
+	defer out.Destroy()
+	s, err := m.rt.Session(m.path(DecoderFile), decoderContract)
+	if err != nil {
+		return nil, err
+	}
+	defer m.releaseUnlessKept(s)
+	if err := s.Run(ctx, []ort.Value{in}, []ort.Value{out}); err != nil {
+		return nil, err
+	}
+	return toImage(out.GetData(), 8*w, 8*h), nil
+}
+
+// toImage maps the decoder's planar [-1,1] RGB to 8-bit samples, rounding to nearest.
+func toImage(planar []float32, w, h int) *imageio.Image {
+	img := &imageio.Image{W: w, H: h, Channels: 3, Depth: 8, Pix: make([]uint16, 3*w*h)}
+	plane := w * h
+	for c := 0; c < 3; c++ {
+		for i, v := range planar[c*plane : (c+1)*plane] {
+			u := math.Round(float64(v+1) / 2 * 255)
+			img.Pix[3*i+c] = uint16(min(max(u, 0), 255))
+		}
+	}
+	return img
+}
+
+// encode turns an image into the latent img2img starts from, resized to w×h pixels first.
+// The result is the mean of the VAE's latent distribution (see openEncoder), scaled by
+// LatentScale.
+func (m *Model) encode(ctx context.Context, img *imageio.Image, w, h int) ([]float32, error) {
+	in, err := onnx.NewTensor(onnx.NewShape(1, 3, int64(h), int64(w)), toPlanar(resize(img, w, h)))
+	if err != nil {
+		return nil, err
+	}
+	defer in.Destroy()
+	out, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 4, int64(h/8), int64(w/8)))
+	if err != nil {
+		return nil, err
+	}
+	defer out.Destroy()
+	s, err := m.openEncoder()
+	if err != nil {
+		return nil, err
+	}
+	defer m.releaseUnlessKept(s)
+	if err := s.Run(ctx, []ort.Value{in}, []ort.Value{out}); err != nil {
+		return nil, err
+	}
+	latent := append([]float32(nil), out.GetData()...)
+	for i := range latent {
+		latent[i] *= LatentScale
+	}
+	return latent, nil
+}
+
+// openEncoder opens the VAE encoder. diffusers exports it with the posterior's sampling
+// inside the graph, from a random node ONNX Runtime seeds on its own, so the same line would
+// give a different image each time. dream sets that node's scale to 0, which leaves the
+// distribution's mean: img2img is then reproducible, and the mean is what the sample is
+// centred on anyway.
+func (m *Model) openEncoder() (*ort.Session, error) {
+	path := m.path(EncoderFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errNoEncoder(m.Dir)
+	}
+	data, changed, err := withoutSampling(data)
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return m.rt.Session(path, encoderContract)
+	}
+	return m.rt.SessionFromData(path, data, encoderContract)
+}
+
+// resize scales img to w×h RGB with Catmull-Rom, dropping alpha and spreading gray.
+func resize(img *imageio.Image, w, h int) *image.NRGBA {
+	src := image.NewNRGBA(image.Rect(0, 0, img.W, img.H))
+	shift := uint(img.Depth - 8)
+	for i := 0; i < img.W*img.H; i++ {
+		px := img.Pix[i*img.Channels : (i+1)*img.Channels]
+		r, g, b := px[0], px[0], px[0]
+		if img.Channels >= 3 {
+			g, b = px[1], px[2]
+		}
+		copy(src.Pix[4*i:], []uint8{uint8(r >> shift), uint8(g >> shift), uint8(b >> shift), 255})
+	}
+	if img.W == w && img.H == h {
+		return src
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	draw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
+	return dst
+}
+
+// toPlanar maps 8-bit RGB to the encoder's planar [-1,1].
+func toPlanar(img *image.NRGBA) []float32 {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	plane := w * h
+	out := make([]float32, 3*plane)
+	for i := 0; i < plane; i++ {
+		for c := 0; c < 3; c++ {
+			out[c*plane+i] = float32(img.Pix[4*i+c])/127.5 - 1
+		}
+	}
+	return out
+}
+
+func errNoEncoder(dir string) error {
+	return fmt.Errorf("-I needs the VAE encoder, and %s has no %s: use an export that includes it", dir, EncoderFile)
+}
