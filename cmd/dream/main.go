@@ -1,4 +1,5 @@
-// Command dream is an interactive shell that upscales images with Real-ESRGAN through ONNX
+// Command dream is an interactive shell that generates images with Stable Diffusion, upscales
+// them with Real-ESRGAN and restores faces with GFPGAN or CodeFormer, all through ONNX
 // Runtime. Run it and type !help at the dream> prompt.
 package main
 
@@ -28,6 +29,8 @@ type flags struct {
 	gfpganPath   string
 	gfpganVer    string
 	codeformer   string
+	sdModel      string
+	keepModels   string
 	tile         int
 	device       string
 	threads      int
@@ -52,6 +55,8 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.gfpganVer, "gfpgan_version", "1.4", "GFPGAN release for -ft gfpgan: 1.4, 1.3 or 1.2 (file gfpgan_VERSION.onnx)")
 	fs.StringVar(&f.gfpganPath, "gfpgan_model_path", "", "use this GFPGAN ONNX file for -ft gfpgan")
 	fs.StringVar(&f.codeformer, "codeformer_model_path", "", "use this CodeFormer ONNX file for -ft codeformer")
+	fs.StringVar(&f.sdModel, "sd_model", "", "Stable Diffusion 1.x export in the diffusers ONNX layout (default: stable-diffusion-v1-5 in the model directory)")
+	fs.StringVar(&f.keepModels, "keep_models", "auto", "keep the text encoder and VAE loaded between images: auto (when RAM is plentiful), yes or no")
 	fs.IntVar(&f.tile, "esrgan_bg_tile", 0, "upscale tile size in input pixels (default: the largest that fits the memory budget)")
 	fs.StringVar(&f.device, "device", "auto", "execution provider: auto, cpu, cuda or coreml")
 	fs.StringVar(&f.device, "providers", "auto", "same as --device")
@@ -86,6 +91,9 @@ func (f *flags) validate() error {
 	}
 	if f.tile < 0 || (f.tile > 0 && f.tile < 32) {
 		return fmt.Errorf("--esrgan_bg_tile %d: use 0 (automatic) or a size of at least 32 pixels", f.tile)
+	}
+	if !slices.Contains([]string{"auto", "yes", "no"}, f.keepModels) {
+		return fmt.Errorf("--keep_models %s: use auto, yes or no", f.keepModels)
 	}
 	if f.threads < 0 {
 		return fmt.Errorf("--threads %d: use 0 (every core) or a positive number", f.threads)
@@ -140,6 +148,8 @@ func run(args []string) int {
 		UpscalerPath:  f.upscalerPath,
 		RestorerPaths: map[string]string{"gfpgan": f.gfpganPath, "codeformer": f.codeformer},
 		GFPGANVersion: f.gfpganVer,
+		SDModel:       f.sdModel,
+		KeepModels:    keepModels(f.keepModels),
 		Tile:          f.tile,
 		NoUpscale:     f.noUpscale,
 		NoRestore:     f.noRestore,
@@ -189,4 +199,16 @@ func runtimeOpener(f *flags, restoreInterrupt func()) func() (*ort.Runtime, erro
 			AfterAccelerator: restoreInterrupt,
 		})
 	}
+}
+
+// keepModels decides sd.Policy.KeepAll: "auto" keeps the text encoder and VAE loaded when the
+// machine has at least 16 GiB, twice what a 512×512 run needs with everything loaded.
+func keepModels(flag string) bool {
+	switch flag {
+	case "yes":
+		return true
+	case "no":
+		return false
+	}
+	return pipeline.PhysicalMemory() >= 16<<30
 }

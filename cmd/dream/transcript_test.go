@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,6 +33,7 @@ import (
 	"dream/internal/imageio"
 	"dream/internal/job"
 	"dream/internal/ort"
+	"dream/internal/sd/sdtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the stdout and stderr sections of the transcripts with what dream printed")
@@ -205,6 +207,8 @@ func rewriteOutput(t *testing.T, path, work, stdout, stderr string) {
 //	link SRC DEST         a symbolic link to SRC (a large model, say)
 //	restorer KIND DEST    a face restorer test model: gfpgan (gives its input back) or
 //	                      codeformer (output = input · w, so -cf shows in the result)
+//	sd DEST [spread=S]    a Stable Diffusion test export (internal/sd/sdtest) whose UNet
+//	                      knows a data set of that spread (default 0.5)
 func runSetup(t *testing.T, work, action string) {
 	f := strings.Fields(action)
 	if len(f) == 0 {
@@ -230,6 +234,8 @@ func runSetup(t *testing.T, work, action string) {
 		}
 	case f[0] == "restorer" && len(f) == 3:
 		writeRestorer(t, f[1], filepath.Join(work, f[2]))
+	case f[0] == "sd" && len(f) >= 2:
+		writeStableDiffusion(t, filepath.Join(work, f[1]), f[2:])
 	case f[0] == "mkdir" && len(f) == 2:
 		if err := os.MkdirAll(filepath.Join(work, f[1]), 0o755); err != nil {
 			t.Fatal(err)
@@ -245,6 +251,7 @@ func runSetup(t *testing.T, work, action string) {
 //	exists PATH                   any file
 //	absent PATH
 //	same PATH OTHER               byte-identical files
+//	differ PATH OTHER             images whose pixels differ
 //	only DIR NAME…                the directory holds exactly these names (no temp files)
 //	matches PATH REF DB MAX255    PSNR ≥ DB and max abs difference ≤ MAX255/255 against REF
 func checkFile(t *testing.T, work, check string) {
@@ -276,6 +283,14 @@ func checkFile(t *testing.T, work, check string) {
 	case f[0] == "same" && len(f) == 3:
 		if !bytes.Equal(mustRead(t, at(f[1])), mustRead(t, at(f[2]))) {
 			t.Errorf("%s: the files differ", check)
+		}
+	case f[0] == "differ" && len(f) == 3:
+		a, errA := imageio.Load(at(f[1]))
+		b, errB := imageio.Load(at(f[2]))
+		if errA != nil || errB != nil {
+			t.Errorf("%s: %v %v", check, errA, errB)
+		} else if slices.Equal(a.Pix, b.Pix) {
+			t.Errorf("%s: the images have the same pixels", check)
 		}
 	case f[0] == "only" && len(f) >= 2:
 		entries, _ := os.ReadDir(at(f[1]))
@@ -354,6 +369,25 @@ func mustWrite(t *testing.T, path string, data []byte) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeStableDiffusion writes a test export with the real tokenizer.
+func writeStableDiffusion(t *testing.T, dir string, options []string) {
+	export := sdtest.Export{Mean: [4]float32{0.3, -0.2, 0.5, 0.1}, Spread: 0.5}
+	for _, o := range options {
+		value, ok := strings.CutPrefix(o, "spread=")
+		spread, err := strconv.ParseFloat(value, 32)
+		if !ok || err != nil {
+			t.Fatalf("unknown sd option %q", o)
+		}
+		export.Spread = float32(spread)
+	}
+	if err := export.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := sdtest.WriteTokenizer(dir, filepath.Join(sharedDir, "tokenizer", "bpe_simple_vocab_16e6.txt.gz")); err != nil {
 		t.Fatal(err)
 	}
 }

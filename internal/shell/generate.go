@@ -2,30 +2,51 @@ package shell
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"dream/internal/job"
+	"dream/internal/pipeline"
 )
 
 // generate runs a prompt line: references to earlier seeds and images are resolved, every
-// file checked, and the pipeline generates.
+// file checked, and the pipeline generates. Images finished before a cancel or a failure are
+// kept, and listed.
 func (s *Shell) generate(parent context.Context, j job.Job) {
 	if err := s.resolveReferences(&j); err != nil {
 		s.fail(err)
 		return
 	}
 	s.withJobContext(parent, func(ctx context.Context) {
+		start := time.Now()
 		results, err := s.Pipeline.Generate(ctx, j)
 		s.endProgress()
-		if !s.finished(err) {
+		for _, res := range results {
+			s.report(res)
+		}
+		if err != nil && len(results) > 0 && errors.Is(err, context.Canceled) {
+			fmt.Fprintln(s.Err, "cancelled; nothing more was written")
 			return
 		}
-		for _, res := range results {
-			s.seeds = append(s.seeds, res.Seed)
-			s.outputs = append(s.outputs, res.Path)
-			fmt.Fprintf(s.Out, "wrote %s (%dx%d, seed %d)\n", res.Path, res.W, res.H, res.Seed)
+		if s.finished(err) && len(results) > 1 {
+			fmt.Fprintf(s.Out, "%d images in %.1fs\n", len(results), time.Since(start).Seconds())
 		}
 	})
+}
+
+// report prints one generated image and remembers its seed and file for -S -N and -I -N.
+func (s *Shell) report(res pipeline.Result) {
+	for _, note := range res.Notes {
+		fmt.Fprintln(s.Err, "note:", note)
+	}
+	s.seeds = append(s.seeds, res.Seed)
+	s.outputs = append(s.outputs, res.Path)
+	fmt.Fprintf(s.Out, "wrote %s (%dx%d, seed %d)", res.Path, res.W, res.H, res.Seed)
+	if res.Original != "" {
+		fmt.Fprintf(s.Out, "; original kept as %s", res.Original)
+	}
+	fmt.Fprintln(s.Out)
 }
 
 // resolveReferences turns -S -N and -I -N into the seed and image they point back to.

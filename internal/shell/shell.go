@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"dream/internal/job"
 	"dream/internal/models"
@@ -30,6 +31,8 @@ type Shell struct {
 	mu            sync.Mutex
 	cancel        context.CancelFunc // the running job's, nil between jobs
 	progressShown bool
+	progressTask  string
+	progressStart time.Time
 	signals       chan os.Signal
 
 	history []string // the session's commands, for !history
