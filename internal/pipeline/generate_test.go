@@ -1,0 +1,190 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"dream/internal/job"
+	"dream/internal/ort"
+	"dream/internal/pngmeta"
+	"dream/internal/sd/sdtest"
+)
+
+// sdPipeline gives a pipeline a Stable Diffusion test export, the shared upscaler and
+// detector, and the identity GFPGAN test model.
+func sdPipeline(t *testing.T, progress func(string, int, int)) (*Pipeline, string) {
+	t.Helper()
+	modelDir := faceModels(t, 1, 0)
+	sdDir := filepath.Join(modelDir, "sd")
+	export := sdtest.Export{Mean: [4]float32{0.3, -0.2, 0.5, 0.1}, Spread: 0.5}
+	if err := export.Write(sdDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := sdtest.WriteTokenizer(sdDir, filepath.Join(shared, "tokenizer", "bpe_simple_vocab_16e6.txt.gz")); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	p := New(Config{Outdir: out, ModelDir: modelDir, Upscaler: "general-x4v3", SDModel: sdDir,
+		Runtime: func() (*ort.Runtime, error) { return runtime, nil }, Progress: progress})
+	return p, out
+}
+
+func parseLine(t *testing.T, line string) job.Job {
+	t.Helper()
+	j, err := job.Parse(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// -n 3 with -U and -G: three images with one PREFIX and three seeds, all generated and
+// saved before the first post-processing step starts, then replaced by their processed
+// versions.
+func TestGenerateThenPostprocess(t *testing.T) {
+	var events []string
+	var out string
+	var p *Pipeline
+	p, out = sdPipeline(t, func(task string, done, total int) {
+		if done != total {
+			return
+		}
+		entries, _ := os.ReadDir(out)
+		events = append(events, fmt.Sprintf("%s: %d files", strings.Fields(task)[0], len(entries)))
+	})
+	j := parseLine(t, `a red fox -s 4 -W 64 -H 64 -n 3 -S 4294967295 -U 2 1 -G 0.5`)
+	results, err := p.Generate(context.Background(), j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSeeds := []uint32{4294967295, 0, 1} // each image its own seed, wrapping round
+	if len(results) != 3 {
+		t.Fatalf("%d results, want 3", len(results))
+	}
+	for i, res := range results {
+		want := filepath.Join(out, fmt.Sprintf("000001.%d.png", wantSeeds[i]))
+		if res.Path != want || res.Seed != wantSeeds[i] || res.W != 128 || res.H != 128 {
+			t.Errorf("result %d: %s seed %d %dx%d; want %s seed %d 128x128", i, res.Path, res.Seed, res.W, res.H, want, wantSeeds[i])
+		}
+		if len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "face") {
+			t.Errorf("result %d: notes %q, want the no-face note of -G", i, res.Notes)
+		}
+	}
+	t.Logf("progress: %q", events)
+	// The first upscale ends when all three originals exist.
+	for i, e := range events {
+		if strings.HasPrefix(e, "upscaling") {
+			if e != "upscaling: 3 files" || i < 3 {
+				t.Errorf("progress %q: the upscaler started before the three images existed", events)
+			}
+			break
+		}
+	}
+}
+
+// A generated image's metadata: the Dream command gives the same job back, the JSON record
+// names the prompt, seed and every model with its hash, the parameters text is
+// AUTOMATIC1111's, and the file passes pngcheck.
+func TestGeneratedMetadata(t *testing.T) {
+	p, _ := sdPipeline(t, nil)
+	line := `"a red fox, in snow" -s 5 -W 64 -H 128 -C 9 -A k_euler -S 77 -U 2 0.5 --save_orig`
+	j := parseLine(t, line)
+	results, err := p.Generate(context.Background(), j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := results[0]
+	if res.Original == "" || !strings.HasSuffix(res.Path, "000001.77.postprocessed.png") {
+		t.Fatalf("--save_orig: wrote %s, original %q", res.Path, res.Original)
+	}
+	for _, tc := range []struct {
+		path    string
+		command string
+		steps   int
+	}{
+		{res.Original, `"a red fox, in snow" -s 5 -S 77 -W 64 -H 128 -C 9 -A k_euler`, 0},
+		{res.Path, `"a red fox, in snow" -s 5 -S 77 -W 64 -H 128 -C 9 -A k_euler -U 2 0.5`, 1},
+	} {
+		pngcheck(t, tc.path)
+		meta := readMeta(t, tc.path)
+		if got := meta.Text[pngmeta.KeyDream]; got != tc.command {
+			t.Errorf("%s: Dream %q, want %q", filepath.Base(tc.path), got, tc.command)
+		}
+		again := parseLine(t, meta.Text[pngmeta.KeyDream])
+		if again.Command(77) != tc.command {
+			t.Errorf("the stored command does not parse back to itself: %q", again.Command(77))
+		}
+		var record struct {
+			App    string             `json:"app_id"`
+			Models []pngmeta.ModelRef `json:"models"`
+			Image  struct {
+				Type           string         `json:"type"`
+				Prompt         string         `json:"prompt"`
+				Seed           uint32         `json:"seed"`
+				Width, Height  int            `json:"width"`
+				Sampler        string         `json:"sampler"`
+				Postprocessing []pngmeta.Step `json:"postprocessing"`
+			} `json:"image"`
+		}
+		if err := json.Unmarshal([]byte(meta.Text[pngmeta.KeySDMetadata]), &record); err != nil {
+			t.Fatal(err)
+		}
+		if record.App != "dream" || record.Image.Prompt != "a red fox, in snow" || record.Image.Seed != 77 ||
+			record.Image.Type != "txt2img" || record.Image.Sampler != "k_euler" || len(record.Image.Postprocessing) != tc.steps {
+			t.Errorf("%s: record %+v", filepath.Base(tc.path), record)
+		}
+		for _, m := range record.Models {
+			if len(m.SHA256) != 64 {
+				t.Errorf("model %s has no sha256", m.Name)
+			}
+		}
+		if len(record.Models) < 3+tc.steps || record.Models[1].Name != "sd/unet/model.onnx" {
+			t.Errorf("models %+v", record.Models)
+		}
+		params := meta.Text[pngmeta.KeyParameters]
+		wantParams := "a red fox, in snow\nSteps: 5, Sampler: Euler, CFG scale: 9, Seed: 77, Size: 64x128, Model hash: " +
+			record.Models[1].SHA256[:10] + ", Model: sd"
+		if tc.steps > 0 {
+			wantParams += ", Postprocess upscale by: 2, Postprocess upscaler: realesr-general-x4v3"
+		}
+		if params != wantParams {
+			t.Errorf("parameters\n%q\nwant\n%q", params, wantParams)
+		}
+	}
+}
+
+// img2img keeps the source's path in the command and the record.
+func TestImg2ImgMetadata(t *testing.T) {
+	p, _ := sdPipeline(t, nil)
+	src, _ := copyPhoto(t, t.TempDir())
+	results, err := p.Generate(context.Background(), parseLine(t, fmt.Sprintf(`cat -s 4 -W 128 -H 64 -S 5 -I %q -f 0.6`, src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := readMeta(t, results[0].Path)
+	if want := fmt.Sprintf(`"cat" -s 4 -S 5 -W 128 -H 64 -C 7.5 -A k_lms -I %q -f 0.6`, src); meta.Text[pngmeta.KeyDream] != want {
+		t.Errorf("Dream %q, want %q", meta.Text[pngmeta.KeyDream], want)
+	}
+	if !strings.Contains(meta.Text[pngmeta.KeySDMetadata], `"type":"img2img"`) ||
+		!strings.Contains(meta.Text[pngmeta.KeyParameters], "Denoising strength: 0.6") {
+		t.Errorf("record %s\nparameters %s", meta.Text[pngmeta.KeySDMetadata], meta.Text[pngmeta.KeyParameters])
+	}
+}
+
+// Without an export, a prompt line says where to put one, and nothing is written.
+func TestGenerateWithoutModel(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	p := newPipeline(out, 0, nil)
+	_, err := p.Generate(context.Background(), parseLine(t, "a cat"))
+	if err == nil || !strings.Contains(err.Error(), "no Stable Diffusion model is installed") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Generate without a model: %v", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("the output directory was created")
+	}
+}
