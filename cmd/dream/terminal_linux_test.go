@@ -145,3 +145,20 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 	}
 	return master, slave
 }
+
+// Sampling shows a step bar with its rate on a terminal, then the file it wrote.
+func TestTerminalGenerationProgress(t *testing.T) {
+	work := t.TempDir()
+	writeStableDiffusion(t, filepath.Join(work, "sd"), nil)
+	term := startInTerminal(t, work, "--models", filepath.Join(sharedDir, "models"), "--device", "cpu", "--sd_model", "sd")
+	term.waitFor(t, "dream> ")
+	term.send(t, "a fox -s 40 -W 256 -H 256 -S 3\r")
+	term.waitFor(t, "generating [")
+	term.waitFor(t, "/40 steps, ")
+	term.waitFor(t, " it/s")
+	term.waitFor(t, "wrote outputs/img-samples/000001.3.png (256x256, seed 3)")
+	term.send(t, "q\r")
+	if err := term.cmd.Wait(); err != nil {
+		t.Errorf("dream exited with %v after q", err)
+	}
+}
