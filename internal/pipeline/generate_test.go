@@ -126,7 +126,8 @@ func TestGeneratedMetadata(t *testing.T) {
 				Type           string         `json:"type"`
 				Prompt         string         `json:"prompt"`
 				Seed           uint32         `json:"seed"`
-				Width, Height  int            `json:"width"`
+				Width          int            `json:"width"`
+				Height         int            `json:"height"`
 				Sampler        string         `json:"sampler"`
 				Postprocessing []pngmeta.Step `json:"postprocessing"`
 			} `json:"image"`
