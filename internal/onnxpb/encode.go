@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -61,6 +62,11 @@ const (
 	tensorDataType = 2 // data_type
 	tensorName     = 8 // name
 	tensorRawData  = 9 // raw_data
+	// external_data and data_location: where a tensor's bytes live when they are outside
+	// the model file.
+	tensorExternalData   = 13
+	tensorDataLocation   = 14
+	dataLocationExternal = 1 // TensorProto.DataLocation.EXTERNAL
 
 	// ValueInfoProto
 	valueInfoName = 1 // name
@@ -143,6 +149,33 @@ func (m *Model) WriteFile(path string) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// WriteWithExternalData writes the model to path and the data of its initializers to the
+// file dataName beside it, as exporters store models over protobuf's 2 GiB limit (a
+// diffusers UNet and its weights.pb). Tensors under 1 KiB stay inline, as with the onnx
+// package's converter: shape inference must read constants such as axes from the model
+// itself. ONNX Runtime finds the data file relative to the model's own path. m is not
+// changed.
+const externalThreshold = 1024
+
+func (m *Model) WriteWithExternalData(path, dataName string) error {
+	external := *m
+	external.Graph.Initializers = slices.Clone(m.Graph.Initializers)
+	var data []byte
+	for i := range external.Graph.Initializers {
+		t := &external.Graph.Initializers[i]
+		if len(t.Raw) < externalThreshold {
+			continue
+		}
+		t.External = &ExternalData{Location: dataName, Offset: int64(len(data)), Length: int64(len(t.Raw))}
+		data = append(data, t.Raw...)
+		t.Raw = nil
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), dataName), data, 0o644); err != nil {
+		return fmt.Errorf("onnxpb: write model data: %w", err)
+	}
+	return external.WriteFile(path)
 }
 
 // sizeHint estimates the encoded size so Marshal can allocate its buffer
@@ -236,7 +269,21 @@ func (e *encoder) tensor(t *Tensor) {
 	if t.Name != "" {
 		e.stringField(tensorName, t.Name)
 	}
-	e.bytesField(tensorRawData, t.Raw)
+	if t.External == nil {
+		e.bytesField(tensorRawData, t.Raw)
+		return
+	}
+	for _, kv := range [][2]string{
+		{"location", t.External.Location},
+		{"offset", strconv.FormatInt(t.External.Offset, 10)},
+		{"length", strconv.FormatInt(t.External.Length, 10)},
+	} {
+		e.messageField(tensorExternalData, func() {
+			e.stringField(entryKey, kv[0])
+			e.stringField(entryValue, kv[1])
+		})
+	}
+	e.intField(tensorDataLocation, dataLocationExternal)
 }
 
 // valueInfo writes ValueInfoProto{name, type: TypeProto{tensor_type:

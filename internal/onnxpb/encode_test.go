@@ -368,15 +368,15 @@ func TestTensorRawData(t *testing.T) {
 		want   Tensor
 	}{
 		{"float32", Float32Tensor("a", []int64{2}, []float32{1, -2}),
-			Tensor{"a", Float, []int64{2}, []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0}}},
+			Tensor{"a", Float, []int64{2}, []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0}, nil}},
 		{"float64 scalar", Float64Tensor("b", nil, []float64{1}),
-			Tensor{"b", Double, nil, []byte{0, 0, 0, 0, 0, 0, 0xf0, 0x3f}}},
+			Tensor{"b", Double, nil, []byte{0, 0, 0, 0, 0, 0, 0xf0, 0x3f}, nil}},
 		{"int64", Int64Tensor("c", []int64{1, 1}, []int64{-2}),
-			Tensor{"c", Int64, []int64{1, 1}, []byte{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}},
+			Tensor{"c", Int64, []int64{1, 1}, []byte{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, nil}},
 		{"int32", Int32Tensor("d", []int64{2}, []int32{1, 0x01020304}),
-			Tensor{"d", Int32, []int64{2}, []byte{1, 0, 0, 0, 4, 3, 2, 1}}},
+			Tensor{"d", Int32, []int64{2}, []byte{1, 0, 0, 0, 4, 3, 2, 1}, nil}},
 		{"empty", Float32Tensor("e", []int64{0, 3}, nil),
-			Tensor{"e", Float, []int64{0, 3}, []byte{}}},
+			Tensor{"e", Float, []int64{0, 3}, []byte{}, nil}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -204,6 +204,15 @@ type Tensor struct {
 	// Raw holds the elements in row-major order, each little-endian and
 	// fixed-width, exactly as ONNX defines TensorProto.raw_data.
 	Raw []byte
+	// External, when set, says the elements are in another file instead of Raw
+	// (see Model.WriteWithExternalData).
+	External *ExternalData
+}
+
+// ExternalData locates a tensor's bytes in a file beside the model.
+type ExternalData struct {
+	Location       string // file name, relative to the model's folder
+	Offset, Length int64
 }
 
 // Float32Tensor makes a float32 tensor. It panics if len(data) does not

@@ -144,12 +144,13 @@ func TestGeneratedMetadata(t *testing.T) {
 				t.Errorf("model %s has no sha256", m.Name)
 			}
 		}
-		if len(record.Models) < 3+tc.steps || record.Models[1].Name != "sd/unet/model.onnx" {
-			t.Errorf("models %+v", record.Models)
+		names := []string{"sd/text_encoder/model.onnx", "sd/unet/model.onnx", "sd/unet/weights.pb", "sd/vae_decoder/model.onnx"}
+		if len(record.Models) != len(names)+tc.steps || record.Models[2].Name != names[2] {
+			t.Fatalf("models %+v, want %s and the post-processing models", record.Models, names)
 		}
 		params := meta.Text[pngmeta.KeyParameters]
 		wantParams := "a red fox, in snow\nSteps: 5, Sampler: Euler, CFG scale: 9, Seed: 77, Size: 64x128, Model hash: " +
-			record.Models[1].SHA256[:10] + ", Model: sd"
+			record.Models[2].SHA256[:10] + ", Model: sd"
 		if tc.steps > 0 {
 			wantParams += ", Postprocess upscale by: 2, Postprocess upscaler: realesr-general-x4v3"
 		}

@@ -206,3 +206,25 @@ func TestContractMismatchIsNamed(t *testing.T) {
 		t.Errorf("Generate with a 1024-wide UNet: %v", err)
 	}
 }
+
+// The test UNet keeps its weights in weights.pb, as real exports do; the model file alone
+// cannot run, so the pipeline's runs prove it loads the UNet by path.
+func TestUNetWeightsLiveBesideIt(t *testing.T) {
+	m := openExport(t, sdtest.Export{Mean: oneLatent})
+	info, err := os.Stat(m.path(UNetWeightsFile))
+	if err != nil || info.Size() < 4000 {
+		t.Fatalf("weights.pb: %v (size %v)", err, info)
+	}
+	alone := filepath.Join(t.TempDir(), "model.onnx")
+	data, err := os.ReadFile(m.path(UNetFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alone, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testRuntime.Session(alone, unetContract); err == nil {
+		t.Error("the UNet opened without its weights.pb")
+	}
+	generateOne(t, m, Request{Prompt: "x", Width: 16, Height: 16, Steps: 2, CFGScale: 7.5, Sampler: "k_euler"}, 1)
+}

@@ -65,7 +65,13 @@ func (e Export) Write(dir string) error {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
-		if err := m.WriteFile(path); err != nil {
+		write := m.WriteFile
+		if file == "unet/model.onnx" {
+			// As in a real export, the UNet's weights live in weights.pb beside it, which
+			// ONNX Runtime finds only when the model is loaded by path.
+			write = func(path string) error { return m.WriteWithExternalData(path, "weights.pb") }
+		}
+		if err := write(path); err != nil {
 			return err
 		}
 	}
