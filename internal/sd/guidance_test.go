@@ -74,8 +74,17 @@ func mean(v []float32) float64 {
 }
 
 // The text encoder gets the tokenizer's ids for [empty prompt, prompt], padded to 77.
+// Exports with and without the pooled output both work.
 func TestPromptReachesTheTextEncoder(t *testing.T) {
-	m := openExport(t, sdtest.Export{Mean: oneLatent})
+	for _, noPooled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("without pooled output %v", noPooled), func(t *testing.T) {
+			m := openExport(t, sdtest.Export{Mean: oneLatent, NoPooled: noPooled})
+			checkPromptEmbedding(t, m)
+		})
+	}
+}
+
+func checkPromptEmbedding(t *testing.T, m *Model) {
 	emb, truncated, err := m.encodePrompt(context.Background(), "a photo of a cat")
 	if err != nil || truncated {
 		t.Fatalf("encodePrompt: %v, truncated %v", err, truncated)

@@ -38,7 +38,9 @@ type Model struct {
 	tokenizer *clip.Tokenizer
 	policy    Policy
 
-	textEncoder, unet, decoder, encoder *ort.Session
+	unet *ort.Session
+	// textEncoderOutputs is how many outputs the text encoder declares (1 or 2).
+	textEncoderOutputs int
 	// timestepType is the element type the UNet wants for its timestep: float32 in
 	// diffusers' own exports, int64 in others.
 	timestepType ort.DataType

@@ -8,13 +8,10 @@ import (
 
 // textEncoder maps token ids to embeddings a UNet can tell apart: element j of token i is
 // ids[i]·(j+1)/(768·49408) + j/768. pooler_output is the mean over the tokens.
-func textEncoder() *onnxpb.Model {
+func textEncoder(pooled bool) *onnxpb.Model {
 	var g onnxpb.Graph
 	g.Inputs = []onnxpb.ValueInfo{vi("input_ids", onnxpb.Int32, batch, onnxpb.Fixed(77))}
-	g.Outputs = []onnxpb.ValueInfo{
-		vi("last_hidden_state", onnxpb.Float, batch, onnxpb.Fixed(77), onnxpb.Fixed(768)),
-		vi("pooler_output", onnxpb.Float, batch, onnxpb.Fixed(768)),
-	}
+	g.Outputs = []onnxpb.ValueInfo{vi("last_hidden_state", onnxpb.Float, batch, onnxpb.Fixed(77), onnxpb.Fixed(768))}
 	slope, offset := make([]float32, 768), make([]float32, 768)
 	for j := range slope {
 		slope[j] = float32(j+1) / (768 * 49408)
@@ -27,8 +24,11 @@ func textEncoder() *onnxpb.Model {
 	col := g.Add("Unsqueeze", []string{ids[0], axes}, []string{"ids_col"})
 	scaled := g.Add("Mul", []string{col[0], a}, []string{"scaled"})
 	g.Add("Add", []string{scaled[0], b}, []string{"last_hidden_state"})
-	g.Add("ReduceMean", []string{"last_hidden_state"}, []string{"pooler_output"},
-		onnxpb.AttrInts("axes", 1), onnxpb.AttrInt("keepdims", 0))
+	if pooled {
+		g.Outputs = append(g.Outputs, vi("pooler_output", onnxpb.Float, batch, onnxpb.Fixed(768)))
+		g.Add("ReduceMean", []string{"last_hidden_state"}, []string{"pooler_output"},
+			onnxpb.AttrInts("axes", 1), onnxpb.AttrInt("keepdims", 0))
+	}
 	return &onnxpb.Model{Graph: g}
 }
 

@@ -25,6 +25,8 @@ type Export struct {
 	Guidance float32
 	// IntegerTimestep makes the UNet take an int64 timestep instead of a float32 one.
 	IntegerTimestep bool
+	// NoPooled leaves the text encoder's pooled output out, as some exports do.
+	NoPooled bool
 	// NoEncoder leaves out vae_decoder's counterpart, as text-to-image-only exports do.
 	NoEncoder bool
 }
@@ -53,7 +55,7 @@ var (
 // Write puts an export in the diffusers layout into dir.
 func (e Export) Write(dir string) error {
 	models := map[string]*onnxpb.Model{
-		"text_encoder/model.onnx": textEncoder(),
+		"text_encoder/model.onnx": textEncoder(!e.NoPooled),
 		"unet/model.onnx":         e.unet(),
 		"vae_decoder/model.onnx":  decoder(),
 	}
