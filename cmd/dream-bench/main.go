@@ -1,11 +1,13 @@
 // Command dream-bench measures what `make bench` reports: how close a whole `!fix -U 4` job
 // comes to one bare model run (the job's overhead beyond ONNX Runtime), how much memory the
-// real dream binary takes to upscale a 1024×1024 photo ×4, and how fast it starts. It prints a short report; it fails
+// real dream binary takes to upscale a 1024×1024 photo ×4 and to generate two images under
+// each memory policy, and how fast it starts. It prints a short report; it fails
 // only when something cannot run, never because a number misses its target.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,6 +32,13 @@ type config struct {
 	// cpuProfile names a file for a Go CPU profile of the speed runs: it shows where the job
 	// spends its time outside ONNX Runtime, whose own threads it does not sample.
 	cpuProfile string
+	// only, when set, names the sections to run (comma-separated).
+	only string
+}
+
+// runs tells whether a section is asked for.
+func (c config) runs(section string) bool {
+	return c.only == "" || slices.Contains(strings.Split(c.only, ","), section)
 }
 
 func (c config) models() string { return filepath.Join(c.shared, "models") }
@@ -42,6 +52,7 @@ func main() {
 	flag.IntVar(&c.reps, "reps", 5, "timed repetitions of each job and bare run")
 	flag.BoolVar(&c.verbose, "v", false, "print every repetition's times")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the speed runs to `FILE`")
+	flag.StringVar(&c.only, "only", "", "run only these sections: memory, generation, startup, speed, faces (comma-separated)")
 	flag.Parse()
 	if c.reps < 1 {
 		fmt.Fprintln(os.Stderr, "dream-bench: --reps must be at least 1")
@@ -70,21 +81,28 @@ func run(ctx context.Context, c config) error {
 
 	// Memory runs first, while this process is small: Go starts children with vfork, so the
 	// kernel folds the parent's peak RSS at exec time into the child's ru_maxrss, and after
-	// the speed runs this process holds the sessions (about 1 GB). Both sections run even if
-	// one fails, so one broken case still leaves a report.
-	memErr := memorySection(ctx, c, tmp)
+	// the speed runs this process holds the sessions (about 1 GB). Every section runs even if
+	// another fails, so one broken case still leaves a report.
+	var errs []error
+	section := func(name string, measure func() error) {
+		if c.runs(name) && ctx.Err() == nil {
+			errs = append(errs, measure())
+		}
+	}
+	section("memory", func() error { return memorySection(ctx, c, tmp) })
+	section("generation", func() error { return generationMemorySection(ctx, c, tmp) })
+	section("startup", func() error { return startupSection(ctx, c, tmp) })
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	startErr := startupSection(ctx, c, tmp)
 	stopProfile, err := startProfile(c.cpuProfile)
 	if err != nil {
 		return err
 	}
-	speedErr := speedSection(ctx, c, rt, tmp)
-	facesErr := facesSection(ctx, c, rt, tmp)
+	section("speed", func() error { return speedSection(ctx, c, rt, tmp) })
+	section("faces", func() error { return facesSection(ctx, c, rt, tmp) })
 	stopProfile()
-	if speedErr != nil || memErr != nil || startErr != nil || facesErr != nil {
+	if errors.Join(errs...) != nil {
 		return fmt.Errorf("some measurements failed (see above)")
 	}
 	return nil

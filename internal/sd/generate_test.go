@@ -228,3 +228,13 @@ func TestUNetWeightsLiveBesideIt(t *testing.T) {
 	}
 	generateOne(t, m, Request{Prompt: "x", Width: 16, Height: 16, Steps: 2, CFGScale: 7.5, Sampler: "k_euler"}, 1)
 }
+
+// The memory workload of the benchmark's export changes nothing in the image.
+func TestWorkloadChangesNothing(t *testing.T) {
+	req := Request{Prompt: "x", Width: 32, Height: 32, Steps: 3, CFGScale: 7.5, Sampler: "k_euler"}
+	plain := generateOne(t, openExport(t, sdtest.Export{Mean: oneLatent, Spread: 0.5}), req, 1)
+	heavy := generateOne(t, openExport(t, sdtest.Export{Mean: oneLatent, Spread: 0.5, Workload: 8}), req, 1)
+	if !equalPix(plain, heavy) {
+		t.Error("the workload changed the image")
+	}
+}

@@ -65,6 +65,13 @@ func (e Export) unet() *onnxpb.Model {
 	denoised := g.Add("Div", []string{num, den}, []string{"denoised"})[0]
 	eps := g.Add("Div", []string{g.Add("Sub", []string{x, denoised}, []string{"residual"})[0], sigma}, []string{"eps"})[0]
 
+	if e.Workload > 0 {
+		// At the latent's own size, pooled back from full resolution.
+		waste := addWorkload(&g, "sample", 4, e.Workload, 8)
+		pooled := g.Add("AveragePool", []string{waste}, []string{"waste_pooled"},
+			onnxpb.AttrInts("kernel_shape", 8, 8), onnxpb.AttrInts("strides", 8, 8))[0]
+		eps = g.Add("Add", []string{eps, pooled}, []string{"eps_with_waste"})[0]
+	}
 	if e.Guidance == 0 {
 		g.Add("Identity", []string{eps}, []string{"out_sample"})
 		return &onnxpb.Model{Graph: g}
@@ -101,7 +108,7 @@ func sigmaOf(g *onnxpb.Graph, timestep string) string {
 }
 
 // decoder is Decoder·(latent·0.18215) + DecoderBias, each latent pixel repeated 8×8.
-func decoder() *onnxpb.Model {
+func decoder(workload int) *onnxpb.Model {
 	var g onnxpb.Graph
 	g.Inputs = []onnxpb.ValueInfo{vi("latent_sample", onnxpb.Float, batch, onnxpb.Fixed(4), height, width)}
 	g.Outputs = []onnxpb.ValueInfo{vi("sample", onnxpb.Float, batch, onnxpb.Fixed(3), onnxpb.Sym("out_height"), onnxpb.Sym("out_width"))}
@@ -115,7 +122,12 @@ func decoder() *onnxpb.Model {
 	b := g.AddInitializer(onnxpb.Float32Tensor("dec_b", []int64{3}, DecoderBias[:]))
 	small := g.Add("Conv", []string{"latent_sample", w, b}, []string{"small"})[0]
 	scales := g.AddInitializer(onnxpb.Float32Tensor("scales", []int64{4}, []float32{1, 1, 8, 8}))
-	g.Add("Resize", []string{small, "", scales}, []string{"sample"}, onnxpb.AttrString("mode", "nearest"))
+	if workload == 0 {
+		g.Add("Resize", []string{small, "", scales}, []string{"sample"}, onnxpb.AttrString("mode", "nearest"))
+		return &onnxpb.Model{Graph: g}
+	}
+	big := g.Add("Resize", []string{small, "", scales}, []string{"big"}, onnxpb.AttrString("mode", "nearest"))[0]
+	g.Add("Add", []string{big, addWorkload(&g, big, 3, workload, 1)}, []string{"sample"})
 	return &onnxpb.Model{Graph: g}
 }
 
@@ -160,4 +172,21 @@ func WriteMismatchedUNet(path string) error {
 	g.Outputs = []onnxpb.ValueInfo{vi("out_sample", onnxpb.Float, batch, onnxpb.Fixed(4), height, width)}
 	g.Add("Identity", []string{"sample"}, []string{"out_sample"})
 	return (&onnxpb.Model{Graph: g}).WriteFile(path)
+}
+
+// addWorkload adds a branch that enlarges x (with channels channels) by scale, widens it to
+// width channels with a 3×3 convolution, narrows it back, and multiplies it by 0: it costs
+// working memory and time like a real model's layers and contributes nothing.
+func addWorkload(g *onnxpb.Graph, x string, channels, width int, scale float32) string {
+	if scale != 1 {
+		scales := g.AddInitializer(onnxpb.Float32Tensor("waste_scales", []int64{4}, []float32{1, 1, scale, scale}))
+		x = g.Add("Resize", []string{x, "", scales}, []string{"waste_big"}, onnxpb.AttrString("mode", "nearest"))[0]
+	}
+	c, w := int64(channels), int64(width)
+	wide := g.AddInitializer(onnxpb.Float32Tensor("waste_wide", []int64{w, c, 3, 3}, make([]float32, w*c*9)))
+	narrow := g.AddInitializer(onnxpb.Float32Tensor("waste_narrow", []int64{c, w, 1, 1}, make([]float32, c*w)))
+	h := g.Add("Conv", []string{x, wide}, []string{"waste_wide_out"}, onnxpb.AttrInts("pads", 1, 1, 1, 1))[0]
+	h = g.Add("Relu", []string{h}, []string{"waste_relu"})[0]
+	h = g.Add("Conv", []string{h, narrow}, []string{"waste_narrow_out"})[0]
+	return g.Add("Mul", []string{h, scalar(g, "waste_zero", 0)}, []string{"waste"})[0]
 }

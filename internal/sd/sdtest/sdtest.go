@@ -25,6 +25,10 @@ type Export struct {
 	Guidance float32
 	// IntegerTimestep makes the UNet take an int64 timestep instead of a float32 one.
 	IntegerTimestep bool
+	// Workload, when set, gives the UNet and the VAE decoder a full-resolution intermediate of
+	// that many channels which does not change their results (it is multiplied by 0), so that
+	// their working memory is large, as a real model's is, for memory measurements.
+	Workload int
 	// NoPooled leaves the text encoder's pooled output out, as some exports do.
 	NoPooled bool
 	// NoEncoder leaves out vae_decoder's counterpart, as text-to-image-only exports do.
@@ -57,7 +61,7 @@ func (e Export) Write(dir string) error {
 	models := map[string]*onnxpb.Model{
 		"text_encoder/model.onnx": textEncoder(!e.NoPooled),
 		"unet/model.onnx":         e.unet(),
-		"vae_decoder/model.onnx":  decoder(),
+		"vae_decoder/model.onnx":  decoder(e.Workload),
 	}
 	if !e.NoEncoder {
 		models["vae_encoder/model.onnx"] = encoder()
