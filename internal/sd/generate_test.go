@@ -136,7 +136,11 @@ func TestPolicy(t *testing.T) {
 	for _, keep := range []bool{false, true} {
 		m := openExport(t, sdtest.Export{Mean: oneLatent})
 		m.policy = Policy{KeepAll: keep}
-		generateOne(t, m, Request{Prompt: "x", Width: 16, Height: 16, Steps: 2, CFGScale: 7.5, Sampler: "k_euler"}, 1)
+		generateOne(t, m, Request{Prompt: "x", Width: 16, Height: 16, Steps: 2, CFGScale: 7.5, Sampler: "k_euler",
+			Init: gradient(16, 16), Strength: 0.5}, 1)
+		if kept := m.encoder != nil; kept != keep {
+			t.Errorf("KeepAll %v: VAE encoder kept = %v", keep, kept)
+		}
 		for _, f := range []string{TextEncoderFile, DecoderFile} {
 			if got := testRuntime.Loaded(m.path(f)); got != keep {
 				t.Errorf("KeepAll %v: %s loaded = %v", keep, f, got)

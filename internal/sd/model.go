@@ -39,6 +39,8 @@ type Model struct {
 	policy    Policy
 
 	unet *ort.Session
+	// encoder is the rewritten VAE encoder, when the policy keeps it open.
+	encoder *ort.Session
 	// textEncoderOutputs is how many outputs the text encoder declares (1 or 2).
 	textEncoderOutputs int
 	// timestepType is the element type the UNet wants for its timestep: float32 in

@@ -89,6 +89,17 @@ func (m *Model) encode(ctx context.Context, img *imageio.Image, w, h int) ([]flo
 // distribution's mean: img2img is then reproducible, and the mean is what the sample is
 // centred on anyway.
 func (m *Model) openEncoder() (*ort.Session, error) {
+	if m.encoder != nil {
+		return m.encoder, nil // kept open by the policy
+	}
+	s, err := m.loadEncoder()
+	if err == nil && m.policy.KeepAll {
+		m.encoder = s
+	}
+	return s, err
+}
+
+func (m *Model) loadEncoder() (*ort.Session, error) {
 	path := m.path(EncoderFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
