@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"dream/internal/sd/sdtest"
 )
@@ -42,25 +38,13 @@ func generationMemorySection(ctx context.Context, c config, tmp string) error {
 }
 
 func runGeneration(ctx context.Context, c config, sdDir, keep, outdir string) (dreamRun, error) {
-	cmd := exec.CommandContext(ctx, c.dream, "--sd_model", sdDir, "--keep_models", keep, "--device", "cpu",
-		"--models", c.models(), "--outdir", outdir)
-	cmd.Stdin = strings.NewReader("a fox -s 3 -n 2 -S 1 -W 512 -H 512\nq\n")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	if err != nil {
-		return dreamRun{}, fmt.Errorf("%s: %v: %s", c.dream, err, lastLine(stderr.String()))
-	}
-	for _, name := range []string{"000001.1.png", "000001.2.png"} {
-		if err := checkOutput(filepath.Join(outdir, name), 512, 512); err != nil {
-			return dreamRun{}, fmt.Errorf("%v (dream said: %s)", err, lastLine(stderr.String()+stdout.String()))
+	args := []string{"--sd_model", sdDir, "--keep_models", keep, "--device", "cpu", "--models", c.models(), "--outdir", outdir}
+	return measureDream(ctx, c, args, "a fox -s 3 -n 2 -S 1 -W 512 -H 512\nq\n", func() error {
+		for _, name := range []string{"000001.1.png", "000001.2.png"} {
+			if err := checkOutput(filepath.Join(outdir, name), 512, 512); err != nil {
+				return err
+			}
 		}
-	}
-	peak, ok := peakRSS(cmd.ProcessState)
-	if !ok {
-		return dreamRun{}, errors.New("peak RSS is not available on this system")
-	}
-	return dreamRun{peak: peak, wall: wall}, nil
+		return nil
+	})
 }

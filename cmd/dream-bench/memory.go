@@ -98,8 +98,18 @@ func runDream(ctx context.Context, c config, mc memoryCase, input, outdir string
 	if mc.tile > 0 {
 		args = append(args, "--esrgan_bg_tile", fmt.Sprint(mc.tile))
 	}
+	stdin := "!fix " + input + " -U 4 1\nq\n"
+	return measureDream(ctx, c, args, stdin, func() error {
+		return checkOutput(filepath.Join(outdir, "astronaut1024.fixed.png"), 4096, 4096)
+	})
+}
+
+// measureDream runs the dream binary on the lines of stdin and reads its peak RSS from the
+// kernel. The shell reports a failed job on stderr and carries on, so the exit code alone
+// does not prove the job ran: check must find the outputs, at the right size.
+func measureDream(ctx context.Context, c config, args []string, stdin string, check func() error) (dreamRun, error) {
 	cmd := exec.CommandContext(ctx, c.dream, args...)
-	cmd.Stdin = strings.NewReader("!fix " + input + " -U 4 1\nq\n")
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -108,9 +118,7 @@ func runDream(ctx context.Context, c config, mc memoryCase, input, outdir string
 	if err != nil {
 		return dreamRun{}, fmt.Errorf("%s: %v: %s", c.dream, err, lastLine(stderr.String()))
 	}
-	// The shell reports a failed job on stderr and carries on, so the exit code alone does not
-	// prove the job ran: the output must be there at the right size.
-	if err := checkOutput(filepath.Join(outdir, "astronaut1024.fixed.png"), 4096, 4096); err != nil {
+	if err := check(); err != nil {
 		return dreamRun{}, fmt.Errorf("%v (dream said: %s)", err, lastLine(stderr.String()+stdout.String()))
 	}
 	peak, ok := peakRSS(cmd.ProcessState)
