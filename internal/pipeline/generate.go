@@ -16,7 +16,8 @@ import (
 
 // Generate makes the images of a prompt line. Everything the line names is checked before
 // any work starts. All -n images are generated and saved first, then post-processed one by
-// one (SPEC §1), so the generator's working memory is gone before the upscaler needs its own.
+// one (SPEC §1): every image exists before the slow part starts, and the VAE's working
+// memory is released (sd.Policy) before the upscaler needs its own.
 func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
 	var init *imageio.Image
 	if j.InitImage != "" {
@@ -97,24 +98,21 @@ func (p *Pipeline) stableDiffusion(img2img bool) (*sd.Model, error) {
 		return nil, fmt.Errorf("no Stable Diffusion model is installed: put a diffusers ONNX export of Stable Diffusion 1.5 "+
 			"(text_encoder, unet, vae_decoder, tokenizer) in %s, or name one with --sd_model; !fix works without it", dir)
 	}
-	if img2img {
-		if _, err := os.Stat(filepath.Join(dir, sd.EncoderFile)); err != nil {
-			return nil, fmt.Errorf("-I needs the VAE encoder, and %s has no %s: use an export that includes it", dir, sd.EncoderFile)
+	if p.sd == nil || p.sd.Dir != dir {
+		rt, err := p.runtime()
+		if err != nil {
+			return nil, err
+		}
+		if p.sd, err = sd.Open(rt, dir, sd.Policy{KeepAll: p.cfg.KeepModels}); err != nil {
+			return nil, err
 		}
 	}
-	if p.sd != nil && p.sd.Dir == dir {
-		return p.sd, nil
+	if img2img {
+		if err := p.sd.CanEncode(); err != nil {
+			return nil, err
+		}
 	}
-	rt, err := p.runtime()
-	if err != nil {
-		return nil, err
-	}
-	m, err := sd.Open(rt, dir, sd.Policy{KeepAll: p.cfg.KeepModels})
-	if err != nil {
-		return nil, err
-	}
-	p.sd = m
-	return m, nil
+	return p.sd, nil
 }
 
 // hashInBackground hashes the model's files while the first image is sampled (the UNet's

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	onnx "github.com/yalue/onnxruntime_go"
@@ -229,5 +230,18 @@ func TestWithoutSamplingRandomNormal(t *testing.T) {
 	want := []float64{1, 2, 3, 4, 5, 6, 9, 12}
 	if d := maxAbsDiff(out.GetData(), want); d != 0 {
 		t.Errorf("output %v, want %v", out.GetData(), want)
+	}
+}
+
+// A text-to-image export without the VAE encoder refuses -I with one line, before any work.
+func TestImg2ImgNeedsTheEncoder(t *testing.T) {
+	m := openExport(t, sdtest.Export{Mean: oneLatent, NoEncoder: true})
+	err := m.CanEncode()
+	if err == nil || !strings.Contains(err.Error(), "-I needs the VAE encoder") || !strings.Contains(err.Error(), EncoderFile) {
+		t.Errorf("CanEncode: %v", err)
+	}
+	req := Request{Prompt: "x", Width: 16, Height: 16, Steps: 2, CFGScale: 7.5, Sampler: "k_euler", Init: gradient(16, 16), Strength: 0.5}
+	if err := m.Generate(context.Background(), req, []uint32{1}, func(Result) error { return nil }); err == nil {
+		t.Error("img2img ran without an encoder")
 	}
 }

@@ -101,9 +101,12 @@ func (m *Model) openEncoder() (*ort.Session, error) {
 
 func (m *Model) loadEncoder() (*ort.Session, error) {
 	path := m.path(EncoderFile)
+	if err := m.CanEncode(); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, errNoEncoder(m.Dir)
+		return nil, err
 	}
 	data, changed, err := withoutSampling(data)
 	if err != nil {
@@ -148,6 +151,11 @@ func toPlanar(img *image.NRGBA) []float32 {
 	return out
 }
 
-func errNoEncoder(dir string) error {
-	return fmt.Errorf("-I needs the VAE encoder, and %s has no %s: use an export that includes it", dir, EncoderFile)
+// CanEncode tells whether the export has the VAE encoder img2img needs, which text-to-image
+// exports may leave out.
+func (m *Model) CanEncode() error {
+	if _, err := os.Stat(m.path(EncoderFile)); err != nil {
+		return fmt.Errorf("-I needs the VAE encoder, and %s has no %s: use an export that includes it", m.Dir, EncoderFile)
+	}
+	return nil
 }
