@@ -11,6 +11,7 @@ import (
 	"dream/internal/job"
 	"dream/internal/models"
 	"dream/internal/pngmeta"
+	"dream/internal/sampler"
 	"dream/internal/sd"
 )
 
@@ -19,6 +20,10 @@ import (
 // one (SPEC §1): every image exists before the slow part starts, and the VAE's working
 // memory is released (sd.Policy) before the upscaler needs its own.
 func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
+	// The parser allows 1000 steps; CompVis's spacing for ddim and plms stops at 500.
+	if _, err := sampler.Sigmas(j.Sampler, j.Steps, false); err != nil {
+		return nil, fmt.Errorf("-s %d -A %s: %v", j.Steps, j.Sampler, err)
+	}
 	var init *imageio.Image
 	if j.InitImage != "" {
 		src, err := p.Resolve(j.InitImage, j)

@@ -178,6 +178,18 @@ func TestImg2ImgMetadata(t *testing.T) {
 	}
 }
 
+// ddim and plms take at most 500 steps; a line asking for more is refused before any work.
+func TestGenerateStepsForDDIM(t *testing.T) {
+	p, out := sdPipeline(t, nil)
+	_, err := p.Generate(context.Background(), parseLine(t, "a cat -s 600 -A ddim"))
+	if err == nil || !strings.Contains(err.Error(), "ddim and plms take 1 to 500 steps") {
+		t.Errorf("-s 600 -A ddim: %v", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("the output directory was created")
+	}
+}
+
 // Without an export, a prompt line says where to put one, and nothing is written.
 func TestGenerateWithoutModel(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
