@@ -69,9 +69,9 @@ func (p *Pipeline) request(j job.Job, init *imageio.Image, images int) sd.Reques
 		CFGScale: j.CFGScale, Sampler: j.Sampler, Init: init, Strength: j.Strength}
 	if p.cfg.Progress != nil {
 		req.Progress = func(image, done, total int) {
-			task := "generating"
+			task := Task{Name: "generating", Unit: "steps"}
 			if images > 1 {
-				task = fmt.Sprintf("generating %d/%d", image+1, images)
+				task.Name = fmt.Sprintf("generating %d/%d", image+1, images)
 			}
 			p.cfg.Progress(task, done, total)
 		}

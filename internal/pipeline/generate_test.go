@@ -17,7 +17,7 @@ import (
 
 // sdPipeline gives a pipeline a Stable Diffusion test export, the shared upscaler and
 // detector, and the identity GFPGAN test model.
-func sdPipeline(t *testing.T, progress func(string, int, int)) (*Pipeline, string) {
+func sdPipeline(t *testing.T, progress func(Task, int, int)) (*Pipeline, string) {
 	t.Helper()
 	modelDir := faceModels(t, 1, 0)
 	sdDir := filepath.Join(modelDir, "sd")
@@ -50,12 +50,12 @@ func TestGenerateThenPostprocess(t *testing.T) {
 	var events []string
 	var out string
 	var p *Pipeline
-	p, out = sdPipeline(t, func(task string, done, total int) {
+	p, out = sdPipeline(t, func(task Task, done, total int) {
 		if done != total {
 			return
 		}
 		entries, _ := os.ReadDir(out)
-		events = append(events, fmt.Sprintf("%s: %d files", strings.Fields(task)[0], len(entries)))
+		events = append(events, fmt.Sprintf("%s: %d files", strings.Fields(task.Name)[0], len(entries)))
 	})
 	j := parseLine(t, `a red fox -s 4 -W 64 -H 64 -n 3 -S 4294967295 -U 2 1 -G 0.5`)
 	results, err := p.Generate(context.Background(), j)

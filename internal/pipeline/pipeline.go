@@ -47,7 +47,13 @@ type Config struct {
 	// shell starts without loading the library.
 	Runtime func() (*ort.Runtime, error)
 	// Progress, when set, is told how far long work has come.
-	Progress func(task string, done, total int)
+	Progress func(task Task, done, total int)
+}
+
+// Task names a piece of long work for its progress bar, and what its count counts.
+type Task struct {
+	Name string // "upscaling ×4", "generating 2/3"
+	Unit string // "tiles", "steps"
 }
 
 // Pipeline runs jobs one at a time.

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 	testenv.Run(m, func(rt *ort.Runtime) { runtime = rt })
 }
 
-func newPipeline(outdir string, tile int, progress func(string, int, int)) *Pipeline {
+func newPipeline(outdir string, tile int, progress func(Task, int, int)) *Pipeline {
 	return New(Config{
 		Outdir:   outdir,
 		ModelDir: filepath.Join(shared, "models"),
@@ -89,7 +89,7 @@ func TestFixLeavesNothingWhenInterrupted(t *testing.T) {
 			name: "cancelled between tiles",
 			prepare: func(t *testing.T, dir, outdir string) (*Pipeline, context.Context) {
 				ctx, cancel := context.WithCancel(context.Background())
-				return newPipeline(outdir, 32, func(_ string, done, _ int) {
+				return newPipeline(outdir, 32, func(_ Task, done, _ int) {
 					if done == 2 {
 						cancel()
 					}
@@ -101,7 +101,7 @@ func TestFixLeavesNothingWhenInterrupted(t *testing.T) {
 			name: "cancelled after the last tile, while encoding",
 			prepare: func(t *testing.T, dir, outdir string) (*Pipeline, context.Context) {
 				ctx, cancel := context.WithCancel(context.Background())
-				return newPipeline(outdir, 64, func(_ string, done, total int) {
+				return newPipeline(outdir, 64, func(_ Task, done, total int) {
 					if done == total {
 						cancel()
 					}

@@ -77,7 +77,7 @@ func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Jo
 		}
 		opts := upscale.Options{Factor: j.Upscale.Factor, Strength: j.Upscale.Strength, Tile: p.cfg.Tile}
 		if p.cfg.Progress != nil {
-			task := fmt.Sprintf("upscaling ×%d", j.Upscale.Factor)
+			task := Task{Name: fmt.Sprintf("upscaling ×%d", j.Upscale.Factor), Unit: "tiles"}
 			opts.Progress = func(done, total int) { p.cfg.Progress(task, done, total) }
 		}
 		if img, err = m.Upscale(ctx, img, opts); err != nil {

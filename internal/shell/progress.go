@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"dream/internal/pipeline"
 )
 
-// Progress draws a one-line bar on a terminal and stays silent otherwise. Sampling shows its
-// rate, in steps a second (or seconds a step when slower), as the samplers of other tools do.
-func (s *Shell) Progress(task string, done, total int) {
+// Progress draws a one-line bar on a terminal and stays silent otherwise, with the rate in
+// items a second (or seconds an item when slower), as the samplers of other tools show it.
+func (s *Shell) Progress(task pipeline.Task, done, total int) {
 	if !s.Interactive || total <= 1 {
 		return
 	}
@@ -19,12 +21,8 @@ func (s *Shell) Progress(task string, done, total int) {
 	}
 	const width = 24
 	filled := width * done / total
-	unit := "tiles"
-	if strings.HasPrefix(task, "generating") {
-		unit = "steps"
-	}
-	fmt.Fprintf(s.Err, "\r%s [%s%s] %d/%d %s%s\033[K", task,
-		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), done, total, unit, rate(done, time.Since(s.progressStart)))
+	fmt.Fprintf(s.Err, "\r%s [%s%s] %d/%d %s%s\033[K", task.Name,
+		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), done, total, task.Unit, rate(done, time.Since(s.progressStart)))
 	s.progressShown = true
 }
 
@@ -47,5 +45,5 @@ func (s *Shell) endProgress() {
 		fmt.Fprint(s.Err, "\r\033[K")
 		s.progressShown = false
 	}
-	s.progressTask = ""
+	s.progressTask = pipeline.Task{}
 }

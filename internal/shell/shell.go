@@ -31,7 +31,7 @@ type Shell struct {
 	mu            sync.Mutex
 	cancel        context.CancelFunc // the running job's, nil between jobs
 	progressShown bool
-	progressTask  string
+	progressTask  pipeline.Task
 	progressStart time.Time
 	signals       chan os.Signal
 
