@@ -8,34 +8,71 @@ import (
 	"dream/internal/pipeline"
 )
 
-// Progress draws a one-line bar on a terminal and stays silent otherwise, with the rate in
-// items a second (or seconds an item when slower), as the samplers of other tools show it.
+// Progress draws a one-line bar on a terminal and stays silent otherwise. The pipeline reports
+// 0/N as soon as long work starts, so the bar shows before the first item, which can take a
+// minute; once an item is done it adds the rate and the time left.
 func (s *Shell) Progress(task pipeline.Task, done, total int) {
-	if !s.Interactive || total <= 1 {
+	if !s.Interactive || total < 1 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if task != s.progressTask || done <= 1 {
-		s.progressTask, s.progressStart = task, time.Now()
+	if task != s.progress.task || done < s.progress.lastDone {
+		s.progress = progressBar{task: task, start: time.Now(), firstDone: done}
 	}
-	const width = 24
-	filled := width * done / total
-	fmt.Fprintf(s.Err, "\r%s [%s%s] %d/%d %s%s\033[K", task.Name,
-		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), done, total, task.Unit, rate(done, time.Since(s.progressStart)))
+	s.progress.lastDone = done
+	fmt.Fprintf(s.Err, "\r%s\033[K", s.progress.line(done, total, time.Now()))
 	s.progressShown = true
 }
 
-// rate is ", 2.31 it/s" or ", 4.2 s/it" once a few items are done.
-func rate(done int, elapsed time.Duration) string {
-	if done < 2 || elapsed <= 0 {
-		return ""
+// progressBar is the state of the bar on screen: which task it shows and when it started.
+type progressBar struct {
+	task  pipeline.Task
+	start time.Time
+	// firstDone is the count the task first reported: the rate counts only the items done
+	// since then, so a task that starts reporting at 1 is not credited with an item it did
+	// before the clock started.
+	firstDone, lastDone int
+}
+
+const barWidth = 24
+
+// line is the bar for done of total items at time now:
+// "upscaling ×4 [######      ] 3/12 tiles, 4.2 s/it, ETA 38s".
+func (b progressBar) line(done, total int, now time.Time) string {
+	filled := barWidth * min(done, total) / total
+	text := fmt.Sprintf("%s [%s%s] %d/%d %s", b.task.Name,
+		strings.Repeat("#", filled), strings.Repeat(" ", barWidth-filled), done, total, b.task.Unit)
+	counted, elapsed := done-b.firstDone, now.Sub(b.start)
+	if counted < 1 || elapsed <= 0 {
+		return text
 	}
-	perSecond := float64(done) / elapsed.Seconds()
-	if perSecond >= 1 {
-		return fmt.Sprintf(", %.2f it/s", perSecond)
+	perItem := elapsed / time.Duration(counted)
+	text += ", " + rate(perItem)
+	if left := total - done; left > 0 {
+		text += ", ETA " + roughDuration(perItem*time.Duration(left))
 	}
-	return fmt.Sprintf(", %.1f s/it", 1/perSecond)
+	return text
+}
+
+// rate is "2.31 it/s", or "4.2 s/it" when an item takes more than a second.
+func rate(perItem time.Duration) string {
+	if perItem < time.Second {
+		return fmt.Sprintf("%.2f it/s", float64(time.Second)/float64(perItem))
+	}
+	return fmt.Sprintf("%.1f s/it", perItem.Seconds())
+}
+
+// roughDuration is a duration as a person reads it: "45s", "3m12s", "1h05m".
+func roughDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
 
 func (s *Shell) endProgress() {
@@ -45,5 +82,5 @@ func (s *Shell) endProgress() {
 		fmt.Fprint(s.Err, "\r\033[K")
 		s.progressShown = false
 	}
-	s.progressTask = pipeline.Task{}
+	s.progress = progressBar{}
 }

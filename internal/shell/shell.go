@@ -11,7 +11,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"dream/internal/job"
 	"dream/internal/models"
@@ -31,8 +30,7 @@ type Shell struct {
 	mu            sync.Mutex
 	cancel        context.CancelFunc // the running job's, nil between jobs
 	progressShown bool
-	progressTask  pipeline.Task
-	progressStart time.Time
+	progress      progressBar
 	signals       chan os.Signal
 
 	history []string // the session's commands, for !history

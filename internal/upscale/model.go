@@ -27,18 +27,24 @@ type Model struct {
 	Session *ort.Session
 	// Scale is the network's own factor, 2 or 4, found by running it once on a small input.
 	Scale int
-	// BytesPerPixel estimates the memory one input pixel costs while the model runs; the tile
-	// size is chosen from it.
+	// BytesPerPixel is the memory one window pixel costs while the model runs; the windows
+	// are sized from it and the budget.
 	BytesPerPixel int64
+	// FastWindow is the largest window, in pixels, the model runs at its full speed per
+	// pixel: larger windows are not faster and some are slower, so they are not chosen even
+	// when the budget allows them. 0 means no such limit.
+	FastWindow int64
 }
 
-// Memory per input pixel while a model runs, measured with ONNX Runtime 1.30 on CPU (peak RSS
-// growth between a 64- and a 128-pixel, or a 256- and a 512-pixel, input): RRDBNet x4plus
-// about 15 KB, the compact realesr-general-x4v3 about 1.3 KB. Networks are told apart by their
-// weight size (x4plus 67 MB, general-x4v3 4.9 MB); an unknown large network gets RRDBNet's cost.
+// Costs of the two kinds of Real-ESRGAN network, measured with ONNX Runtime 1.30 on CPU by
+// BenchmarkWindow (speed per window size) and TestBytesPerPixel (peak RSS growth per window
+// pixel, in a fresh process for each size). Networks are told apart by their weight size
+// (x4plus 67 MB, general-x4v3 4.9 MB); an unknown large network gets RRDBNet's costs.
 const (
 	compactBytesPerPixel = 1600
+	compactFastWindow    = 0
 	largeBytesPerPixel   = 16 << 10
+	largeFastWindow      = 0
 	largeModelFileSize   = 20 << 20
 )
 
@@ -48,9 +54,10 @@ func Load(ctx context.Context, rt *ort.Runtime, path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Name: filepath.Base(path), Session: session, BytesPerPixel: compactBytesPerPixel}
+	m := &Model{Name: filepath.Base(path), Session: session,
+		BytesPerPixel: compactBytesPerPixel, FastWindow: compactFastWindow}
 	if info, err := os.Stat(path); err == nil && info.Size() > largeModelFileSize {
-		m.BytesPerPixel = largeBytesPerPixel
+		m.BytesPerPixel, m.FastWindow = largeBytesPerPixel, largeFastWindow
 	}
 	if m.Scale, err = probeScale(ctx, session); err != nil {
 		return nil, err

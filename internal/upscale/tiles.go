@@ -2,71 +2,193 @@ package upscale
 
 import (
 	"image"
-	"math"
 )
 
 // A tile is a piece of the output the model computes in one run. The model sees the window,
 // which is the core plus context on every side the image has it; only the core's result is
-// kept. Every window of a job has the same size, so the runtime reuses one set of buffers and
-// the context at the image's edge grows inward instead of shrinking.
+// kept. Every window of a job has the same size, so the runtime reuses one set of buffers.
 type tile struct {
 	core, window image.Rectangle
 }
 
-// plan cuts a w×h image into tiles whose cores are at most tileSize on a side, as even as
-// possible, each with pad pixels of context. tileSize ≤ 0, or a tile that covers the image,
-// gives one window over the whole image.
-func plan(w, h, tileSize, pad int) (window image.Point, tiles []tile) {
+// grid is how many tiles an image is cut into across and down.
+type grid struct{ cols, rows int }
+
+// whole is the grid of one window over the whole image.
+var whole = grid{1, 1}
+
+// tileGrid is the grid whose cores are at most tileSize on a side (Real-ESRGAN's --tile);
+// tileSize ≤ 0 means the whole image.
+func tileGrid(w, h, tileSize int) grid {
 	if tileSize <= 0 {
-		tileSize = max(w, h)
+		return whole
 	}
-	xs, ys := split(w, tileSize), split(h, tileSize)
-	window = image.Pt(min(maxSpan(xs)+2*pad, w), min(maxSpan(ys)+2*pad, h))
-	for j := 0; j+1 < len(ys); j++ {
-		for i := 0; i+1 < len(xs); i++ {
-			core := image.Rect(xs[i], ys[j], xs[i+1], ys[j+1])
-			wx := clamp(core.Min.X-pad, 0, w-window.X)
-			wy := clamp(core.Min.Y-pad, 0, h-window.Y)
-			tiles = append(tiles, tile{core: core, window: image.Rect(wx, wy, wx+window.X, wy+window.Y)})
+	return grid{ceilDiv(w, tileSize), ceilDiv(h, tileSize)}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// plan cuts a w×h image into the tiles of tileGrid(w, h, tileSize), each with pad pixels of
+// context toward its neighbours.
+func plan(w, h, tileSize, pad int) (window image.Point, tiles []tile) {
+	return planGrid(w, h, tileGrid(w, h, tileSize), pad)
+}
+
+// planGrid cuts a w×h image into g.cols×g.rows tiles. Windows overlap their neighbours by at
+// least 2·pad and nothing more than rounding asks, and a window at the image's edge ends at
+// the edge: the pixels the model computes twice are only those of the overlaps, so the model
+// runs on little more than the image itself. Each core ends halfway through an overlap,
+// which leaves it pad pixels of context on every side that has a neighbour.
+func planGrid(w, h int, g grid, pad int) (window image.Point, tiles []tile) {
+	xw, xs := axisSpans(w, g.cols, pad)
+	yw, ys := axisSpans(h, g.rows, pad)
+	for _, y := range ys {
+		for _, x := range xs {
+			tiles = append(tiles, tile{
+				core:   image.Rect(x.core[0], y.core[0], x.core[1], y.core[1]),
+				window: image.Rect(x.start, y.start, x.start+xw, y.start+yw),
+			})
 		}
 	}
-	return window, tiles
+	return image.Pt(xw, yw), tiles
 }
 
-// split divides [0,n) into the fewest spans of at most size, of nearly equal length, and
-// returns their boundaries.
-func split(n, size int) []int {
-	count := (n + size - 1) / size
-	bounds := make([]int, count+1)
-	for i := range bounds {
-		bounds[i] = i * n / count
-	}
-	return bounds
+// span is one tile's extent along one axis: its window starts at start, its core covers
+// [core[0], core[1]).
+type span struct {
+	start int
+	core  [2]int
 }
 
-func maxSpan(bounds []int) int {
-	longest := 0
-	for i := 0; i+1 < len(bounds); i++ {
-		longest = max(longest, bounds[i+1]-bounds[i])
+// axisSpans cuts [0, n) into count windows of one length that overlap by at least 2·pad, and
+// returns that length and the spans. count is lowered to what n allows: windows that would
+// start less than a pixel apart would leave cores empty.
+func axisSpans(n, count, pad int) (length int, spans []span) {
+	count = max(1, min(count, n))
+	length = windowLength(n, count, pad)
+	for count > 1 && length+count-1 > n {
+		count--
+		length = windowLength(n, count, pad)
 	}
-	return longest
+	starts := make([]int, count)
+	for i := range starts {
+		if count > 1 {
+			starts[i] = i * (n - length) / (count - 1)
+		}
+	}
+	spans = make([]span, count)
+	lo := 0
+	for i, s := range starts {
+		hi := n
+		if i+1 < count {
+			hi = coreEnd(n, count, pad, i, s+length, starts[i+1])
+		}
+		spans[i] = span{start: s, core: [2]int{lo, hi}}
+		lo = hi
+	}
+	return length, spans
+}
+
+// coreEnd is where core i ends, inside the overlap [next, end) of its window with the next
+// one: the even split of [0, n) moved, if need be, so that both cores keep pad pixels of
+// context. When the overlap is narrower than that, the windows cover the whole axis, which
+// is all the context there is.
+func coreEnd(n, count, pad, i, end, next int) int {
+	split := (i + 1) * n / count
+	if lo, hi := next+pad, end-pad; lo <= hi {
+		return max(lo, min(split, hi))
+	}
+	return split
+}
+
+// windowLength is the shortest window length with which count evenly spread windows cover
+// [0, n) overlapping by at least 2·pad, or n when that is shorter.
+func windowLength(n, count, pad int) int {
+	if count <= 1 {
+		return n
+	}
+	length := ceilDiv(n+(count-1)*2*pad, count)
+	// Starts are rounded down, so one gap can be a pixel wider than the mean; grow the
+	// window until the narrowest overlap still holds 2·pad.
+	for length < n && length-ceilDiv(n-length, count-1) < 2*pad {
+		length++
+	}
+	return min(length, n)
+}
+
+// area is the number of input pixels all windows of a plan hold together: what the model
+// computes, against w·h for the image itself.
+func (g grid) area(w, h, pad int) int64 {
+	lx, ly := windowLength(w, g.cols, pad), windowLength(h, g.rows, pad)
+	return int64(g.cols*lx) * int64(g.rows*ly)
+}
+
+// windowPixels is the size of one window of the plan.
+func (g grid) windowPixels(w, h, pad int) int64 {
+	return int64(windowLength(w, g.cols, pad)) * int64(windowLength(h, g.rows, pad))
+}
+
+// MinTile is the smallest window side the upscaler falls back to when the runtime runs out of
+// memory.
+const MinTile = 32
+
+// gridForWindow is the grid whose windows hold at most maxWindow pixels and which, among
+// those, computes the fewest pixels in all (ties: fewer tiles). The whole image is one window
+// when it fits. When no window is small enough, cores of MinTile pixels are the floor.
+func gridForWindow(w, h, pad int, maxWindow int64) grid {
+	if int64(w)*int64(h) <= maxWindow {
+		return whole
+	}
+	best, bestArea := grid{}, int64(-1)
+	for cols := 1; cols <= ceilDiv(w, MinTile); cols++ {
+		rows := fewestRows(w, h, cols, pad, maxWindow)
+		if rows == 0 {
+			continue
+		}
+		g := grid{cols, rows}
+		if a := g.area(w, h, pad); bestArea < 0 || a < bestArea ||
+			(a == bestArea && g.cols*g.rows < best.cols*best.rows) {
+			best, bestArea = g, a
+		}
+	}
+	if bestArea < 0 {
+		return tileGrid(w, h, MinTile)
+	}
+	return best
+}
+
+// fewestRows is the fewest rows whose windows, with cols columns, hold at most maxWindow
+// pixels; 0 when no number of rows does.
+func fewestRows(w, h, cols, pad int, maxWindow int64) int {
+	lx := int64(windowLength(w, cols, pad))
+	if lx > maxWindow {
+		return 0
+	}
+	for rows := max(1, int(int64(h)*lx/maxWindow)); rows <= h; rows++ {
+		if lx*int64(windowLength(h, rows, pad)) <= maxWindow {
+			return rows
+		}
+		if windowLength(h, rows, pad) <= 2*pad+1 {
+			return 0 // more rows only add overlap
+		}
+	}
+	return 0
+}
+
+// finer is the grid to retry with after the runtime ran out of memory: windows about half as
+// wide and high. It returns g itself when the windows are already at MinTile.
+func (g grid) finer(w, h, pad int) grid {
+	lx, ly := windowLength(w, g.cols, pad), windowLength(h, g.rows, pad)
+	next := g
+	if lx > MinTile {
+		next.cols = min(max(g.cols*2, 2), ceilDiv(w, MinTile))
+	}
+	if ly > MinTile {
+		next.rows = min(max(g.rows*2, 2), ceilDiv(h, MinTile))
+	}
+	return next
 }
 
 func clamp(v, lo, hi int) int {
 	return max(lo, min(v, hi))
-}
-
-// MinTile is the smallest tile the upscaler falls back to when the runtime runs out of memory.
-const MinTile = 32
-
-// tileForBudget is the tile size whose window fits the memory budget, or 0 (the whole image)
-// when the whole image fits.
-func tileForBudget(w, h int, pad int, bytesPerPixel, budget int64) int {
-	maxPixels := budget / bytesPerPixel
-	if int64(w)*int64(h) <= maxPixels {
-		return 0
-	}
-	side := int(math.Sqrt(float64(maxPixels))) - 2*pad
-	side = side / 8 * 8 // multiples of 8 suit the convolution kernels' blocking
-	return max(side, MinTile)
 }

@@ -10,10 +10,10 @@ import (
 	"dream/internal/imageio"
 )
 
-// plan must cut any image into cores that cover every pixel exactly once, no larger than the
-// tile and as even as possible, with windows of one size (so the runtime reuses its buffers)
-// that lie inside the image, contain their core, and give it pad pixels of context on every
-// side where the image has them.
+// plan must cut any image into cores that cover every pixel exactly once, with windows of one
+// size (so the runtime reuses its buffers) that lie inside the image, contain their core, give
+// it pad pixels of context on every side where the image has them, and overlap their
+// neighbours by no more than that context and rounding ask.
 func TestPlan(t *testing.T) {
 	sizes := []int{1, 2, 5, 31, 32, 33, 64, 100, 257}
 	tiles := []int{0, 1, 3, 8, 32, 50, 64, 1000}
@@ -33,27 +33,29 @@ func TestPlan(t *testing.T) {
 
 func checkPlan(w, h, tileSize, pad int) error {
 	window, tiles := plan(w, h, tileSize, pad)
-	if len(tiles) == 0 {
-		return fmt.Errorf("no tiles")
-	}
-	// The fewest cores of at most tileSize on a side (one when tileSize ≤ 0).
+	// At most the cores of tileSize asked for (one when tileSize ≤ 0): fewer only when
+	// windows would start less than a pixel apart.
 	cols, rows := 1, 1
 	if tileSize > 0 {
 		cols, rows = ceilDiv(w, tileSize), ceilDiv(h, tileSize)
 	}
+	if len(tiles) > cols*rows {
+		return fmt.Errorf("%d tiles, want at most %d×%d", len(tiles), cols, rows)
+	}
+	cols, rows = countDistinct(tiles, func(t tile) int { return t.window.Min.X }),
+		countDistinct(tiles, func(t tile) int { return t.window.Min.Y })
 	if len(tiles) != cols*rows {
-		return fmt.Errorf("%d tiles, want %d×%d", len(tiles), cols, rows)
+		return fmt.Errorf("%d tiles do not form a grid of %d×%d", len(tiles), cols, rows)
 	}
 	covered := make([]int, w*h)
 	bounds := image.Rect(0, 0, w, h)
-	minCore, maxCore := image.Pt(w, h), image.Point{}
-	for _, t := range tiles {
+	for i, t := range tiles {
 		c, win := t.core, t.window
 		if c.Empty() || !c.In(bounds) {
 			return fmt.Errorf("core %v is empty or outside the image", c)
 		}
-		if tileSize > 0 && (c.Dx() > tileSize || c.Dy() > tileSize) {
-			return fmt.Errorf("core %v is larger than the tile", c)
+		if tileSize > 0 && ((c.Dx() > tileSize+pad+1 && window.X < w) || (c.Dy() > tileSize+pad+1 && window.Y < h)) {
+			return fmt.Errorf("core %v is larger than the tile and its context", c)
 		}
 		if win.Size() != window {
 			return fmt.Errorf("window %v is not %v like the others", win, window)
@@ -66,8 +68,27 @@ func checkPlan(w, h, tileSize, pad int) error {
 			win.Max.X-c.Max.X < min(pad, w-c.Max.X) || win.Max.Y-c.Max.Y < min(pad, h-c.Max.Y) {
 			return fmt.Errorf("window %v gives core %v less than %d pixels of context", win, c, pad)
 		}
-		minCore = image.Pt(min(minCore.X, c.Dx()), min(minCore.Y, c.Dy()))
-		maxCore = image.Pt(max(maxCore.X, c.Dx()), max(maxCore.Y, c.Dy()))
+		// Overlap with the next window across and down: what the context asks, plus at most
+		// a pixel of rounding per window, unless the windows span the whole image anyway.
+		for _, next := range []struct {
+			j    int
+			ok   bool
+			over func(a, b image.Rectangle) int
+		}{
+			{i + 1, (i+1)%cols != 0, func(a, b image.Rectangle) int { return a.Max.X - b.Min.X }},
+			{i + cols, i+cols < len(tiles), func(a, b image.Rectangle) int { return a.Max.Y - b.Min.Y }},
+		} {
+			if !next.ok {
+				continue
+			}
+			span := map[bool]int{true: cols, false: rows}[next.j == i+1]
+			full := map[bool]int{true: w, false: h}[next.j == i+1]
+			side := map[bool]int{true: window.X, false: window.Y}[next.j == i+1]
+			if o := next.over(win, tiles[next.j].window); side < full && o > 2*pad+span {
+				return fmt.Errorf("windows %v and %v overlap by %d pixels, want at most %d",
+					win, tiles[next.j].window, o, 2*pad+span)
+			}
+		}
 		for y := c.Min.Y; y < c.Max.Y; y++ {
 			for x := c.Min.X; x < c.Max.X; x++ {
 				covered[y*w+x]++
@@ -79,55 +100,84 @@ func checkPlan(w, h, tileSize, pad int) error {
 			return fmt.Errorf("pixel (%d,%d) is in %d cores", i%w, i/w, n)
 		}
 	}
-	if maxCore.X-minCore.X > 1 || maxCore.Y-minCore.Y > 1 {
-		return fmt.Errorf("cores range from %v to %v: uneven", minCore, maxCore)
-	}
 	return nil
 }
 
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
+func countDistinct(tiles []tile, key func(tile) int) int {
+	seen := map[int]bool{}
+	for _, t := range tiles {
+		seen[key(t)] = true
+	}
+	return len(seen)
+}
 
-// tileForBudget returns 0 (whole image) exactly when the whole image fits the budget; else the
-// largest multiple of 8 whose window (tile plus pad on both sides) fits, but never less than
-// MinTile.
-func TestTileForBudget(t *testing.T) {
+// gridForWindow runs the whole image when it fits; otherwise its windows fit maxWindow and no
+// other grid whose windows fit computes fewer pixels. Below MinTile² it falls to MinTile.
+func TestGridForWindow(t *testing.T) {
 	cases := []struct {
-		w, h          int
-		bytesPerPixel int64
-		budget        int64
+		w, h      int
+		maxWindow int64
 	}{
-		{128, 128, compactBytesPerPixel, DefaultBudget},
-		{600, 550, compactBytesPerPixel, DefaultBudget},
-		{1024, 1024, compactBytesPerPixel, DefaultBudget},
-		{4000, 3000, compactBytesPerPixel, DefaultBudget},
-		{1024, 1024, largeBytesPerPixel, DefaultBudget},
-		{1024, 1024, largeBytesPerPixel, 64 << 20},
-		{1024, 1024, largeBytesPerPixel, 1 << 20}, // too small for anything: the floor
-		{100, 100, 100, 100 * 100 * 100},          // exactly fits
-		{100, 100, 100, 100*100*100 - 1},          // one byte short
-		{20000, 1, compactBytesPerPixel, DefaultBudget},
+		{128, 128, 128 * 128},
+		{128, 128, 128*128 - 1},
+		{1920, 1350, 280_000},
+		{1920, 1350, 600 * 600},
+		{1350, 1920, 280_000},
+		{1024, 1024, 300_000},
+		{4000, 3000, 3_000_000},
+		{600, 550, 100},      // too small for anything: the floor
+		{20000, 1, 500_000},  // a line
+		{257, 33, 50 * 50},   // rows cannot shrink below the image
+		{2400, 1600, 40_000}, // many tiles
 	}
 	for _, c := range cases {
-		t.Run(fmt.Sprintf("%dx%d at %d B/px in %d B", c.w, c.h, c.bytesPerPixel, c.budget), func(t *testing.T) {
-			got := tileForBudget(c.w, c.h, Pad, c.bytesPerPixel, c.budget)
-			cost := func(tile int) int64 { return int64(tile+2*Pad) * int64(tile+2*Pad) * c.bytesPerPixel }
-			fits := int64(c.w)*int64(c.h)*c.bytesPerPixel <= c.budget
-			t.Logf("tile %d", got)
-			switch {
-			case fits:
-				if got != 0 {
-					t.Errorf("the whole image fits the budget, got tile %d, want 0", got)
+		t.Run(fmt.Sprintf("%dx%d in %d px", c.w, c.h, c.maxWindow), func(t *testing.T) {
+			g := gridForWindow(c.w, c.h, Pad, c.maxWindow)
+			ratio := float64(g.area(c.w, c.h, Pad)) / float64(c.w*c.h)
+			t.Logf("grid %d×%d, windows of %d px, %.3f× the image", g.cols, g.rows, g.windowPixels(c.w, c.h, Pad), ratio)
+			if int64(c.w)*int64(c.h) <= c.maxWindow {
+				if g != whole {
+					t.Errorf("the whole image fits, got %v", g)
 				}
-			case got == 0:
-				t.Errorf("the whole image does not fit the budget, but got 0 (whole)")
-			case got%8 != 0 || got < MinTile:
-				t.Errorf("tile %d: want a multiple of 8 and at least %d", got, MinTile)
-			case got > MinTile && cost(got) > c.budget:
-				t.Errorf("tile %d costs %d bytes, over the budget", got, cost(got))
-			case cost(got+8) <= c.budget:
-				t.Errorf("tile %d is not the largest: %d fits too", got, got+8)
+				return
+			}
+			if g.windowPixels(c.w, c.h, Pad) > c.maxWindow {
+				if g != tileGrid(c.w, c.h, MinTile) {
+					t.Errorf("windows of %d px exceed %d", g.windowPixels(c.w, c.h, Pad), c.maxWindow)
+				}
+				return
+			}
+			for cols := 1; cols <= min(c.w, 200); cols++ {
+				for rows := 1; rows <= min(c.h, 200); rows++ {
+					other := grid{cols, rows}
+					if other.windowPixels(c.w, c.h, Pad) <= c.maxWindow &&
+						other.area(c.w, c.h, Pad) < g.area(c.w, c.h, Pad) {
+						t.Fatalf("grid %v computes %d px, fewer than %v's %d", other,
+							other.area(c.w, c.h, Pad), g, g.area(c.w, c.h, Pad))
+					}
+				}
 			}
 		})
+	}
+}
+
+// After an allocation failure the windows shrink to about half on each side, down to MinTile.
+func TestFinerGrid(t *testing.T) {
+	w, h := 1000, 700
+	g := whole
+	for range 20 {
+		next := g.finer(w, h, Pad)
+		if next == g {
+			break
+		}
+		if next.windowPixels(w, h, Pad) >= g.windowPixels(w, h, Pad) {
+			t.Fatalf("%v → %v: windows did not shrink", g, next)
+		}
+		g = next
+	}
+	lx, ly := windowLength(w, g.cols, Pad), windowLength(h, g.rows, Pad)
+	if lx > 2*MinTile+2*Pad || ly > 2*MinTile+2*Pad {
+		t.Errorf("stopped at %v with %d×%d windows, want them near MinTile", g, lx, ly)
 	}
 }
 
@@ -184,13 +234,14 @@ func TestTiledEqualsWholeOnTestModels(t *testing.T) {
 						if err := sameImage(tiled, whole); err != nil {
 							t.Errorf("tiled result differs from whole: %v", err)
 						}
+						// 0 first, before any tile runs, so a bar shows at once; then each tile.
 						for i, done := range reported {
-							if done != i+1 {
-								t.Fatalf("progress reported %v, want 1, 2, … %d", reported, len(tiles))
+							if done != i {
+								t.Fatalf("progress reported %v, want 0, 1, … %d", reported, len(tiles))
 							}
 						}
-						if len(reported) != len(tiles) {
-							t.Errorf("progress reported %d times, want %d", len(reported), len(tiles))
+						if len(reported) != len(tiles)+1 {
+							t.Errorf("progress reported %d times, want %d", len(reported), len(tiles)+1)
 						}
 					})
 				}
@@ -203,18 +254,18 @@ func TestTiledEqualsWholeOnTestModels(t *testing.T) {
 // Options.Tile cuts it into the tiles plan gives.
 func TestUpscaleChoosesTiles(t *testing.T) {
 	m := nearest4.load(t)
-	src := noiseImage(37, 23, 3, 8, 31)
+	src := noiseImage(150, 90, 3, 8, 31)
 	cases := []struct {
 		name      string
 		opts      Options
 		wantTiles int
 	}{
 		{"default budget", Options{Factor: 4, Strength: 1}, 1},
-		{"tile 16", Options{Factor: 4, Strength: 1, Tile: 16}, 3 * 2},
-		{"tile 10", Options{Factor: 4, Strength: 1, Tile: 10}, 4 * 3},
-		// A budget too small for the whole image (37·23·1600 B) and for any tile with its
-		// context falls to MinTile.
-		{"budget of 1 MB", Options{Factor: 4, Strength: 1, Budget: 1 << 20}, ceilDiv(37, MinTile) * ceilDiv(23, MinTile)},
+		{"tile 64", Options{Factor: 4, Strength: 1, Tile: 64}, 3 * 2},
+		{"tile 40", Options{Factor: 4, Strength: 1, Tile: 40}, 4 * 3},
+		// 1 MB pays for windows of 655 pixels, which cannot give a core its context of Pad:
+		// the floor is cores of MinTile.
+		{"budget of 1 MB", Options{Factor: 4, Strength: 1, Budget: 1 << 20}, 5 * 3},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -43,26 +43,48 @@ func (m *Model) Upscale(ctx context.Context, img *imageio.Image, opts Options) (
 	if err := m.check(opts); err != nil {
 		return nil, err
 	}
-	budget := opts.Budget
-	if budget <= 0 {
-		budget = DefaultBudget
-	}
-	tileSize := opts.Tile
-	if tileSize <= 0 {
-		tileSize = tileForBudget(img.W, img.H, Pad, m.BytesPerPixel, budget)
-	}
+	g := m.Grid(img.W, img.H, opts)
 	for {
-		out, err := m.run(ctx, img, opts, tileSize, Pad)
+		out, err := m.runGrid(ctx, img, opts, g, Pad)
 		if !ort.IsAllocationFailure(err) {
 			return out, err
 		}
 		// Running out of memory is answered with smaller tiles, down to a floor.
-		smaller := halveTile(tileSize, img)
-		if smaller == tileSize {
-			return nil, fmt.Errorf("not enough memory to upscale even with %d-pixel tiles: %w", tileSize, err)
+		finer := g.finer(img.W, img.H, Pad)
+		if finer == g {
+			return nil, fmt.Errorf("not enough memory to upscale even with %d-pixel tiles: %w", MinTile, err)
 		}
-		tileSize = smaller
+		g = finer
 	}
+}
+
+// Grid is how Upscale cuts a w×h image: by opts.Tile when set, else into the windows that
+// fit the memory budget and run at the model's full speed, with the fewest pixels computed
+// twice.
+func (m *Model) Grid(w, h int, opts Options) grid {
+	if opts.Tile > 0 {
+		return tileGrid(w, h, opts.Tile)
+	}
+	return gridForWindow(w, h, Pad, m.maxWindow(opts.Budget))
+}
+
+// maxWindow is the most input pixels one window may hold: what the budget pays for, and no
+// more than the model runs at full speed.
+func (m *Model) maxWindow(budget int64) int64 {
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	limit := budget / m.BytesPerPixel
+	if m.FastWindow > 0 {
+		limit = min(limit, m.FastWindow)
+	}
+	return limit
+}
+
+// Overlap is the share of extra pixels the model computes for a w×h image under opts: the
+// windows' total area over the image's, 1 for an image that runs whole.
+func (m *Model) Overlap(w, h int, opts Options) float64 {
+	return float64(m.Grid(w, h, opts).area(w, h, Pad)) / (float64(w) * float64(h))
 }
 
 func (m *Model) check(opts Options) error {
@@ -79,15 +101,6 @@ func (m *Model) check(opts Options) error {
 		return fmt.Errorf("upscale strength %g is out of range: use a value from 0 to 1", opts.Strength)
 	}
 	return nil
-}
-
-// halveTile returns the next smaller tile after an allocation failure, or the same size at
-// the floor. A whole-image run (0) halves from the image's longer side.
-func halveTile(tileSize int, img *imageio.Image) int {
-	if tileSize <= 0 {
-		tileSize = max(img.W, img.H)
-	}
-	return max(tileSize/2, MinTile)
 }
 
 // job holds what one run of the tile loop needs.
@@ -107,8 +120,18 @@ type job struct {
 	shrinkX, shrinkY *taps
 }
 
+// run upscales with cores of at most tileSize (0: the whole image) and pad pixels of context.
 func (m *Model) run(ctx context.Context, img *imageio.Image, opts Options, tileSize, pad int) (*imageio.Image, error) {
-	window, tiles := plan(img.W, img.H, tileSize, pad)
+	return m.runGrid(ctx, img, opts, tileGrid(img.W, img.H, tileSize), pad)
+}
+
+func (m *Model) runGrid(ctx context.Context, img *imageio.Image, opts Options, g grid, pad int) (*imageio.Image, error) {
+	window, tiles := planGrid(img.W, img.H, g, pad)
+	report := opts.Progress
+	if report == nil {
+		report = func(int, int) {}
+	}
+	report(0, len(tiles)) // before the first tile, which can take a minute
 	j, err := m.newJob(img, opts, window)
 	if err != nil {
 		return nil, err
@@ -124,9 +147,7 @@ func (m *Model) run(ctx context.Context, img *imageio.Image, opts Options, tileS
 				return nil, err
 			}
 		}
-		if opts.Progress != nil {
-			opts.Progress(i+1, len(tiles))
-		}
+		report(i+1, len(tiles))
 	}
 	if img.Channels == 4 && !alpha {
 		fillOpaque(j.dst)
