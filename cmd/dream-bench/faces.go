@@ -63,7 +63,7 @@ func facesSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 		}
 		t3 := time.Now()
 		pasted := *img
-		pasted.Pix = append([]uint16(nil), img.Pix...)
+		pasted.Pix = append([]byte(nil), img.Pix...)
 		t4 := time.Now() // the copy is the pipeline's, not the paste's
 		face.PasteFace(&pasted, restored, m, 1)
 		t5 := time.Now()

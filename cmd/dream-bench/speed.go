@@ -256,11 +256,11 @@ func newBareRun(ctx context.Context, rt *ort.Runtime, modelDir, upscaler, src st
 func planes(img *imageio.Image) []float32 {
 	n := img.W * img.H
 	data := make([]float32, 3*n)
-	scale := 1 / float32(uint32(1)<<img.Depth-1)
+	scale := 1 / float32(img.MaxValue())
 	for i := range n {
-		p := img.Pix[i*img.Channels:]
+		p := i * img.Channels
 		for c := range 3 {
-			data[c*n+i] = float32(p[min(c, img.Channels-1)]) * scale
+			data[c*n+i] = float32(img.At(p+min(c, img.Channels-1))) * scale
 		}
 	}
 	return data

@@ -79,12 +79,12 @@ func writeTiledCopy(t *testing.T, src, dest string, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := &imageio.Image{W: img.W * n, H: img.H * n, Channels: img.Channels, Depth: img.Depth}
-	big.Pix = make([]uint16, big.W*big.H*big.Channels)
+	big := imageio.New(img.W*n, img.H*n, img.Channels, img.Depth)
+	px := img.Channels * img.Depth / 8 // bytes a pixel
 	for y := 0; y < big.H; y++ {
-		row := img.Pix[(y%img.H)*img.W*img.Channels:][:img.W*img.Channels]
+		row := img.Pix[(y%img.H)*img.W*px:][:img.W*px]
 		for k := 0; k < n; k++ {
-			copy(big.Pix[(y*big.W+k*img.W)*img.Channels:], row)
+			copy(big.Pix[(y*big.W+k*img.W)*px:], row)
 		}
 	}
 	if err := imageio.SavePNG(dest, big); err != nil {

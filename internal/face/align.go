@@ -143,18 +143,19 @@ func (s sampler) replicate(x, y float64, rgb *[3]float32) {
 	w00, w01 := (1-fx)*(1-fy), fx*(1-fy)
 	w10, w11 := (1-fx)*fy, fx*fy
 
-	c, pix := img.Channels, img.Pix
+	c := img.Channels
 	r0, r1 := iy0*img.W, iy1*img.W
-	p00, p01 := pix[(r0+ix0)*c:][:c], pix[(r0+ix1)*c:][:c]
-	p10, p11 := pix[(r1+ix0)*c:][:c], pix[(r1+ix1)*c:][:c]
+	// The four neighbours' first samples.
+	p00, p01 := (r0+ix0)*c, (r0+ix1)*c
+	p10, p11 := (r1+ix0)*c, (r1+ix1)*c
 	if c == 1 {
-		v := w00*float32(p00[0]) + w01*float32(p01[0]) + w10*float32(p10[0]) + w11*float32(p11[0])
+		v := w00*float32(img.At(p00)) + w01*float32(img.At(p01)) + w10*float32(img.At(p10)) + w11*float32(img.At(p11))
 		v *= s.scale
 		*rgb = [3]float32{v, v, v}
 		return
 	}
 	for ch := range 3 {
-		v := w00*float32(p00[ch]) + w01*float32(p01[ch]) + w10*float32(p10[ch]) + w11*float32(p11[ch])
+		v := w00*float32(img.At(p00+ch)) + w01*float32(img.At(p01+ch)) + w10*float32(img.At(p10+ch)) + w11*float32(img.At(p11+ch))
 		rgb[ch] = v * s.scale
 	}
 }
@@ -168,16 +169,15 @@ func (s sampler) inside(x, y float64, rgb *[3]float32) {
 	w00, w01 := (1-fx)*(1-fy), fx*(1-fy)
 	w10, w11 := (1-fx)*fy, fx*fy
 	c := img.Channels
-	p := img.Pix[(iy*img.W+ix)*c:]
-	q := p[img.W*c:]
+	p := (iy*img.W + ix) * c // the top-left neighbour's first sample
+	q := p + img.W*c         // the one below it
 	if c == 1 {
-		v := (w00*float32(p[0]) + w01*float32(p[1]) + w10*float32(q[0]) + w11*float32(q[1])) * s.scale
+		v := (w00*float32(img.At(p)) + w01*float32(img.At(p+1)) + w10*float32(img.At(q)) + w11*float32(img.At(q+1))) * s.scale
 		*rgb = [3]float32{v, v, v}
 		return
 	}
-	p, q = p[:c+3], q[:c+3]
 	for ch := range 3 {
-		v := w00*float32(p[ch]) + w01*float32(p[c+ch]) + w10*float32(q[ch]) + w11*float32(q[c+ch])
+		v := w00*float32(img.At(p+ch)) + w01*float32(img.At(p+c+ch)) + w10*float32(img.At(q+ch)) + w11*float32(img.At(q+c+ch))
 		rgb[ch] = v * s.scale
 	}
 }

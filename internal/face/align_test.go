@@ -152,7 +152,7 @@ func TestInvertUndoesApply(t *testing.T) {
 
 // newImage returns a zeroed image of the given layout.
 func newImage(w, h, channels, depth int) *imageio.Image {
-	return &imageio.Image{W: w, H: h, Channels: channels, Depth: depth, Pix: make([]uint16, w*h*channels)}
+	return imageio.New(w, h, channels, depth)
 }
 
 // gradientImage is an 8-bit RGB image whose channels are affine in x and y, so a bilinear
@@ -162,7 +162,9 @@ func gradientImage(w, h int) *imageio.Image {
 	for y := range h {
 		for x := range w {
 			i := (y*w + x) * 3
-			img.Pix[i], img.Pix[i+1], img.Pix[i+2] = uint16(2*x+10), uint16(3*y+5), uint16(x+y+1)
+			img.Set(i, uint16(2*x+10))
+			img.Set(i+1, uint16(3*y+5))
+			img.Set(i+2, uint16(x+y+1))
 		}
 	}
 	return img
@@ -219,8 +221,8 @@ func noiseImage(w, h, channels, depth int, seed uint64) *imageio.Image {
 	img := newImage(w, h, channels, depth)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	full := uint32(fullScale(depth))
-	for i := range img.Pix {
-		img.Pix[i] = uint16(rng.Uint32N(full + 1))
+	for i := range w * h * channels {
+		img.Set(i, uint16(rng.Uint32N(full+1)))
 	}
 	return img
 }
@@ -241,7 +243,7 @@ func TestWarpFaceIntegerTranslationMovesPixelsExactly(t *testing.T) {
 				got := cropRGB(crop, size, x, y)
 				at := ((y+dy)*img.W + x + dx) * img.Channels
 				for ch := range 3 {
-					want := img.Pix[at+min(ch, img.Channels-1)] // gray repeats channel 0
+					want := img.At(at + min(ch, img.Channels-1)) // gray repeats channel 0
 					if v := got[ch] * full; math.Abs(v-float64(want)) > 1e-3*full/255 {
 						bad++
 					}
@@ -265,7 +267,7 @@ func TestWarpFaceReplicatesEdges(t *testing.T) {
 			got := cropRGB(crop, size, x, y)
 			row := min(y+2, img.H-1)
 			for ch := range 3 {
-				want := float64(img.Pix[row*img.W*3+ch]) / 255
+				want := float64(img.At(row*img.W*3+ch)) / 255
 				if math.Abs(got[ch]-want) > 1e-6 {
 					t.Fatalf("crop (%d,%d) channel %d = %.6f, want left edge of row %d = %.6f", x, y, ch, got[ch], row, want)
 				}

@@ -191,7 +191,7 @@ func TestYuNetSmallImage(t *testing.T) {
 	for _, f := range faces {
 		logFace(t, "64×64", f)
 	}
-	tiny := &imageio.Image{W: 1, H: 1, Channels: 3, Depth: 8, Pix: []uint16{128, 128, 128}}
+	tiny := &imageio.Image{W: 1, H: 1, Channels: 3, Depth: 8, Pix: []byte{128, 128, 128}}
 	if faces := detectFaces(t, sharedYuNet(t), tiny); len(faces) != 0 {
 		t.Errorf("found %d faces in one pixel", len(faces))
 	}
@@ -226,9 +226,9 @@ func TestYuNetRejectsMalformedImages(t *testing.T) {
 	for _, img := range []*imageio.Image{
 		nil,
 		{W: 0, H: 4, Channels: 3, Depth: 8},
-		{W: 1, H: 1, Channels: 2, Depth: 8, Pix: []uint16{0, 0}},
-		{W: 1, H: 1, Channels: 3, Depth: 12, Pix: []uint16{0, 0, 0}},
-		{W: 2, H: 1, Channels: 3, Depth: 8, Pix: []uint16{0, 0, 0}},
+		{W: 1, H: 1, Channels: 2, Depth: 8, Pix: []byte{0, 0}},
+		{W: 1, H: 1, Channels: 3, Depth: 12, Pix: []byte{0, 0, 0}},
+		{W: 2, H: 1, Channels: 3, Depth: 8, Pix: []byte{0, 0, 0}},
 	} {
 		if _, err := y.Detect(context.Background(), img); err == nil {
 			t.Errorf("Detect(%+v) gave no error", img)
@@ -428,7 +428,7 @@ func TestYunetFrame(t *testing.T) {
 // fill copies pixels exactly when nothing is resized, as B, G, R planes, and leaves the
 // padding black.
 func TestFillCopiesBGR(t *testing.T) {
-	img := &imageio.Image{W: 2, H: 1, Channels: 3, Depth: 8, Pix: []uint16{10, 20, 30, 40, 50, 60}}
+	img := &imageio.Image{W: 2, H: 1, Channels: 3, Depth: 8, Pix: []byte{10, 20, 30, 40, 50, 60}}
 	f := newYunetFrame(2, 1)
 	dst := make([]float32, 3*f.padW*f.padH)
 	f.fill(img, dst)
@@ -457,10 +457,10 @@ func TestFillAverages(t *testing.T) {
 		if depth == 16 {
 			top = 65535
 		}
-		img := &imageio.Image{W: 1280, H: 2, Channels: 1, Depth: depth, Pix: make([]uint16, 1280*2)}
-		for i := range img.Pix {
+		img := imageio.New(1280, 2, 1, depth)
+		for i := range 1280 * 2 {
 			if i%2 == 1 {
-				img.Pix[i] = top
+				img.Set(i, top)
 			}
 		}
 		f := newYunetFrame(img.W, img.H)
@@ -496,15 +496,19 @@ func TestAreaSpansSumToOne(t *testing.T) {
 
 // blankLike returns a black image of w×h with src's channels and depth.
 func blankLike(src *imageio.Image, w, h int) *imageio.Image {
-	return &imageio.Image{W: w, H: h, Channels: src.Channels, Depth: src.Depth,
-		Pix: make([]uint16, w*h*src.Channels)}
+	return imageio.New(w, h, src.Channels, src.Depth)
+}
+
+// pixelBytes is the size of one pixel of img in Pix.
+func pixelBytes(img *imageio.Image) int {
+	return img.Channels * img.Depth / 8
 }
 
 // placeImage copies src into dst with its top-left corner at (x0, y0); both have the same layout.
 func placeImage(dst, src *imageio.Image, x0, y0 int) {
-	ch := src.Channels
+	px := pixelBytes(src)
 	for y := 0; y < src.H; y++ {
-		copy(dst.Pix[((y0+y)*dst.W+x0)*ch:], src.Pix[y*src.W*ch:(y+1)*src.W*ch])
+		copy(dst.Pix[((y0+y)*dst.W+x0)*px:], src.Pix[y*src.W*px:(y+1)*src.W*px])
 	}
 }
 
@@ -525,19 +529,20 @@ func padRight(src *imageio.Image, extra int) *imageio.Image {
 
 func cropImage(src *imageio.Image, x0, y0, w, h int) *imageio.Image {
 	dst := blankLike(src, w, h)
-	ch := src.Channels
+	px := pixelBytes(src)
 	for y := 0; y < h; y++ {
-		copy(dst.Pix[y*w*ch:(y+1)*w*ch], src.Pix[((y0+y)*src.W+x0)*ch:])
+		copy(dst.Pix[y*w*px:(y+1)*w*px], src.Pix[((y0+y)*src.W+x0)*px:])
 	}
 	return dst
 }
 
 // toGray converts RGB to one channel with the BT.601 luma weights.
 func toGray(src *imageio.Image) *imageio.Image {
-	dst := &imageio.Image{W: src.W, H: src.H, Channels: 1, Depth: src.Depth, Pix: make([]uint16, src.W*src.H)}
-	for i := range dst.Pix {
-		p := src.Pix[i*src.Channels:]
-		dst.Pix[i] = uint16(math.Round(0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2])))
+	dst := imageio.New(src.W, src.H, 1, src.Depth)
+	for i := range src.W * src.H {
+		p := i * src.Channels
+		r, g, b := float64(src.At(p)), float64(src.At(p+1)), float64(src.At(p+2))
+		dst.Set(i, uint16(math.Round(0.299*r+0.587*g+0.114*b)))
 	}
 	return dst
 }
@@ -545,29 +550,31 @@ func toGray(src *imageio.Image) *imageio.Image {
 // withAlpha adds an alpha channel that varies across the image (from transparent at the
 // left to opaque at the right), which the detector must ignore.
 func withAlpha(src *imageio.Image) *imageio.Image {
-	dst := &imageio.Image{W: src.W, H: src.H, Channels: 4, Depth: src.Depth, Pix: make([]uint16, src.W*src.H*4)}
+	dst := imageio.New(src.W, src.H, 4, src.Depth)
 	for i := 0; i < src.W*src.H; i++ {
-		copy(dst.Pix[4*i:4*i+3], src.Pix[3*i:3*i+3])
-		dst.Pix[4*i+3] = uint16(255 * (i % src.W) / max(1, src.W-1))
+		for c := range 3 {
+			dst.Set(4*i+c, src.At(3*i+c))
+		}
+		dst.Set(4*i+3, uint16(255*(i%src.W)/max(1, src.W-1)))
 	}
 	return dst
 }
 
 // to16 widens 8-bit samples to 16 bits (255 → 65535).
 func to16(src *imageio.Image) *imageio.Image {
-	dst := &imageio.Image{W: src.W, H: src.H, Channels: src.Channels, Depth: 16, Pix: make([]uint16, len(src.Pix))}
-	for i, v := range src.Pix {
-		dst.Pix[i] = v * 257
+	dst := imageio.New(src.W, src.H, src.Channels, 16)
+	for i := range src.W * src.H * src.Channels {
+		dst.Set(i, src.At(i)*257)
 	}
 	return dst
 }
 
 func enlargeNearest(src *imageio.Image, f int) *imageio.Image {
 	dst := blankLike(src, src.W*f, src.H*f)
-	ch := src.Channels
+	px := pixelBytes(src)
 	for y := 0; y < dst.H; y++ {
 		for x := 0; x < dst.W; x++ {
-			copy(dst.Pix[(y*dst.W+x)*ch:(y*dst.W+x+1)*ch], src.Pix[((y/f)*src.W+x/f)*ch:])
+			copy(dst.Pix[(y*dst.W+x)*px:(y*dst.W+x+1)*px], src.Pix[((y/f)*src.W+x/f)*px:])
 		}
 	}
 	return dst
@@ -583,10 +590,10 @@ func shrinkBox(src *imageio.Image, f int) *imageio.Image {
 				sum := 0
 				for dy := 0; dy < f; dy++ {
 					for dx := 0; dx < f; dx++ {
-						sum += int(src.Pix[((y*f+dy)*src.W+x*f+dx)*ch+c])
+						sum += int(src.At(((y*f+dy)*src.W+x*f+dx)*ch + c))
 					}
 				}
-				dst.Pix[(y*dst.W+x)*ch+c] = uint16((sum + f*f/2) / (f * f))
+				dst.Set((y*dst.W+x)*ch+c, uint16((sum+f*f/2)/(f*f)))
 			}
 		}
 	}

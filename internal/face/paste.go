@@ -137,24 +137,23 @@ func pasteWith(dst *imageio.Image, face []float32, n int, toOut Affine, u float6
 				for c := range rgb {
 					rgb[c] *= e
 				}
-				composite(dst.Pix[(y*dst.W+x)*dst.Channels:], dst.Channels, s, &rgb, full)
+				composite(dst, (y*dst.W+x)*dst.Channels, s, &rgb, full)
 			}
 		}
 	})
 }
 
-// composite writes s·face + (1−s)·pixel into the pixel at the start of pix, the face already
-// in the image's sample scale (full is white). Gray images take the face's luma (Rec. 601
-// weights); alpha stays as it is.
-func composite(pix []uint16, channels int, s float32, rgb *[3]float32, full float32) {
-	if channels == 1 {
+// composite writes s·face + (1−s)·pixel into the pixel whose first sample is at, the face
+// already in the image's sample scale (full is white). Gray images take the face's luma
+// (Rec. 601 weights); alpha stays as it is.
+func composite(img *imageio.Image, at int, s float32, rgb *[3]float32, full float32) {
+	if img.Channels == 1 {
 		luma := 0.299*rgb[0] + 0.587*rgb[1] + 0.114*rgb[2]
-		pix[0] = roundSample(s*luma+(1-s)*float32(pix[0]), full)
+		img.Set(at, roundSample(s*luma+(1-s)*float32(img.At(at)), full))
 		return
 	}
-	pix = pix[:3]
 	for c := range 3 {
-		pix[c] = roundSample(s*rgb[c]+(1-s)*float32(pix[c]), full)
+		img.Set(at+c, roundSample(s*rgb[c]+(1-s)*float32(img.At(at+c)), full))
 	}
 }
 
@@ -228,11 +227,10 @@ func Blend(before, pasted *imageio.Image, s float64) *imageio.Image {
 	full := fullScale(pasted.Depth)
 	row := pasted.W * pasted.Channels
 	parallelRows(pasted.H, func(y0, y1 int) {
-		b, p := before.Pix[y0*row:y1*row], pasted.Pix[y0*row:y1*row]
-		for i, pv := range p {
-			if bv := b[i]; bv != pv {
+		for i := y0 * row; i < y1*row; i++ {
+			if bv, pv := before.At(i), pasted.At(i); bv != pv {
 				v := (1-s)*float64(bv) + s*float64(pv)
-				p[i] = uint16(min(max(v+0.5, 0), full))
+				pasted.Set(i, uint16(min(max(v+0.5, 0), full)))
 			}
 		}
 	})

@@ -213,15 +213,15 @@ func TestPasteFaceMatchesFullImageReference(t *testing.T) {
 					var rgb [3]float32
 					sampleZero(face, n, p.X, p.Y, &rgb) // checked on its own in TestSampleZero
 					for ch := range 3 {
-						v := soft[i]*edge[i]*float64(rgb[ch])*255 + (1-soft[i])*float64(dst.Pix[i*3+ch])
-						want.Pix[i*3+ch] = uint16(math.Round(v))
+						v := soft[i]*edge[i]*float64(rgb[ch])*255 + (1-soft[i])*float64(dst.At(i*3+ch))
+						want.Set(i*3+ch, uint16(math.Round(v)))
 					}
 				}
 			}
 			PasteFace(dst, face, c.m, c.u)
 			worst := 0
-			for i := range dst.Pix {
-				worst = max(worst, int(dst.Pix[i])-int(want.Pix[i]), int(want.Pix[i])-int(dst.Pix[i]))
+			for i := range c.w * c.h * 3 {
+				worst = max(worst, int(dst.At(i))-int(want.At(i)), int(want.At(i))-int(dst.At(i)))
 			}
 			t.Logf("largest difference from the reference composite: %d/255", worst)
 			if worst > 1 {
@@ -298,7 +298,7 @@ func psnrIn(a, b *imageio.Image, r image.Rectangle) float64 {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			for c := range a.Channels {
 				i := (y*a.W+x)*a.Channels + c
-				d := float64(a.Pix[i]) - float64(b.Pix[i])
+				d := float64(a.At(i)) - float64(b.At(i))
 				sum += d * d
 				n++
 			}
@@ -318,7 +318,7 @@ func changedOutside(want, got *imageio.Image, mask *Mask) int {
 			}
 			for c := range want.Channels {
 				i := (y*want.W+x)*want.Channels + c
-				if want.Pix[i] != got.Pix[i] {
+				if want.At(i) != got.At(i) {
 					changed++
 				}
 			}
@@ -393,10 +393,10 @@ func enlarge(img *imageio.Image, u int) *imageio.Image {
 				for j := range 4 {
 					row := yi[y][j] * img.W
 					for i := range 4 {
-						v += yw[y][j] * xw[x][i] * float64(img.Pix[(row+xi[x][i])*c+ch])
+						v += yw[y][j] * xw[x][i] * float64(img.At((row+xi[x][i])*c+ch))
 					}
 				}
-				out.Pix[(y*out.W+x)*c+ch] = uint16(min(max(math.Round(v), 0), full))
+				out.Set((y*out.W+x)*c+ch, uint16(min(max(math.Round(v), 0), full)))
 			}
 		}
 	}
@@ -465,8 +465,8 @@ func TestPasteFlatFaceHasNoHardEdge(t *testing.T) {
 	for _, c := range []struct{ channels, depth int }{{3, 8}, {1, 8}, {4, 8}, {3, 16}, {1, 16}} {
 		dst := newImage(260, 240, c.channels, c.depth)
 		if c.channels == 4 {
-			for i := 3; i < len(dst.Pix); i += 4 {
-				dst.Pix[i] = uint16(i % 251) // a pattern the paste must not touch
+			for i := 3; i < dst.W*dst.H*4; i += 4 {
+				dst.Set(i, uint16(i%251)) // a pattern the paste must not touch
 			}
 		}
 		before := cloneImage(dst)
@@ -474,7 +474,7 @@ func TestPasteFlatFaceHasNoHardEdge(t *testing.T) {
 
 		full := fullScale(c.depth)
 		jump := largestJump(image.Rect(0, 0, dst.W, dst.H), func(x, y int) float64 {
-			return float64(dst.Pix[(y*dst.W+x)*dst.Channels]) / full
+			return float64(dst.At((y*dst.W+x)*dst.Channels)) / full
 		})
 		t.Logf("%d channels, %d bits: largest jump in the composite %.3f of full scale", c.channels, c.depth, jump)
 		if jump > 0.2 {
@@ -487,12 +487,12 @@ func TestPasteFlatFaceHasNoHardEdge(t *testing.T) {
 		if c.channels == 1 {
 			want = 0.299*float64(colour[0]) + 0.587*float64(colour[1]) + 0.114*float64(colour[2])
 		}
-		if got := dst.Pix[at]; got != uint16(math.Round(want*full)) {
+		if got := dst.At(at); got != uint16(math.Round(want*full)) {
 			t.Errorf("%d channels, %d bits: face centre is %d, want %.0f", c.channels, c.depth, got, want*full)
 		}
 		if c.channels == 4 {
-			for i := 3; i < len(dst.Pix); i += 4 {
-				if dst.Pix[i] != before.Pix[i] {
+			for i := 3; i < dst.W*dst.H*4; i += 4 {
+				if dst.At(i) != before.At(i) {
 					t.Fatalf("alpha changed at sample %d", i)
 				}
 			}
@@ -504,17 +504,17 @@ func TestBlend(t *testing.T) {
 	before := noiseImage(30, 20, 3, 8, 11)
 	pasted := cloneImage(before)
 	for i := range 300 { // a "face" on the first rows
-		pasted.Pix[i] = 255 - before.Pix[i]
+		pasted.Set(i, 255-before.At(i))
 	}
 	for _, s := range []float64{0, 0.25, 0.5, 1} {
 		got := Blend(before, cloneImage(pasted), s)
-		for i := range got.Pix {
-			want := uint16(math.Round((1-s)*float64(before.Pix[i]) + s*float64(pasted.Pix[i])))
+		for i := range got.W * got.H * got.Channels {
+			want := uint16(math.Round((1-s)*float64(before.At(i)) + s*float64(pasted.At(i))))
 			if i >= 300 {
-				want = before.Pix[i]
+				want = before.At(i)
 			}
-			if d := int(got.Pix[i]) - int(want); d < -1 || d > 1 || (i >= 300 && d != 0) {
-				t.Fatalf("s=%g: sample %d is %d, want %d", s, i, got.Pix[i], want)
+			if d := int(got.At(i)) - int(want); d < -1 || d > 1 || (i >= 300 && d != 0) {
+				t.Fatalf("s=%g: sample %d is %d, want %d", s, i, got.At(i), want)
 			}
 		}
 	}
@@ -597,11 +597,11 @@ func TestPasteFaceOddPlacements(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dst := newImage(64, 48, 3, 8)
 			PasteFace(dst, face, c.m, 1)
-			centre := dst.Pix[(24*64+32)*3]
+			centre := dst.At((24*64 + 32) * 3)
 			if c.changed && centre != 255 {
 				t.Errorf("image centre is %d, want the face's 255", centre)
 			}
-			if !c.changed && slices.ContainsFunc(dst.Pix, func(v uint16) bool { return v != 0 }) {
+			if !c.changed && slices.ContainsFunc(dst.Pix, func(v byte) bool { return v != 0 }) {
 				t.Errorf("pixels changed")
 			}
 		})

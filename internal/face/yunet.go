@@ -321,14 +321,14 @@ func bgrRow(img *imageio.Image, y int, dst []float32) {
 		scale = 1.0 / 257
 	}
 	ch := img.Channels
-	pix := img.Pix[y*img.W*ch : (y+1)*img.W*ch]
+	row := y * img.W * ch // the row's first sample
 	for x := 0; x < img.W; x++ {
-		p := pix[x*ch:]
+		p := row + x*ch
 		if ch == 1 {
-			v := float32(p[0]) * scale
+			v := float32(img.At(p)) * scale
 			dst[3*x], dst[3*x+1], dst[3*x+2] = v, v, v
 			continue
 		}
-		dst[3*x], dst[3*x+1], dst[3*x+2] = float32(p[2])*scale, float32(p[1])*scale, float32(p[0])*scale
+		dst[3*x], dst[3*x+1], dst[3*x+2] = float32(img.At(p+2))*scale, float32(img.At(p+1))*scale, float32(img.At(p))*scale
 	}
 }

@@ -27,14 +27,15 @@ func Compare(a, b *imageio.Image) (Diff, error) {
 		return Diff{}, fmt.Errorf("images differ in layout: %dx%d×%d@%d vs %dx%d×%d@%d",
 			a.W, a.H, a.Channels, a.Depth, b.W, b.H, b.Channels, b.Depth)
 	}
-	full := float64(uint32(1)<<a.Depth - 1)
+	full := float64(a.MaxValue())
+	n := a.W * a.H * a.Channels
 	var sumSq float64
 	var worst int
-	for i := range a.Pix {
-		d := int(a.Pix[i]) - int(b.Pix[i])
+	for i := range n {
+		d := int(a.At(i)) - int(b.At(i))
 		sumSq += float64(d * d)
 		worst = max(worst, d, -d)
 	}
-	mse := sumSq / float64(len(a.Pix)) / (full * full)
+	mse := sumSq / float64(n) / (full * full)
 	return Diff{PSNR: 10 * math.Log10(1/mse), MaxAbs: float64(worst) / full}, nil
 }

@@ -10,10 +10,10 @@ import (
 // photo reaches; a smooth gradient with some texture, like real output.
 func benchImage() *Image {
 	const size = 4096
-	img := &Image{W: size, H: size, Channels: 3, Depth: 8, Pix: make([]uint16, size*size*3)}
+	img := New(size, size, 3, 8)
 	for i := range img.Pix {
 		p := i / 3
-		img.Pix[i] = uint16((p%size)/16+(p/size)/32+(p*7)%5) & 0xff
+		img.Pix[i] = byte((p%size)/16 + (p/size)/32 + (p*7)%5)
 	}
 	return img
 }

@@ -296,14 +296,15 @@ func fromGoImage(m image.Image, channels int) *Image {
 		channels = natural
 	}
 	b := m.Bounds()
-	img := &Image{W: b.Dx(), H: b.Dy(), Channels: channels, Depth: depth}
-	img.Pix = make([]uint16, img.sampleCount())
+	img := New(b.Dx(), b.Dy(), channels, depth)
 	i := 0
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			px := at(x, y)
-			copy(img.Pix[i:i+channels], px[:channels])
-			i += channels
+			for _, v := range px[:channels] {
+				img.Set(i, v)
+				i++
+			}
 		}
 	}
 	return img

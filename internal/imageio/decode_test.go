@@ -147,7 +147,7 @@ func pngKinds() []pngKind {
 
 // build returns the PNG file for k and the Image Load must return for it.
 func (k pngKind) build(t testing.TB) ([]byte, *Image) {
-	want := &Image{W: testW, H: testH, Channels: k.wantChannels, Depth: k.wantDepth}
+	var wantSamples []uint16
 	rows := make([][]byte, testH)
 	for y := 0; y < testH; y++ {
 		var samples []uint16
@@ -157,10 +157,11 @@ func (k pngKind) build(t testing.TB) ([]byte, *Image) {
 				px[0] %= uint16(k.paletteSize)
 			}
 			samples = append(samples, px...)
-			want.Pix = append(want.Pix, k.want(px)...)
+			wantSamples = append(wantSamples, k.want(px)...)
 		}
 		rows[y] = packRow(samples, k.bitDepth)
 	}
+	want := imageOf(testW, testH, k.wantChannels, k.wantDepth, wantSamples...)
 	return rawPNG(t, testW, testH, byte(k.bitDepth), k.colorType, rows, k.extra...), want
 }
 
@@ -214,7 +215,7 @@ func assertSameImage(t *testing.T, got, want *Image) {
 			got.W, got.H, got.Channels, got.Depth, want.W, want.H, want.Channels, want.Depth)
 	}
 	if !slices.Equal(got.Pix, want.Pix) {
-		t.Fatalf("pixels differ:\n got %v\nwant %v", got.Pix, want.Pix)
+		t.Fatalf("pixels differ:\n got %v\nwant %v", samplesOf(got), samplesOf(want))
 	}
 }
 
@@ -232,8 +233,8 @@ func TestPaletteTransparencyBecomesRGBA(t *testing.T) {
 	}
 	wantAlpha := []uint16{0, 80, 255, 200, 255, 255}
 	for i, a := range wantAlpha {
-		if got.Pix[4*i+3] != a {
-			t.Errorf("index %d: alpha %d, want %d", i, got.Pix[4*i+3], a)
+		if got.At(4*i+3) != a {
+			t.Errorf("index %d: alpha %d, want %d", i, got.At(4*i+3), a)
 		}
 	}
 }
@@ -289,7 +290,7 @@ func assertNearColor(t *testing.T, img *Image, x, y int, want color.RGBA) {
 	t.Helper()
 	const tolerance = 12
 	i := (y*img.W + x) * img.Channels
-	got := img.Pix[i : i+3]
+	got := samplesOf(img)[i : i+3]
 	for k, w := range []uint8{want.R, want.G, want.B} {
 		if d := int(got[k]) - int(w); d > tolerance || d < -tolerance {
 			t.Errorf("pixel (%d,%d) = %v, want about %v", x, y, got, want)
@@ -345,8 +346,8 @@ func TestJPEGWithoutExifAndGray(t *testing.T) {
 	if got.W != 16 || got.H != 8 || got.Channels != 1 || got.Depth != 8 {
 		t.Fatalf("got %dx%d %d channels depth %d, want 16x8 gray 8-bit", got.W, got.H, got.Channels, got.Depth)
 	}
-	if d := int(got.Pix[0]) - 200; d > 2 || d < -2 {
-		t.Errorf("gray value %d, want about 200", got.Pix[0])
+	if d := int(got.At(0)) - 200; d > 2 || d < -2 {
+		t.Errorf("gray value %d, want about 200", got.At(0))
 	}
 }
 
@@ -379,10 +380,11 @@ func TestLoadWebP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := &Image{W: 3, H: 2, Channels: tt.wantChannels, Depth: 8}
+			var samples []uint16
 			for _, p := range tt.pixels {
-				want.Pix = append(want.Pix, []uint16{uint16(p.R), uint16(p.G), uint16(p.B), uint16(p.A)}[:tt.wantChannels]...)
+				samples = append(samples, []uint16{uint16(p.R), uint16(p.G), uint16(p.B), uint16(p.A)}[:tt.wantChannels]...)
 			}
+			want := imageOf(3, 2, tt.wantChannels, 8, samples...)
 			assertSameImage(t, got, want)
 		})
 	}

@@ -296,3 +296,22 @@ func vp8xChunk(flags byte, w, h int) pngChunk {
 	data = append(data, byte(h-1), byte((h-1)>>8), byte((h-1)>>16))
 	return pngChunk{"VP8X", data}
 }
+
+// imageOf builds an image from a list of sample values, so tests can spell pixels out as
+// numbers at either depth.
+func imageOf(w, h, channels, depth int, samples ...uint16) *Image {
+	img := New(w, h, channels, depth)
+	for i, v := range samples {
+		img.Set(i, v)
+	}
+	return img
+}
+
+// samplesOf returns every sample of img as a number, for comparing against a list.
+func samplesOf(img *Image) []uint16 {
+	out := make([]uint16, img.W*img.H*img.Channels)
+	for i := range out {
+		out[i] = img.At(i)
+	}
+	return out
+}

@@ -151,15 +151,16 @@ func orient(img *Image, o int) *Image {
 	if o >= 5 {
 		w, h = h, w
 	}
-	out := &Image{W: w, H: h, Channels: img.Channels, Depth: img.Depth, Pix: make([]uint16, len(img.Pix))}
-	c := img.Channels
+	out := New(w, h, img.Channels, img.Depth)
+	// Pixels move whole, so copy their bytes whatever the depth.
+	size := img.Channels * img.bytesPerSample()
 	i := 0
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			sx, sy := storedPixel(o, x, y, img.W, img.H)
-			s := (sy*img.W + sx) * c
-			copy(out.Pix[i:i+c], img.Pix[s:s+c])
-			i += c
+			s := (sy*img.W + sx) * size
+			copy(out.Pix[i:i+size], img.Pix[s:s+size])
+			i += size
 		}
 	}
 	return out

@@ -140,41 +140,30 @@ func compressBand(img *Image, y0, y1 int) band {
 	zw, _ := flate.NewWriter(&out, flate.BestSpeed) // the level is valid, so no error
 	sum := adler32.New()
 	length := 0
-	rowLen := img.W * img.Channels * img.Depth / 8
-	prev, cur := make([]byte, rowLen), make([]byte, rowLen)
+	// Pix holds each row as PNG stores it (bytes, or big-endian pairs for 16 bits), so the
+	// filter reads rows in place.
+	bpp := img.Channels * img.bytesPerSample()
+	rowLen := img.W * bpp
+	row := func(y int) []byte { return img.Pix[y*rowLen : (y+1)*rowLen] }
+	prev := make([]byte, rowLen) // the filters see zeros above the first row
+	if y0 > 0 {
+		prev = row(y0 - 1)
+	}
 	filtered := make([]byte, 1+rowLen)
 	var scratch [4][]byte
 	for i := range scratch {
 		scratch[i] = make([]byte, rowLen)
 	}
-	if y0 > 0 {
-		packSamples(img, y0-1, prev)
-	}
 	for y := y0; y < y1; y++ {
-		packSamples(img, y, cur)
-		filterRow(filtered, cur, prev, img.Channels*img.Depth/8, &scratch)
+		cur := row(y)
+		filterRow(filtered, cur, prev, bpp, &scratch)
 		zw.Write(filtered)
 		sum.Write(filtered)
 		length += len(filtered)
-		prev, cur = cur, prev
+		prev = cur
 	}
 	zw.Flush() // a sync flush: byte-aligned and not final, so the next band can follow
 	return band{data: out.Bytes(), adler: sum.Sum32(), length: length}
-}
-
-// packSamples writes row y as PNG samples: bytes, or big-endian pairs for 16 bits.
-func packSamples(img *Image, y int, dst []byte) {
-	n := img.W * img.Channels
-	src := img.Pix[y*n : (y+1)*n]
-	if img.Depth == 8 {
-		for i, v := range src {
-			dst[i] = uint8(min(v, 0xff))
-		}
-		return
-	}
-	for i, v := range src {
-		dst[2*i], dst[2*i+1] = uint8(v>>8), uint8(v)
-	}
 }
 
 // filterRow picks, per row, the PNG filter whose output has the smallest sum of absolute

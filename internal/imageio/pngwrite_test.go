@@ -16,11 +16,10 @@ func TestWritePNGRoundTrip(t *testing.T) {
 	for _, channels := range []int{1, 3, 4} {
 		for _, depth := range []int{8, 16} {
 			// 150 rows span several bands; odd widths exercise the filters' edges.
-			img := &Image{W: 37, H: 150, Channels: channels, Depth: depth}
-			img.Pix = make([]uint16, img.W*img.H*channels)
-			for i := range img.Pix {
+			img := New(37, 150, channels, depth)
+			for i := range img.W * img.H * channels {
 				// Smooth ramps plus noise, so every filter type wins on some row.
-				img.Pix[i] = uint16((i/channels)%img.W*3+rng.IntN(20)) << (depth - 8)
+				img.Set(i, uint16((i/channels)%img.W*3+rng.IntN(20))<<(depth-8))
 			}
 			var buf bytes.Buffer
 			if err := writePNG(&buf, img, nil); err != nil {
@@ -36,9 +35,9 @@ func TestWritePNGRoundTrip(t *testing.T) {
 			if got.Channels != channels || got.Depth != depth {
 				t.Fatalf("wrote %d channels at %d bits, read back %d at %d", channels, depth, got.Channels, got.Depth)
 			}
-			for i := range img.Pix {
-				if got.Pix[i] != img.Pix[i] {
-					t.Fatalf("%d channels, %d bits: sample %d is %d, wrote %d", channels, depth, i, got.Pix[i], img.Pix[i])
+			for i := range img.W * img.H * channels {
+				if got.At(i) != img.At(i) {
+					t.Fatalf("%d channels, %d bits: sample %d is %d, wrote %d", channels, depth, i, got.At(i), img.At(i))
 				}
 			}
 		}
@@ -85,11 +84,11 @@ func BenchmarkPNGWriters(b *testing.B) {
 }
 
 func enlargeNearest(img *Image, f int) *Image {
-	big := &Image{W: img.W * f, H: img.H * f, Channels: img.Channels, Depth: img.Depth}
-	big.Pix = make([]uint16, big.W*big.H*big.Channels)
+	big := New(img.W*f, img.H*f, img.Channels, img.Depth)
+	size := img.Channels * img.bytesPerSample() // bytes per pixel
 	for y := 0; y < big.H; y++ {
 		for x := 0; x < big.W; x++ {
-			copy(big.Pix[(y*big.W+x)*img.Channels:][:img.Channels], img.Pix[((y/f)*img.W+x/f)*img.Channels:])
+			copy(big.Pix[(y*big.W+x)*size:][:size], img.Pix[((y/f)*img.W+x/f)*size:])
 		}
 	}
 	return big

@@ -105,10 +105,10 @@ func TestWriteFileAtomicMissingDirectory(t *testing.T) {
 }
 
 func TestSavePNG(t *testing.T) {
-	img := &Image{W: 2, H: 2, Channels: 4, Depth: 16, Pix: []uint16{
+	img := imageOf(2, 2, 4, 16,
 		0, 1, 2, 3, 65535, 0, 0, 65535,
 		1000, 2000, 3000, 0, 40000, 50000, 60000, 32768,
-	}}
+	)
 	path := filepath.Join(t.TempDir(), "out.png")
 	if err := SavePNG(path, img); err != nil {
 		t.Fatal(err)

@@ -150,7 +150,7 @@ func TestFaceRoundTrip(t *testing.T) {
 					}
 					for c := 0; c < before.Channels; c++ {
 						i := (y*before.W+x)*before.Channels + c
-						if before.Pix[i] != restored.Pix[i] {
+						if before.At(i) != restored.At(i) {
 							changedOutside++
 						}
 					}
@@ -177,10 +177,10 @@ func TestFaceStrengthBlend(t *testing.T) {
 	full, _ := fixWith(t, p, astronaut, nil, &job.Faces{Strength: 1, Tool: "gfpgan"})
 	half, _ := fixWith(t, p, astronaut, nil, &job.Faces{Strength: 0.5, Tool: "gfpgan"})
 	worst, differ := 0.0, 0
-	for i := range half.Pix {
-		want := (float64(original.Pix[i]) + float64(full.Pix[i])) / 2
-		worst = max(worst, math.Abs(float64(half.Pix[i])-want))
-		if full.Pix[i] != original.Pix[i] {
+	for i := range half.W * half.H * half.Channels {
+		want := (float64(original.At(i)) + float64(full.At(i))) / 2
+		worst = max(worst, math.Abs(float64(half.At(i))-want))
+		if full.At(i) != original.At(i) {
 			differ++
 		}
 	}
@@ -243,11 +243,17 @@ func crop(img *imageio.Image, r image.Rectangle) *imageio.Image { return cropIma
 
 func cropImage(img *imageio.Image, r image.Rectangle) *imageio.Image {
 	out := &imageio.Image{W: r.Dx(), H: r.Dy(), Channels: img.Channels, Depth: img.Depth}
+	px := pixelBytes(img)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := img.Pix[(y*img.W+r.Min.X)*img.Channels:][:r.Dx()*img.Channels]
+		row := img.Pix[(y*img.W+r.Min.X)*px:][:r.Dx()*px]
 		out.Pix = append(out.Pix, row...)
 	}
 	return out
+}
+
+// pixelBytes is the size of one pixel of img in Pix.
+func pixelBytes(img *imageio.Image) int {
+	return img.Channels * img.Depth / 8
 }
 
 func meanColour(img *imageio.Image, r image.Rectangle) []float64 {
@@ -255,7 +261,7 @@ func meanColour(img *imageio.Image, r image.Rectangle) []float64 {
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			for c := range sums {
-				sums[c] += float64(img.Pix[(y*img.W+x)*img.Channels+c])
+				sums[c] += float64(img.At((y*img.W+x)*img.Channels + c))
 			}
 		}
 	}
@@ -266,11 +272,11 @@ func meanColour(img *imageio.Image, r image.Rectangle) []float64 {
 }
 
 func tile2x2(img *imageio.Image) *imageio.Image {
-	out := &imageio.Image{W: 2 * img.W, H: 2 * img.H, Channels: img.Channels, Depth: img.Depth}
-	out.Pix = make([]uint16, out.W*out.H*out.Channels)
+	out := imageio.New(2*img.W, 2*img.H, img.Channels, img.Depth)
+	px := pixelBytes(img)
 	for y := 0; y < out.H; y++ {
 		for x := 0; x < out.W; x++ {
-			copy(out.Pix[(y*out.W+x)*img.Channels:][:img.Channels], img.Pix[((y%img.H)*img.W+x%img.W)*img.Channels:])
+			copy(out.Pix[(y*out.W+x)*px:][:px], img.Pix[((y%img.H)*img.W+x%img.W)*px:])
 		}
 	}
 	return out
@@ -278,18 +284,17 @@ func tile2x2(img *imageio.Image) *imageio.Image {
 
 // shrink averages f×f blocks: at 1/16 the astronaut's eyes are 3 px apart.
 func shrink(img *imageio.Image, f int) *imageio.Image {
-	out := &imageio.Image{W: img.W / f, H: img.H / f, Channels: img.Channels, Depth: img.Depth}
-	out.Pix = make([]uint16, out.W*out.H*out.Channels)
+	out := imageio.New(img.W/f, img.H/f, img.Channels, img.Depth)
 	for y := 0; y < out.H; y++ {
 		for x := 0; x < out.W; x++ {
 			for c := 0; c < img.Channels; c++ {
 				sum := 0
 				for dy := 0; dy < f; dy++ {
 					for dx := 0; dx < f; dx++ {
-						sum += int(img.Pix[((y*f+dy)*img.W+x*f+dx)*img.Channels+c])
+						sum += int(img.At(((y*f+dy)*img.W+x*f+dx)*img.Channels + c))
 					}
 				}
-				out.Pix[(y*out.W+x)*img.Channels+c] = uint16(sum / (f * f))
+				out.Set((y*out.W+x)*img.Channels+c, uint16(sum/(f*f)))
 			}
 		}
 	}
@@ -297,19 +302,21 @@ func shrink(img *imageio.Image, f int) *imageio.Image {
 }
 
 func toGray(img *imageio.Image) *imageio.Image {
-	out := &imageio.Image{W: img.W, H: img.H, Channels: 1, Depth: img.Depth, Pix: make([]uint16, img.W*img.H)}
-	for i := range out.Pix {
-		p := img.Pix[i*3:]
-		out.Pix[i] = uint16(0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2]) + 0.5)
+	out := imageio.New(img.W, img.H, 1, img.Depth)
+	for i := range img.W * img.H {
+		r, g, b := float64(img.At(i*3)), float64(img.At(i*3+1)), float64(img.At(i*3+2))
+		out.Set(i, uint16(0.299*r+0.587*g+0.114*b+0.5))
 	}
 	return out
 }
 
 func withAlpha(img *imageio.Image) *imageio.Image {
-	out := &imageio.Image{W: img.W, H: img.H, Channels: 4, Depth: img.Depth, Pix: make([]uint16, img.W*img.H*4)}
+	out := imageio.New(img.W, img.H, 4, img.Depth)
 	for i := 0; i < img.W*img.H; i++ {
-		copy(out.Pix[i*4:], img.Pix[i*3:i*3+3])
-		out.Pix[i*4+3] = uint16(128 + i%128)
+		for c := range 3 {
+			out.Set(i*4+c, img.At(i*3+c))
+		}
+		out.Set(i*4+3, uint16(128+i%128))
 	}
 	return out
 }

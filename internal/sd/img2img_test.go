@@ -20,11 +20,11 @@ import (
 // gradient is a test photo: colours that change across the image, so each 8×8 block has
 // its own mean.
 func gradient(w, h int) *imageio.Image {
-	img := &imageio.Image{W: w, H: h, Channels: 3, Depth: 8, Pix: make([]uint16, 3*w*h)}
+	img := imageio.New(w, h, 3, 8)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			i := 3 * (y*w + x)
-			img.Pix[i], img.Pix[i+1], img.Pix[i+2] = uint16(4*x), uint16(4*y), uint16((x*y)%256)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2] = byte(4*x), byte(4*y), byte((x*y)%256)
 		}
 	}
 	return img

@@ -43,12 +43,12 @@ func (m *Model) decode(ctx context.Context, latent []float32, h, w int) (*imagei
 
 // toImage maps the decoder's planar [-1,1] RGB to 8-bit samples, rounding to nearest.
 func toImage(planar []float32, w, h int) *imageio.Image {
-	img := &imageio.Image{W: w, H: h, Channels: 3, Depth: 8, Pix: make([]uint16, 3*w*h)}
+	img := imageio.New(w, h, 3, 8)
 	plane := w * h
 	for c := 0; c < 3; c++ {
 		for i, v := range planar[c*plane : (c+1)*plane] {
 			u := math.Round(float64(v+1) / 2 * 255)
-			img.Pix[3*i+c] = uint16(min(max(u, 0), 255))
+			img.Pix[3*i+c] = byte(min(max(u, 0), 255)) // 8-bit: one byte a sample
 		}
 	}
 	return img
@@ -123,10 +123,10 @@ func resize(img *imageio.Image, w, h int) *image.NRGBA {
 	src := image.NewNRGBA(image.Rect(0, 0, img.W, img.H))
 	shift := uint(img.Depth - 8)
 	for i := 0; i < img.W*img.H; i++ {
-		px := img.Pix[i*img.Channels : (i+1)*img.Channels]
-		r, g, b := px[0], px[0], px[0]
+		p := i * img.Channels
+		r, g, b := img.At(p), img.At(p), img.At(p)
 		if img.Channels >= 3 {
-			g, b = px[1], px[2]
+			g, b = img.At(p+1), img.At(p+2)
 		}
 		copy(src.Pix[4*i:], []uint8{uint8(r >> shift), uint8(g >> shift), uint8(b >> shift), 255})
 	}

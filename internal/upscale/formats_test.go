@@ -36,8 +36,8 @@ func TestFormats(t *testing.T) {
 			// Go's PNG encoder writes an opaque picture as RGB, so this one is built directly:
 			// an RGBA image whose alpha is full everywhere, as a PNG with an alpha channel gives.
 			img := noiseImage(w, h, 4, 8, 7)
-			for i := 3; i < len(img.Pix); i += 4 {
-				img.Pix[i] = 255
+			for i := 3; i < w*h*4; i += 4 {
+				img.Set(i, 255)
 			}
 			return img, img
 		}},
@@ -123,10 +123,10 @@ func checkSamplesKept(t *testing.T, src, out *imageio.Image) {
 	for y := range out.H {
 		for x := range out.W {
 			for c := range src.Channels {
-				got := out.Pix[(y*out.W+x)*out.Channels+c]
-				want := src.Pix[((y/4)*src.W+x/4)*src.Channels+c]
+				got := out.At((y*out.W+x)*out.Channels + c)
+				want := src.At(((y/4)*src.W+x/4)*src.Channels + c)
 				if src.Channels == 4 && c == 3 && isOpaque(src) {
-					want = uint16(uint32(1)<<src.Depth - 1)
+					want = src.MaxValue()
 				}
 				if got != want {
 					t.Fatalf("output (%d,%d) channel %d = %d, want the input's %d", x, y, c, got, want)
@@ -166,7 +166,7 @@ func decodeFile(t *testing.T, data []byte, name string) *imageio.Image {
 // channels of R, G, B, A (gray images have R = G = B).
 func straightImage(m image.Image, channels, depth int) *imageio.Image {
 	b := m.Bounds()
-	img := &imageio.Image{W: b.Dx(), H: b.Dy(), Channels: channels, Depth: depth}
+	var list []uint16
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			var s [4]uint16
@@ -177,10 +177,10 @@ func straightImage(m image.Image, channels, depth int) *imageio.Image {
 				c := color.NRGBAModel.Convert(m.At(x, y)).(color.NRGBA)
 				s = [4]uint16{uint16(c.R), uint16(c.G), uint16(c.B), uint16(c.A)}
 			}
-			img.Pix = append(img.Pix, s[:channels]...)
+			list = append(list, s[:channels]...)
 		}
 	}
-	return img
+	return imageOf(b.Dx(), b.Dy(), channels, depth, list)
 }
 
 func fillRandom(b []byte, seed uint64) {
@@ -252,7 +252,7 @@ func jpegRotatedSource(t *testing.T, w, h int) (*imageio.Image, *imageio.Image) 
 	storedImg := straightImage(stored, 3, 8)
 	// Turned clockwise, the stored bottom-left corner becomes the top-left one: display pixel
 	// (x, y) is stored pixel (y, h−1−x).
-	want := &imageio.Image{W: h, H: w, Channels: 3, Depth: 8, Pix: make([]uint16, w*h*3)}
+	want := imageio.New(h, w, 3, 8) // 8-bit: one byte a sample
 	for y := range want.H {
 		for x := range want.W {
 			copy(want.Pix[(y*want.W+x)*3:][:3], storedImg.Pix[((h-1-x)*w+y)*3:][:3])
@@ -318,10 +318,11 @@ func webpSource(t *testing.T, w, h int, alpha bool) (*imageio.Image, *imageio.Im
 		simpleCode(alphas[0], alphas[1])
 	}
 	simpleCode(0) // distances, never used
-	want := &imageio.Image{W: w, H: h, Channels: 3, Depth: 8}
+	channels := 3
 	if alpha {
-		want.Channels = 4
+		channels = 4
 	}
+	var list []uint16
 	for y := range h {
 		for x := range w {
 			g, a := (x+2*y)%3 == 0, (x*y)%2 == 1
@@ -329,8 +330,8 @@ func webpSource(t *testing.T, w, h int, alpha bool) (*imageio.Image, *imageio.Im
 			if alphas[0] != alphas[1] {
 				bw.put(b2u(a), 1)
 			}
-			want.Pix = append(want.Pix, red, uint16(greens[b2u(g)]), blue, uint16(alphas[b2u(a)]))
-			want.Pix = want.Pix[:len(want.Pix)-4+want.Channels]
+			list = append(list, red, uint16(greens[b2u(g)]), blue, uint16(alphas[b2u(a)]))
+			list = list[:len(list)-4+channels]
 		}
 	}
 	stream := bw.bytes()
@@ -340,7 +341,7 @@ func webpSource(t *testing.T, w, h int, alpha bool) (*imageio.Image, *imageio.Im
 		body = append(body, 0)
 	}
 	file := append([]byte("RIFF"), binary.LittleEndian.AppendUint32(nil, uint32(len(body)))...)
-	return decodeFile(t, append(file, body...), "in.webp"), want
+	return decodeFile(t, append(file, body...), "in.webp"), imageOf(w, h, channels, 8, list)
 }
 
 func b2u(b bool) uint32 {

@@ -38,7 +38,7 @@ func bicubicAt(src *imageio.Image, outW, outH, x, y, c int) float64 {
 		for i := x0 - 1; i <= x0+2; i++ {
 			px := max(0, min(i, src.W-1))
 			py := max(0, min(j, src.H-1))
-			v := float64(src.Pix[(py*src.W+px)*src.Channels+c]) / full
+			v := float64(src.At((py*src.W+px)*src.Channels+c)) / full
 			sum += keysCubic(sx-float64(i)) * keysCubic(sy-float64(j)) * v
 		}
 	}
@@ -145,10 +145,11 @@ func TestTwoTimesFromFourFlat(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			channels := len(c.colour)
-			src := &imageio.Image{W: c.w, H: c.h, Channels: channels, Depth: c.depth}
+			var list []uint16
 			for range c.w * c.h {
-				src.Pix = append(src.Pix, c.colour...)
+				list = append(list, c.colour...)
 			}
+			src := imageOf(c.w, c.h, channels, c.depth, list)
 			out, err := m.Upscale(context.Background(), src, Options{Factor: 2, Strength: 1})
 			if err != nil {
 				t.Fatal(err)
@@ -157,7 +158,7 @@ func TestTwoTimesFromFourFlat(t *testing.T) {
 				t.Fatalf("got %dx%d×%d@%d, want %dx%d×%d@%d", out.W, out.H, out.Channels, out.Depth,
 					2*c.w, 2*c.h, channels, c.depth)
 			}
-			for i, v := range out.Pix {
+			for i, v := range samples(out) {
 				if want := c.colour[i%channels]; v != want {
 					px := i / channels
 					t.Fatalf("pixel (%d,%d) channel %d = %d, want %d", px%out.W, px/out.W, i%channels, v, want)
@@ -187,7 +188,7 @@ func TestTwoTimesFromFourReal(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := &plane{w: x4.W, h: x4.H, channels: 3, v: make([]float64, len(x4.Pix))}
-		for i, v := range x4.Pix {
+		for i, v := range x4.Pix { // 8-bit: one byte a sample
 			p.v[i] = float64(v) / 255
 		}
 		compareToReference(t, whole, lanczosHalf(p), 8, 1.5)

@@ -98,11 +98,11 @@ func (j *job) shrunkRow(t tile, y, x0 int, w *rowWork) {
 // the channels the pass computes.
 func (j *job) writeRow(y, x0 int, w *rowWork, set channelSet) {
 	dst := j.dst
-	row := dst.Pix[(y*dst.W+x0)*dst.Channels:]
+	row := (y*dst.W + x0) * dst.Channels // the row's first sample
 	if set == colour && dst.Channels != 1 {
 		for c := range w.rgb {
 			j.blendRow(y, x0, c, w.rgb[c], w)
-			j.quantiseInto(row[c:], dst.Channels, w.rgb[c])
+			j.quantiseInto(row+c, dst.Channels, w.rgb[c])
 		}
 		return
 	}
@@ -114,7 +114,7 @@ func (j *job) writeRow(y, x0 int, w *rowWork, set channelSet) {
 		w.gray[i] = lumaR*w.rgb[0][i] + lumaG*w.rgb[1][i] + lumaB*w.rgb[2][i]
 	}
 	j.blendRow(y, x0, channel, w.gray, w)
-	j.quantiseInto(row[channel:], dst.Channels, w.gray)
+	j.quantiseInto(row+channel, dst.Channels, w.gray)
 }
 
 // blendRow mixes vals with the bicubic enlargement of source channel c:
@@ -131,9 +131,9 @@ func (j *job) blendRow(y, x0, c int, vals []float32, w *rowWork) {
 	clear(w.cols)
 	ys, wys := j.blendY.at(y)
 	for a, sy := range ys {
-		row := src.Pix[(int(sy)*src.W+lo)*src.Channels:]
+		row := (int(sy)*src.W + lo) * src.Channels
 		for i := range w.cols {
-			w.cols[i] += wys[a] * float32(row[i*src.Channels+c])
+			w.cols[i] += wys[a] * float32(src.At(row+i*src.Channels+c))
 		}
 	}
 	scale := 1 / j.maxValue
@@ -148,10 +148,11 @@ func (j *job) blendRow(y, x0, c int, vals []float32, w *rowWork) {
 	}
 }
 
-// quantiseInto rounds values in [0,1] to samples, every stride-th element of dst.
-func (j *job) quantiseInto(dst []uint16, stride int, vals []float32) {
+// quantiseInto rounds values in [0,1] to samples of the output image, every stride-th
+// sample from sample first on.
+func (j *job) quantiseInto(first, stride int, vals []float32) {
 	for i, v := range vals {
-		dst[i*stride] = uint16(clamp01(v)*j.maxValue + 0.5)
+		j.dst.Set(first+i*stride, uint16(clamp01(v)*j.maxValue+0.5))
 	}
 }
 

@@ -148,12 +148,12 @@ func referenceUpscale(src *imageio.Image, tm testModel, factor int) *plane {
 	big := &plane{w: src.W * s, h: src.H * s, channels: 6, v: make([]float64, src.W*s*src.H*s*6)}
 	for y := range big.h {
 		for x := range big.w {
-			p := src.Pix[((y/s)*src.W+x/s)*src.Channels:]
+			p := ((y/s)*src.W + x/s) * src.Channels
 			var colour, alpha [3]float64
 			for c := range 3 {
-				colour[c] = float64(p[min(c, src.Channels-1)]) / full
+				colour[c] = float64(src.At(p+min(c, src.Channels-1))) / full
 				if src.Channels == 4 {
-					alpha[c] = float64(p[3]) / full
+					alpha[c] = float64(src.At(p+3)) / full
 				}
 			}
 			rgb, a := tm.at(colour), tm.at(alpha)
@@ -190,9 +190,9 @@ func isOpaque(img *imageio.Image) bool {
 	if img.Channels != 4 {
 		return true
 	}
-	full := uint16(uint32(1)<<img.Depth - 1)
-	for i := 3; i < len(img.Pix); i += 4 {
-		if img.Pix[i] != full {
+	full := img.MaxValue()
+	for i := 3; i < img.W*img.H*4; i += 4 {
+		if img.At(i) != full {
 			return false
 		}
 	}
@@ -259,7 +259,7 @@ func compareToReference(t *testing.T, got *imageio.Image, want *plane, depth int
 	}
 	full := float64(uint32(1)<<depth - 1)
 	worst, bad := 0.0, 0
-	for i, g := range got.Pix {
+	for i, g := range samples(got) {
 		e := clamp01f(want.v[i]) * full
 		d := math.Abs(float64(g) - e)
 		worst = max(worst, d)
@@ -273,7 +273,7 @@ func compareToReference(t *testing.T, got *imageio.Image, want *plane, depth int
 		}
 	}
 	if bad > 0 {
-		t.Errorf("%d of %d samples differ from the reference by more than %.2f steps", bad, len(got.Pix), slack)
+		t.Errorf("%d of %d samples differ from the reference by more than %.2f steps", bad, len(want.v), slack)
 	}
 	t.Logf("largest difference from the reference: %.4f steps of %d bits", worst, depth)
 }
@@ -287,21 +287,40 @@ const exact = 0.52
 func noiseImage(w, h, channels, depth int, seed uint64) *imageio.Image {
 	r := rand.New(rand.NewPCG(seed, 1))
 	full := uint32(1)<<depth - 1
-	img := &imageio.Image{W: w, H: h, Channels: channels, Depth: depth, Pix: make([]uint16, w*h*channels)}
-	for i := range img.Pix {
-		img.Pix[i] = uint16(r.Uint32N(full + 1))
+	img := imageio.New(w, h, channels, depth)
+	for i := range w * h * channels {
+		img.Set(i, uint16(r.Uint32N(full+1)))
 	}
 	return img
+}
+
+// imageOf builds an image from a list of sample values, at either depth.
+func imageOf(w, h, channels, depth int, list []uint16) *imageio.Image {
+	img := imageio.New(w, h, channels, depth)
+	for i, v := range list {
+		img.Set(i, v)
+	}
+	return img
+}
+
+// samples returns every sample of img as a number, whatever its depth.
+func samples(img *imageio.Image) []uint16 {
+	out := make([]uint16, img.W*img.H*img.Channels)
+	for i := range out {
+		out[i] = img.At(i)
+	}
+	return out
 }
 
 func sameImage(a, b *imageio.Image) error {
 	if a.W != b.W || a.H != b.H || a.Channels != b.Channels || a.Depth != b.Depth {
 		return fmt.Errorf("%dx%d×%d@%d vs %dx%d×%d@%d", a.W, a.H, a.Channels, a.Depth, b.W, b.H, b.Channels, b.Depth)
 	}
-	for i := range a.Pix {
-		if a.Pix[i] != b.Pix[i] {
+	as, bs := samples(a), samples(b)
+	for i := range as {
+		if as[i] != bs[i] {
 			px := i / a.Channels
-			return fmt.Errorf("pixel (%d,%d) channel %d: %d vs %d", px%a.W, px/a.W, i%a.Channels, a.Pix[i], b.Pix[i])
+			return fmt.Errorf("pixel (%d,%d) channel %d: %d vs %d", px%a.W, px/a.W, i%a.Channels, as[i], bs[i])
 		}
 	}
 	return nil
@@ -321,7 +340,7 @@ func TestTestModels(t *testing.T) {
 			input := make([]float32, 3*w*h)
 			for i := range w * h {
 				for c := range 3 {
-					input[c*w*h+i] = float32(src.Pix[i*3+c]) / 255
+					input[c*w*h+i] = float32(src.At(i*3+c)) / 255
 				}
 			}
 			in, err := onnx.NewTensor(onnx.NewShape(1, 3, h, w), input)

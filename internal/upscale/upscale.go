@@ -170,8 +170,7 @@ func (m *Model) newJob(img *imageio.Image, opts Options, window image.Point) (*j
 		j.inW, j.inH = j.inW+j.inW%2, j.inH+j.inH%2
 	}
 	outW, outH := img.W*opts.Factor, img.H*opts.Factor
-	j.dst = &imageio.Image{W: outW, H: outH, Channels: img.Channels, Depth: img.Depth,
-		Pix: make([]uint16, outW*outH*img.Channels)}
+	j.dst = imageio.New(outW, outH, img.Channels, img.Depth)
 	if opts.Strength < 1 {
 		j.blendX, j.blendY = bicubicTaps(img.W, outW), bicubicTaps(img.H, outH)
 	}
@@ -229,15 +228,17 @@ func (j *job) fill(t tile, set channelSet) {
 			sy := t.window.Min.Y + reflect(y, t.window.Dy())
 			for x := 0; x < j.inW; x++ {
 				sx := t.window.Min.X + reflect(x, t.window.Dx())
-				p := src.Pix[(sy*src.W+sx)*src.Channels:]
+				p := (sy*src.W + sx) * src.Channels
 				var r, g, b uint16
 				switch {
 				case set == alphaChannel:
-					r, g, b = p[3], p[3], p[3]
+					a := src.At(p + 3)
+					r, g, b = a, a, a
 				case src.Channels == 1:
-					r, g, b = p[0], p[0], p[0]
+					v := src.At(p)
+					r, g, b = v, v, v
 				default:
-					r, g, b = p[0], p[1], p[2]
+					r, g, b = src.At(p), src.At(p+1), src.At(p+2)
 				}
 				i := y*j.inW + x
 				data[i] = float32(r) * scale
@@ -260,9 +261,9 @@ func reflect(i, n int) int {
 // opaque reports whether every alpha sample of an RGBA image is at full value, in which case
 // the alpha pass is skipped.
 func opaque(img *imageio.Image) bool {
-	full := uint16(uint32(1)<<img.Depth - 1)
-	for i := 3; i < len(img.Pix); i += 4 {
-		if img.Pix[i] != full {
+	full := img.MaxValue()
+	for i := 3; i < img.W*img.H*4; i += 4 {
+		if img.At(i) != full {
 			return false
 		}
 	}
@@ -270,8 +271,8 @@ func opaque(img *imageio.Image) bool {
 }
 
 func fillOpaque(img *imageio.Image) {
-	full := uint16(uint32(1)<<img.Depth - 1)
-	for i := 3; i < len(img.Pix); i += 4 {
-		img.Pix[i] = full
+	full := img.MaxValue()
+	for i := 3; i < img.W*img.H*4; i += 4 {
+		img.Set(i, full)
 	}
 }
