@@ -14,9 +14,10 @@ import (
 	"dream/internal/shell"
 )
 
-// preload downloads the missing models (all of them, or those named) into dir, one progress
-// line per file on a terminal, and lists what could not be fetched with the path to place it
-// at by hand. It returns the exit code.
+// preload installs the missing models (all of them, or those named) into dir: the ones built
+// into dream (the face detector) from that copy, the others by download, one progress line
+// per file on a terminal. It lists what could not be fetched with the path to place it at by
+// hand, and returns the exit code.
 func preload(dir string, names []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -31,6 +32,15 @@ func preload(dir string, names []string) int {
 		}
 		if len(names) == 0 && e.Optional {
 			continue // optional models are fetched only when named
+		}
+		if models.IsBundled(e) {
+			if err := models.InstallBundled(e, dir); err != nil {
+				fmt.Fprintln(os.Stderr, "dream:", err)
+				failed++
+				continue
+			}
+			fmt.Printf("installed %s (built into dream)\n", e.Name)
+			continue
 		}
 		if err := models.Download(ctx, downloadClient, e, dir, progressLine(e.Name)); err != nil {
 			endProgressLine()

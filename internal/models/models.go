@@ -59,7 +59,8 @@ func Exists(dir, file string) bool {
 	return err == nil
 }
 
-// YuNet is the face detector's file (OpenCV Zoo's face_detection_yunet_2023mar, MIT).
+// YuNet is the face detector's file: OpenCV Zoo's dynamic-input YuNet export (MIT), which
+// ships with dream (see bundled.go).
 const YuNet = "face_detection_yunet.onnx"
 
 // FaceRestorers maps each -ft name to its default model file.

@@ -152,7 +152,7 @@ func TestGeneratedMetadata(t *testing.T) {
 		wantParams := "a red fox, in snow\nSteps: 5, Sampler: Euler, CFG scale: 9, Seed: 77, Size: 64x128, Model hash: " +
 			record.Models[2].SHA256[:10] + ", Model: sd"
 		if tc.steps > 0 {
-			wantParams += ", Postprocess upscale by: 2, Postprocess upscaler: realesr-general-x4v3"
+			wantParams += ", Postprocess upscale by: 2, Postprocess upscaler: R-ESRGAN General 4xV3, Postprocess upscaler visibility: 0.5"
 		}
 		if params != wantParams {
 			t.Errorf("parameters\n%q\nwant\n%q", params, wantParams)

@@ -10,20 +10,42 @@ import (
 )
 
 // fixMetadata is the metadata of a !fix result: the command that reproduces it, the source's
-// JSON record with this fix's steps appended, the source's parameters text, and the source's
-// colour profile and EXIF, so a fixed photo keeps its colours and camera data.
+// JSON record with this fix's steps appended, AUTOMATIC1111's texts (see a1111Texts), and the
+// source's colour profile and EXIF, so a fixed photo keeps its colours and camera data.
 func fixMetadata(src string, img *imageio.Image, j job.Job, steps []pngmeta.Step) []pngmeta.Chunk {
 	text := img.Meta.Text
 	chunks := []pngmeta.Chunk{pngmeta.Text(pngmeta.KeyDream, fixCommand(src, text[pngmeta.KeyDream], j))}
 	chunks = append(chunks, pngmeta.InternationalText(pngmeta.KeySDMetadata, fixRecord(src, text[pngmeta.KeySDMetadata], steps)))
-	if params, ok := text[pngmeta.KeyParameters]; ok {
-		chunks = append(chunks, pngmeta.Text(pngmeta.KeyParameters, params))
-	}
+	chunks = append(chunks, a1111Texts(text[pngmeta.KeyParameters], steps)...)
 	if len(img.Meta.ICCProfile) > 0 {
 		chunks = append(chunks, pngmeta.ICCProfile("ICC profile", img.Meta.ICCProfile))
 	}
 	if len(img.Meta.Exif) > 0 {
 		chunks = append(chunks, pngmeta.Exif(img.Meta.Exif))
+	}
+	return chunks
+}
+
+// a1111Texts are the texts AUTOMATIC1111's Extras tab leaves on an image it post-processed:
+// the source's parameters as they were, and a "postprocessing" text saying what was done.
+// We keep that split rather than appending this fix to the parameters, so that a tool
+// reading the source's generation (prompt, seed, sampler) finds it unchanged and a tool
+// reading Extras output finds the fix where A1111 puts it. (A1111 also copies the text under
+// "extras", the name its save function gives every Extras image's text; one copy is enough.)
+// A source without parameters, such as a photo, gets the postprocessing text as its
+// parameters too, so that every PNG dream writes has them (SPEC §1). A fix that changed
+// nothing (-G alone on an image without faces) has nothing to describe.
+func a1111Texts(sourceParameters string, steps []pngmeta.Step) []pngmeta.Chunk {
+	done := pngmeta.Postprocessing(steps)
+	var chunks []pngmeta.Chunk
+	switch {
+	case sourceParameters != "":
+		chunks = append(chunks, pngmeta.Text(pngmeta.KeyParameters, sourceParameters))
+	case done != "":
+		chunks = append(chunks, pngmeta.Text(pngmeta.KeyParameters, done))
+	}
+	if done != "" {
+		chunks = append(chunks, pngmeta.Text(pngmeta.KeyPostprocessing, done))
 	}
 	return chunks
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"dream/internal/imageio"
@@ -51,6 +52,9 @@ func TestFixKeepsAndExtendsMetadata(t *testing.T) {
 	if got := info.Text[pngmeta.KeyParameters]; got != params {
 		t.Errorf("parameters = %q, want %q", got, params)
 	}
+	if got, want := info.Text[pngmeta.KeyPostprocessing], "Postprocess upscale by: 2, Postprocess upscaler: R-ESRGAN General 4xV3, Postprocess upscaler visibility: 0.5"; got != want {
+		t.Errorf("postprocessing = %q, want %q", got, want)
+	}
 	if !bytes.Equal(info.ICC, profile) || !bytes.Equal(info.Exif, exif) {
 		t.Errorf("colour profile or EXIF not carried over: %d and %d bytes", len(info.ICC), len(info.Exif))
 	}
@@ -88,6 +92,100 @@ func TestFixKeepsAndExtendsMetadata(t *testing.T) {
 		t.Errorf("after two fixes, %d postprocessing entries, want 3", len(doc.Image.Postprocessing))
 	}
 	pngcheck(t, again.Path)
+}
+
+// !fix writes AUTOMATIC1111's texts: a source's parameters stay as they were and this fix
+// goes into postprocessing, as A1111's Extras tab does; a source without parameters gets the
+// postprocessing text as its parameters.
+func TestFixA1111Texts(t *testing.T) {
+	x4plus := pngmeta.ModelRef{Name: "realesrgan-x4plus.onnx"}
+	upscale := pngmeta.Step{Type: "esrgan", Scale: 4, Strength: 1, Model: x4plus}
+	gfpgan := pngmeta.Step{Type: "gfpgan", Strength: 0.8, Model: pngmeta.ModelRef{Name: "gfpgan_1.4.onnx"}}
+	fidelity := 0.7
+	codeformer := pngmeta.Step{Type: "codeformer", Strength: 1, Fidelity: &fidelity, Model: pngmeta.ModelRef{Name: "codeformer.onnx"}}
+	generated := "a cup of coffee\nSteps: 30, Sampler: LMS, CFG scale: 7.5, Seed: 1234, Size: 128x128"
+	for _, tc := range []struct {
+		name           string
+		source         string // the source's parameters; "" for none
+		steps          []pngmeta.Step
+		parameters     string
+		postprocessing string // "" for no postprocessing chunk
+	}{
+		{"-U 4", "", []pngmeta.Step{upscale},
+			"Postprocess upscale by: 4, Postprocess upscaler: R-ESRGAN 4x+",
+			"Postprocess upscale by: 4, Postprocess upscaler: R-ESRGAN 4x+"},
+		{"-G 0.8", "", []pngmeta.Step{gfpgan},
+			"GFPGAN visibility: 0.8", "GFPGAN visibility: 0.8"},
+		{"-G 1 -ft codeformer -cf 0.7", "", []pngmeta.Step{codeformer},
+			"CodeFormer visibility: 1, CodeFormer weight: 0.7", "CodeFormer visibility: 1, CodeFormer weight: 0.7"},
+		{"-U 4 -G 0.8", "", []pngmeta.Step{upscale, gfpgan},
+			"Postprocess upscale by: 4, Postprocess upscaler: R-ESRGAN 4x+, GFPGAN visibility: 0.8",
+			"Postprocess upscale by: 4, Postprocess upscaler: R-ESRGAN 4x+, GFPGAN visibility: 0.8"},
+		{"-U 4 on a generated image", generated, []pngmeta.Step{upscale},
+			generated, "Postprocess upscale by: 4, Postprocess upscaler: R-ESRGAN 4x+"},
+		{"-G without faces found", "", nil, "", ""},
+		{"-G without faces found, generated image", generated, nil, generated, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := &imageio.Image{Meta: imageio.Metadata{Text: map[string]string{}}}
+			if tc.source != "" {
+				img.Meta.Text[pngmeta.KeyParameters] = tc.source
+			}
+			got := map[string]string{}
+			for _, c := range fixMetadata("photo.png", img, job.Job{Kind: job.Fix, Path: "photo.png"}, tc.steps) {
+				if key, value, ok := textChunk(c); ok {
+					got[key] = value
+				}
+			}
+			if _, ok := got[pngmeta.KeyParameters]; ok != (tc.parameters != "") || got[pngmeta.KeyParameters] != tc.parameters {
+				t.Errorf("parameters = %q, want %q", got[pngmeta.KeyParameters], tc.parameters)
+			}
+			if _, ok := got[pngmeta.KeyPostprocessing]; ok != (tc.postprocessing != "") || got[pngmeta.KeyPostprocessing] != tc.postprocessing {
+				t.Errorf("postprocessing = %q, want %q", got[pngmeta.KeyPostprocessing], tc.postprocessing)
+			}
+		})
+	}
+}
+
+// textChunk reads a tEXt chunk as fixMetadata writes it: keyword, NUL, Latin-1 text (ASCII here).
+func textChunk(c pngmeta.Chunk) (key, value string, ok bool) {
+	if c.Type != "tEXt" {
+		return "", "", false
+	}
+	key, value, ok = strings.Cut(string(c.Data), "\x00")
+	return key, value, ok
+}
+
+// !fix of a plain PNG, one no program wrote metadata into, gives a file with all three of
+// dream's texts (Dream, sd-metadata, parameters) that pngcheck accepts.
+func TestFixOfPlainPNGWritesEveryText(t *testing.T) {
+	dir := t.TempDir()
+	photo, err := imageio.Load(filepath.Join(shared, "images", "coffee_crop128.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "plain.png")
+	writePNG(t, src, photo)
+	if len(readMeta(t, src).Text) != 0 {
+		t.Fatal("the source is meant to have no text")
+	}
+
+	p := newPipeline(filepath.Join(dir, "out"), 0, nil)
+	res, err := p.Fix(context.Background(), job.Job{Kind: job.Fix, Path: src, Upscale: &job.Upscale{Factor: 2, Strength: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := readMeta(t, res.Path).Text
+	if got, want := text[pngmeta.KeyDream], `!fix "`+src+`" -U 2 1`; got != want {
+		t.Errorf("Dream = %q, want %q", got, want)
+	}
+	if !strings.Contains(text[pngmeta.KeySDMetadata], `"source":"plain.png"`) {
+		t.Errorf("sd-metadata = %s, want a record naming the source", text[pngmeta.KeySDMetadata])
+	}
+	if got, want := text[pngmeta.KeyParameters], "Postprocess upscale by: 2, Postprocess upscaler: R-ESRGAN General 4xV3"; got != want {
+		t.Errorf("parameters = %q, want %q", got, want)
+	}
+	pngcheck(t, res.Path)
 }
 
 func writePNG(t *testing.T, path string, img *imageio.Image, meta ...pngmeta.Chunk) {

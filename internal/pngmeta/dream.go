@@ -3,16 +3,20 @@ package pngmeta
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 )
 
 // The text keywords dream writes. Dream holds the command that reproduces the image,
 // sd-metadata a JSON record, and parameters the same facts in AUTOMATIC1111's layout so other
-// tools can read our images.
+// tools can read our images; postprocessing is where AUTOMATIC1111's Extras tab says what it
+// did to an image, which !fix does too.
 const (
-	KeyDream      = "Dream"
-	KeySDMetadata = "sd-metadata"
-	KeyParameters = "parameters"
+	KeyDream          = "Dream"
+	KeySDMetadata     = "sd-metadata"
+	KeyParameters     = "parameters"
+	KeyPostprocessing = "postprocessing"
 )
 
 // ModelRef names a model file and its hash in the JSON record.
@@ -110,13 +114,73 @@ func Parameters(g Generation, model ModelRef, steps []Step) string {
 	for _, s := range steps {
 		switch s.Type {
 		case "esrgan":
-			pairs = append(pairs, fmt.Sprintf("Postprocess upscale by: %d", s.Scale),
-				"Postprocess upscaler: "+strings.TrimSuffix(s.Model.Name, ".onnx"))
+			pairs = append(pairs, extrasPairs(s)...)
 		default:
+			// txt2img's own key for faces restored during generation.
 			pairs = append(pairs, fmt.Sprintf("Face restoration: %s", faceToolName(s.Type)))
 		}
 	}
 	return g.Prompt + "\n" + strings.Join(pairs, ", ")
+}
+
+// Postprocessing describes the steps the way AUTOMATIC1111's Extras tab describes its work
+// (modules/postprocessing.py joins each script's pairs with ", "), for example
+// "Postprocess upscale by: 4, Postprocess upscaler: R-ESRGAN 4x+, GFPGAN visibility: 0.8".
+// It is "" when there are no steps.
+func Postprocessing(steps []Step) string {
+	var pairs []string
+	for _, s := range steps {
+		pairs = append(pairs, extrasPairs(s)...)
+	}
+	return strings.Join(pairs, ", ")
+}
+
+// extrasPairs are one step's "Key: value" pairs under the keys of AUTOMATIC1111's
+// scripts/postprocessing_upscale.py, postprocessing_gfpgan.py and postprocessing_codeformer.py.
+func extrasPairs(s Step) []string {
+	switch s.Type {
+	case "esrgan":
+		pairs := []string{fmt.Sprintf("Postprocess upscale by: %d", s.Scale),
+			"Postprocess upscaler: " + upscalerName(s.Model.Name)}
+		// A1111 has no key for -U's strength, the model's share of the result against a plain
+		// bicubic enlargement. Without it a reader would take a 0.75 blend for the model's
+		// own output, so it gets a key named like the Extras tab's other blend weights.
+		if s.Strength < 1 {
+			pairs = append(pairs, "Postprocess upscaler visibility: "+extrasNumber(s.Strength))
+		}
+		return pairs
+	case "codeformer":
+		// A1111's CodeFormer weight is dream's fidelity (-cf): 0 = strongest, 1 = weakest.
+		pairs := []string{"CodeFormer visibility: " + extrasNumber(s.Strength)}
+		if s.Fidelity != nil {
+			pairs = append(pairs, "CodeFormer weight: "+extrasNumber(*s.Fidelity))
+		}
+		return pairs
+	default:
+		return []string{"GFPGAN visibility: " + extrasNumber(s.Strength)}
+	}
+}
+
+// upscalerNames are the names AUTOMATIC1111 gives (modules/realesrgan_model.py) to the
+// networks in dream's upscaler files, so that a reader recognises them.
+var upscalerNames = map[string]string{
+	"realesrgan-x4plus.onnx":    "R-ESRGAN 4x+",
+	"realesrgan-x2plus.onnx":    "R-ESRGAN 2x+",
+	"realesr-general-x4v3.onnx": "R-ESRGAN General 4xV3",
+}
+
+// upscalerName is A1111's name for an upscaler file, or the file's name without ".onnx", as
+// A1111 names the ESRGAN models a user adds.
+func upscalerName(file string) string {
+	if name, ok := upscalerNames[file]; ok {
+		return name
+	}
+	return strings.TrimSuffix(file, ".onnx")
+}
+
+// extrasNumber writes a weight as the Extras scripts do: rounded to 3 decimals.
+func extrasNumber(v float64) string {
+	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
 }
 
 // samplerName is the name AUTOMATIC1111 gives each of dream's samplers.

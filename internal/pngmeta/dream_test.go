@@ -14,13 +14,47 @@ func TestParameters(t *testing.T) {
 		{Type: "codeformer", Strength: 0.5}}
 	want := "a cat on a hill\nSteps: 50, Sampler: Euler a, CFG scale: 7.5, Seed: 123, Size: 512x768, " +
 		"Model hash: cc6cb27103, Model: stable-diffusion-v1-5, Postprocess upscale by: 2, " +
-		"Postprocess upscaler: realesrgan-x4plus, Face restoration: CodeFormer"
+		"Postprocess upscaler: R-ESRGAN 4x+, Postprocess upscaler visibility: 0.75, Face restoration: CodeFormer"
 	if got := Parameters(g, model, steps); got != want {
 		t.Errorf("Parameters =\n%s\nwant\n%s", got, want)
 	}
 	g.InitImage, g.Strength = "in.png", 0.6
 	if got := Parameters(g, ModelRef{}, nil); got != "a cat on a hill\nSteps: 50, Sampler: Euler a, CFG scale: 7.5, Seed: 123, Size: 512x768, Denoising strength: 0.6" {
 		t.Errorf("img2img parameters = %q", got)
+	}
+}
+
+// Postprocessing writes what AUTOMATIC1111's Extras tab writes for the same work: its keys,
+// its upscaler names, weights rounded to 3 decimals, steps in the order they ran.
+func TestPostprocessing(t *testing.T) {
+	x4plus := ModelRef{Name: "realesrgan-x4plus.onnx"}
+	w := func(v float64) *float64 { return &v }
+	for _, tc := range []struct {
+		name  string
+		steps []Step
+		want  string
+	}{
+		{"nothing", nil, ""},
+		{"-U 4 1", []Step{{Type: "esrgan", Scale: 4, Strength: 1, Model: x4plus}},
+			"Postprocess upscale by: 4, Postprocess upscaler: R-ESRGAN 4x+"},
+		{"-U 2 0.6, fast model", []Step{{Type: "esrgan", Scale: 2, Strength: 0.6, Model: ModelRef{Name: "realesr-general-x4v3.onnx"}}},
+			"Postprocess upscale by: 2, Postprocess upscaler: R-ESRGAN General 4xV3, Postprocess upscaler visibility: 0.6"},
+		{"-U 2, x2 model", []Step{{Type: "esrgan", Scale: 2, Strength: 1, Model: ModelRef{Name: "realesrgan-x2plus.onnx"}}},
+			"Postprocess upscale by: 2, Postprocess upscaler: R-ESRGAN 2x+"},
+		{"-U 4, a model of the user's", []Step{{Type: "esrgan", Scale: 4, Strength: 1, Model: ModelRef{Name: "4x-UltraSharp.onnx"}}},
+			"Postprocess upscale by: 4, Postprocess upscaler: 4x-UltraSharp"},
+		{"-G 0.8", []Step{{Type: "gfpgan", Strength: 0.8}},
+			"GFPGAN visibility: 0.8"},
+		{"-G 1 -ft codeformer -cf 0.7", []Step{{Type: "codeformer", Strength: 1, Fidelity: w(0.7)}},
+			"CodeFormer visibility: 1, CodeFormer weight: 0.7"},
+		{"-G 0.12345 -ft codeformer -cf 0", []Step{{Type: "codeformer", Strength: 0.12345, Fidelity: w(0)}},
+			"CodeFormer visibility: 0.123, CodeFormer weight: 0"},
+		{"-U 4 -G 0.5", []Step{{Type: "esrgan", Scale: 4, Strength: 1, Model: x4plus}, {Type: "gfpgan", Strength: 0.5}},
+			"Postprocess upscale by: 4, Postprocess upscaler: R-ESRGAN 4x+, GFPGAN visibility: 0.5"},
+	} {
+		if got := Postprocessing(tc.steps); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
 	}
 }
 
