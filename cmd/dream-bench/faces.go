@@ -21,16 +21,14 @@ import (
 const facesTarget = 50 * time.Millisecond
 
 // facesSection times the steps of -G on one face of a 1024×1024 photo: detection (YuNet,
-// including its own run), the aligned crop, and the paste-back, next to one run of a
-// restorer test model of GFPGAN's size (no GFPGAN weights can be had here).
+// including its own runs), the aligned crop, and the paste-back, next to one run of a
+// restorer test model of GFPGAN's size (no GFPGAN weights can be had here). Detection's cost
+// grows with the image and the restorer's with the faces, so detection is also given per
+// megapixel, on that photo and on a 3072×3072 one that the full-size pass cuts into windows.
 func facesSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) error {
 	fmt.Printf("\nface restoration, one face in a 1024×1024 photo (median of %d; target: work besides the restorer < %v)\n",
 		max(c.reps, 5), facesTarget)
-	input := filepath.Join(tmp, "faces1024.png")
-	if err := enlarge(c.image("astronaut.png"), input, 1024); err != nil {
-		return err
-	}
-	img, err := imageio.Load(input)
+	img, err := enlargedPhoto(c, tmp, 1024)
 	if err != nil {
 		return err
 	}
@@ -79,17 +77,71 @@ func facesSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 	}
 	model := median(detector[1:])
 	besides := median(detect) - model + median(align) + median(paste)
-	fmt.Printf("  detection %5.1f ms (YuNet's own run %5.1f ms)   alignment %5.1f ms   paste-back %5.1f ms\n",
+	fmt.Printf("  detection %5.1f ms (YuNet's own runs %5.1f ms)   alignment %5.1f ms   paste-back %5.1f ms\n",
 		ms(median(detect)), ms(model), ms(median(align)), ms(median(paste)))
 	fmt.Printf("  work besides the models %5.1f ms per face   restorer test model %5.1f ms   detector model %5.1f ms\n",
 		ms(besides), ms(median(restore)), ms(model))
+
+	large, err := enlargedPhoto(c, tmp, 3072)
+	if err != nil {
+		return err
+	}
+	largeDetect, err := timeDetect(ctx, det, large, max(c.reps, 5))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  detection %5.1f ms per megapixel at 1024×1024, %5.1f at 3072×3072 (%.0f ms)   restorer test model %5.1f ms per face\n",
+		perMegapixel(median(detect), img), perMegapixel(largeDetect, large), ms(largeDetect), ms(median(restore)))
 	return nil
 }
 
-// timeDetectorModel times one bare run of the detector on the 640×640 input a 1024×1024
-// image becomes, so the detection time can be split into the model and the rest.
+// enlargedPhoto is the astronaut photo enlarged to side×side.
+func enlargedPhoto(c config, tmp string, side int) (*imageio.Image, error) {
+	path := filepath.Join(tmp, fmt.Sprintf("faces%d.png", side))
+	if err := enlarge(c.image("astronaut.png"), path, side); err != nil {
+		return nil, err
+	}
+	return imageio.Load(path)
+}
+
+// timeDetect is the median time of reps detections on img, after one that warms up.
+func timeDetect(ctx context.Context, det *face.YuNet, img *imageio.Image, reps int) (time.Duration, error) {
+	var times []time.Duration
+	for i := 0; i <= reps; i++ {
+		start := time.Now()
+		if _, err := det.Detect(ctx, img); err != nil {
+			return 0, err
+		}
+		if i > 0 {
+			times = append(times, time.Since(start))
+		}
+	}
+	return median(times), nil
+}
+
+// perMegapixel is d in milliseconds per million pixels of img.
+func perMegapixel(d time.Duration, img *imageio.Image) float64 {
+	return ms(d) / (float64(img.W*img.H) / 1e6)
+}
+
+// timeDetectorModel times bare runs of the detector on the inputs Detect makes of a
+// 1024×1024 image, the image at its own size and the copy shrunk to 640×640, so the detection
+// time can be split into the model and the rest.
 func timeDetectorModel(ctx context.Context, det *face.YuNet) (time.Duration, error) {
-	in, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, 640, 640))
+	var total time.Duration
+	for _, side := range []int64{1024, 640} {
+		elapsed, err := timeDetectorRun(ctx, det, side)
+		if err != nil {
+			return 0, err
+		}
+		total += elapsed
+	}
+	return total, nil
+}
+
+// timeDetectorRun times one bare run of the detector on a side×side input.
+func timeDetectorRun(ctx context.Context, det *face.YuNet, side int64) (time.Duration, error) {
+	in, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, side, side))
 	if err != nil {
 		return 0, err
 	}

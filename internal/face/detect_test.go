@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"strings"
 	"testing"
@@ -95,8 +96,8 @@ func TestYuNetNoFace(t *testing.T) {
 	}
 }
 
-// Four astronauts in a 1024×1024 image, shrunk to 640 for the network (×1.6): each is found
-// once, near its own eyes, and the faces come highest score first.
+// Four astronauts in a 1024×1024 image, seen at full size and in the 640 copy (×1.6): each is
+// found once, near its own eyes, and the faces come highest score first.
 func TestYuNetManyFaces(t *testing.T) {
 	img := tile2x2(sharedImage(t, "images", "astronaut.png"))
 	faces := detectFaces(t, sharedYuNet(t), img)
@@ -162,8 +163,10 @@ func TestYuNetFormats(t *testing.T) {
 	}
 }
 
-// A 1536×1536 photo is shrunk to 640 for the network and the landmarks come back in its
-// own coordinates. Nearest-neighbour ×3 puts source pixel x at 3x … 3x+2, centred on 3x+1.
+// In a 1536×1536 photo the face (box about 300 px) is larger than the full-size pass keeps, so
+// it comes from the 640 copy, and its landmarks come back in the photo's coordinates; the
+// full-size pass's false face in the enlarged mission patch is dropped. Nearest-neighbour ×3
+// puts source pixel x at 3x … 3x+2, centred on 3x+1.
 func TestYuNetLargeImage(t *testing.T) {
 	img := enlargeNearest(sharedImage(t, "images", "astronaut.png"), 3)
 	f := oneFace(t, detectFaces(t, sharedYuNet(t), img))
@@ -401,27 +404,124 @@ func TestSuppress(t *testing.T) {
 	}
 }
 
-func TestYunetFrame(t *testing.T) {
-	for _, tc := range []struct{ w, h, fw, fh, pw, ph int }{
-		{512, 512, 512, 512, 512, 512},
-		{600, 400, 600, 400, 608, 416},
-		{1, 1, 1, 1, 32, 32},
-		{1536, 1536, 640, 640, 640, 640},
-		{1724, 1024, 640, 380, 640, 384},
-		{100, 5000, 13, 640, 32, 640},
-		{20000, 1, 640, 1, 640, 32},
+// The runs Detect makes: full-size windows (one when the image fits in yunetWindow), then a
+// copy shrunk to 640 when the image is larger than that.
+func TestYunetFrames(t *testing.T) {
+	for _, tc := range []struct {
+		w, h           int
+		windows        int // how many full-size windows
+		winW, winH     int // their size
+		fw, fh, pw, ph int // the shrunk copy and its padded size; 0 when there is none
+	}{
+		{512, 512, 1, 512, 512, 0, 0, 0, 0},
+		{600, 400, 1, 600, 400, 0, 0, 0, 0},
+		{1, 1, 1, 1, 1, 0, 0, 0, 0},
+		{641, 10, 1, 641, 10, 640, 10, 640, 32},
+		{1536, 1536, 1, 1536, 1536, 640, 640, 640, 640},
+		{1724, 1024, 1, 1724, 1024, 640, 380, 640, 384},
+		{2400, 1600, 2, 1344, 1600, 640, 427, 640, 448},
+		{100, 5000, 3, 100, 1888, 13, 640, 32, 640},
+		{20000, 1, 12, 1952, 1, 640, 1, 640, 32},
 	} {
-		f := newYunetFrame(tc.w, tc.h)
-		if f.w != tc.fw || f.h != tc.fh || f.padW != tc.pw || f.padH != tc.ph {
-			t.Errorf("%dx%d: resized to %dx%d padded %dx%d, want %dx%d padded %dx%d",
-				tc.w, tc.h, f.w, f.h, f.padW, f.padH, tc.fw, tc.fh, tc.pw, tc.ph)
+		frames := yunetFrames(tc.w, tc.h)
+		full := frames
+		var shrunk *yunetFrame
+		if max(tc.w, tc.h) > yunetMaxSide {
+			full, shrunk = frames[:len(frames)-1], &frames[len(frames)-1]
+		}
+		if len(full) != tc.windows {
+			t.Errorf("%dx%d: %d windows, want %d", tc.w, tc.h, len(full), tc.windows)
+		}
+		for _, f := range full {
+			if f.w != f.src.Dx() || f.h != f.src.Dy() || f.w != tc.winW || f.h != tc.winH {
+				t.Errorf("%dx%d: window %v run at %dx%d, want %dx%d unscaled", tc.w, tc.h, f.src, f.w, f.h, tc.winW, tc.winH)
+			}
+		}
+		if tc.fw == 0 {
+			if shrunk != nil {
+				t.Errorf("%dx%d: shrunk although ≤ %d", tc.w, tc.h, yunetMaxSide)
+			}
+			continue
+		}
+		f := *shrunk
+		if f.src != image.Rect(0, 0, tc.w, tc.h) || f.w != tc.fw || f.h != tc.fh || f.padW != tc.pw || f.padH != tc.ph {
+			t.Errorf("%dx%d: %v resized to %dx%d padded %dx%d, want the whole image at %dx%d padded %dx%d",
+				tc.w, tc.h, f.src, f.w, f.h, f.padW, f.padH, tc.fw, tc.fh, tc.pw, tc.ph)
 		}
 	}
+}
+
+// Windows cover the image, are as few as the overlap allows, and overlap enough that any face
+// of up to yunetOverlap − 2·yunetEdgeMargin lies clear of the inner edges of one of them.
+func TestWindowSpans(t *testing.T) {
+	for _, n := range []int{1, 700, 2048, 2049, 2400, 3584, 3585, 5000, 10000, 20000, 65535} {
+		spans := windowSpans(n)
+		length := spans[0][1] - spans[0][0]
+		if spans[0][0] != 0 || spans[len(spans)-1][1] != n {
+			t.Errorf("n=%d: %v does not cover 0..%d", n, spans, n)
+		}
+		if length > yunetWindow || (len(spans) > 1 && length%yunetDivisor != 0) {
+			t.Errorf("n=%d: windows of %d", n, length)
+		}
+		if fewer := len(spans) - 1; fewer > 0 && fewer*yunetWindow-(fewer-1)*yunetOverlap >= n {
+			t.Errorf("n=%d: %d windows where %d would do", n, len(spans), fewer)
+		}
+		for i := 1; i < len(spans); i++ {
+			if spans[i][1]-spans[i][0] != length {
+				t.Errorf("n=%d: windows of different lengths %v", n, spans)
+			}
+			if overlap := spans[i-1][1] - spans[i][0]; overlap < yunetOverlap {
+				t.Errorf("n=%d: windows %v and %v overlap by %d", n, spans[i-1], spans[i], overlap)
+			}
+		}
+	}
+}
+
+func TestYunetFrameToOriginal(t *testing.T) {
 	// ×3 shrink: input pixel 0 is the average of source pixels 0, 1 and 2, centred on 1.
-	f := newYunetFrame(1920, 960)
+	f := newYunetFrame(1920, 960, image.Rect(0, 0, 1920, 960), 640, 320)
 	got := f.toOriginal(Face{Box: boxOf(0, 0, 10, 10), Landmarks: [5]Point{{0, 0}, {1, 2}}})
 	if got.Landmarks[0] != (Point{1, 1}) || got.Landmarks[1] != (Point{4, 7}) || got.Box != boxOf(1, 1, 31, 31) {
-		t.Errorf("mapped back to %+v", got)
+		t.Errorf("shrunk ×3: mapped back to %+v", got)
+	}
+	// A window at full size is shifted by its corner.
+	f = newYunetFrame(3000, 3000, image.Rect(900, 400, 2948, 2448), 2048, 2048)
+	got = f.toOriginal(Face{Box: boxOf(0, 0, 10, 10), Landmarks: [5]Point{{0, 0}, {1, 2}}})
+	if got.Landmarks[0] != (Point{900, 400}) || got.Landmarks[1] != (Point{901, 402}) || got.Box != boxOf(900, 400, 910, 410) {
+		t.Errorf("window: mapped back to %+v", got)
+	}
+}
+
+// A full-size window reports a face unless it is larger than yunetMaxFullSizeFace (the shrunk
+// copy's) or near a window edge inside the image (cut there, perhaps); near an image edge a
+// face is all there is and is kept.
+func TestYunetFrameReports(t *testing.T) {
+	const m, big = yunetEdgeMargin, yunetMaxFullSizeFace
+	frames := yunetFrames(2400, 1600)
+	left, right, shrunk := frames[0], frames[1], frames[2]
+	if left.src != image.Rect(0, 0, 1344, 1600) || right.src != image.Rect(1056, 0, 2400, 1600) {
+		t.Fatalf("windows %v and %v", left.src, right.src)
+	}
+	for _, tc := range []struct {
+		name  string
+		frame yunetFrame
+		box   [2]Point
+		want  bool
+	}{
+		{"left window, at the image's left edge", left, boxOf(-5, 100, 40, 150), true},
+		{"left window, at its inner right edge", left, boxOf(1300, 100, 1344-m+1, 150), false},
+		{"left window, clear of its inner right edge", left, boxOf(1300, 100, 1344-m-1, 150), true},
+		{"left window, at the image's bottom edge", left, boxOf(500, 1550, 550, 1603), true},
+		{"right window, at its inner left edge", right, boxOf(1056+m-1, 100, 1100, 150), false},
+		{"right window, clear of its inner left edge", right, boxOf(1056+m+1, 100, 1100, 150), true},
+		{"right window, past the image's right edge", right, boxOf(2350, 100, 2410, 150), true},
+		{"right window, the largest face it keeps", right, boxOf(1500, 100, 1500+big, 300), true},
+		{"right window, a face for the shrunk copy", right, boxOf(1500, 100, 1600, 101+big), false},
+		{"shrunk copy, a face of any size", shrunk, boxOf(0, 0, 2400, 1600), true},
+	} {
+		if got := tc.frame.reports(Face{Box: tc.box}); got != tc.want {
+			t.Errorf("%s: reports = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 
@@ -429,7 +529,7 @@ func TestYunetFrame(t *testing.T) {
 // padding black.
 func TestFillCopiesBGR(t *testing.T) {
 	img := &imageio.Image{W: 2, H: 1, Channels: 3, Depth: 8, Pix: []byte{10, 20, 30, 40, 50, 60}}
-	f := newYunetFrame(2, 1)
+	f := newYunetFrame(2, 1, image.Rect(0, 0, 2, 1), 2, 1)
 	dst := make([]float32, 3*f.padW*f.padH)
 	f.fill(img, dst)
 	plane := f.padW * f.padH
@@ -449,6 +549,24 @@ func TestFillCopiesBGR(t *testing.T) {
 	}
 }
 
+// A window's fill starts at the window's corner: gray pixel (x, y) of a 4×3 image is 10·y + x.
+func TestFillWindow(t *testing.T) {
+	img := &imageio.Image{W: 4, H: 3, Channels: 1, Depth: 8, Pix: make([]byte, 12)}
+	for i := range img.Pix {
+		img.Pix[i] = byte(10*(i/4) + i%4)
+	}
+	f := newYunetFrame(4, 3, image.Rect(1, 1, 3, 3), 2, 2)
+	dst := make([]float32, 3*f.padW*f.padH)
+	f.fill(img, dst)
+	for y := range 2 {
+		for x := range 2 {
+			if got, want := dst[y*f.padW+x], float32(10*(y+1)+x+1); got != want {
+				t.Errorf("input pixel (%d, %d) is %v, want %v", x, y, got, want)
+			}
+		}
+	}
+}
+
 // Shrinking averages: a 1280×2 image of alternating columns 0 and 255 (and 16-bit 0 and
 // 65535) becomes 640×1 of 127.5.
 func TestFillAverages(t *testing.T) {
@@ -463,7 +581,7 @@ func TestFillAverages(t *testing.T) {
 				img.Set(i, top)
 			}
 		}
-		f := newYunetFrame(img.W, img.H)
+		f := yunetFrames(img.W, img.H)[1] // after the one full-size window
 		if f.w != 640 || f.h != 1 {
 			t.Fatalf("resized to %dx%d", f.w, f.h)
 		}

@@ -50,7 +50,8 @@ func SoftMask(m Affine, u float64, w, h int) (*Mask, image.Rectangle) {
 }
 
 // PasteFace blends a restored face back into dst in place, following facexlib's
-// paste_faces_to_input_image with use_parse=False (SPEC §2.2 step 4).
+// paste_faces_to_input_image with use_parse=False, but with the exact pixel-centre offset
+// (SPEC §2.2 step 4; see faceToOutput).
 //
 // face is RGB planar float32 (3×n×n, normally n = 512) in 0..1, the restorer's output for
 // the crop WarpFace cut with m from the detection image; dst is the image to paste onto,
@@ -75,25 +76,22 @@ func cropSide(face []float32) int {
 // faceToOutput maps crop coordinates into the output image: the inverse of the alignment,
 // scaled by u when the output is u times the detection image.
 //
-// facexlib scales the whole inverse (linear part and translation) by u and then, only when
-// u > 1, adds 0.5·u to the translation "for more precise back alignment". The reason for an
-// offset at all: pixel centres sit at integer coordinates, so detection pixel x covers output
-// pixels u·x … u·x+u−1, whose centre is u·x + (u−1)/2, not u·x; without an offset the face
-// lands (u−1)/2 output pixels up and to the left. facexlib's 0.5·u is half an output pixel
-// more than that exact (u−1)/2. We keep facexlib's value, as SPEC §2.2 step 4 asks, but it is
-// measurably off: pasting the astronaut's own crop onto a bicubic enlargement gives 36.9 dB
-// over the face at u=4 against 39.6 dB with (u−1)/2, and at u=2 33.1 dB, no better than no
-// offset at all, against 39.5 dB (TestPasteOntoEnlargementLandsInPlace).
+// Scaling the inverse by u alone is not enough: pixel centres sit at integer coordinates, so
+// detection pixel x covers output pixels u·x … u·x+u−1, whose centre is u·x + (u−1)/2
+// (Real-ESRGAN's pixel centres, and any upscaler's that keeps the image's extent). Without an
+// offset the face lands (u−1)/2 output pixels up and to the left. facexlib adds 0.5·u, half
+// an output pixel too much; SPEC §2.2 step 4 asks for the exact (u−1)/2. Pasting the
+// astronaut's own crop onto a bicubic enlargement gives, over the face, 39.6 dB at u=4
+// against 36.9 dB with 0.5·u, and 39.5 dB at u=2 against 33.1 dB
+// (TestPasteOntoEnlargementLandsInPlace).
 func faceToOutput(m Affine, u float64) Affine {
 	return scaledInverse(m, u, pasteOffset(u))
 }
 
-// pasteOffset is facexlib's extra translation for an output u times larger.
+// pasteOffset is the translation that puts detection pixel centres on the centres of the
+// output pixels they became, for an output u times larger; 0 at u = 1.
 func pasteOffset(u float64) float64 {
-	if u > 1 {
-		return 0.5 * u
-	}
-	return 0
+	return (u - 1) / 2
 }
 
 // scaledInverse is m⁻¹ scaled by u with offset added to its translation.

@@ -3,6 +3,7 @@ package face
 import (
 	"context"
 	"fmt"
+	"image"
 	"math"
 	"path/filepath"
 
@@ -23,9 +24,24 @@ const (
 	// yunetTopK bounds the candidates NMS compares (OpenCV's top_k), so a pathological image
 	// that lights up every cell cannot make the quadratic NMS slow.
 	yunetTopK = 5000
-	// yunetMaxSide is the longest side the network sees: larger images are shrunk first, since
-	// YuNet is trained on faces of 10 to a few hundred pixels and its cost grows with the area.
+	// yunetMaxSide is the long side of the shrunk copy Detect also runs on (see Detect).
 	yunetMaxSide = 640
+	// yunetWindow is the largest input side of one run at the image's own size: larger
+	// images are cut into overlapping windows, so the input tensor and the network's
+	// activations stay bounded whatever the photo's size.
+	yunetWindow = 2048
+	// yunetMaxFullSizeFace is the largest face (the long side of its box, in pixels) the
+	// full-size pass keeps when the shrunk copy is run too; larger faces are left to the
+	// shrunk copy. The bound is what lets windows overlap by a fixed amount (yunetOverlap),
+	// and it drops what the full-size pass finds in large shapes that are no faces (the
+	// astronaut's mission patch, enlarged ×3, scores 0.77 at full size and nothing at 640).
+	yunetMaxFullSizeFace = 256
+	// yunetEdgeMargin: a face whose box comes this close to a window edge inside the image may
+	// be cut by it, and is left to the neighbouring window (see cutByWindow).
+	yunetEdgeMargin = 16
+	// yunetOverlap is the least overlap of neighbouring windows: the largest face the
+	// full-size pass keeps plus the margin on both sides (see windowSpans).
+	yunetOverlap = yunetMaxFullSizeFace + 2*yunetEdgeMargin
 	// yunetDivisor: the network downsamples by 32, so the input is padded to a multiple of it.
 	yunetDivisor = 32
 )
@@ -85,11 +101,85 @@ func LoadYuNet(rt *ort.Runtime, path string) (*YuNet, error) {
 // faces are in img's coordinates, sorted by score, highest first. Boxes and landmarks are
 // reported as the network gives them: a face cut by the image edge can have a box or
 // landmarks outside the image. Cancelling ctx stops the run.
+//
+// YuNet finds faces from about 10 px to a few hundred px of its input, so no one scale serves
+// every photo (SPEC §2.2 step 1). Detect runs it at two and merges the faces with NMS:
+//   - the image at its own size finds the small faces, which shrinking a multi-megapixel
+//     group photo to 640 loses (3 of 22 on such photos). An image larger than yunetWindow
+//     is cut into overlapping windows, run one at a time, so memory stays bounded however
+//     large the photo. This pass keeps faces up to yunetMaxFullSizeFace;
+//   - a copy whose long side is yunetMaxSide finds the faces too large for the network's
+//     receptive field at full size. An image already that small needs only the first pass.
 func (y *YuNet) Detect(ctx context.Context, img *imageio.Image) ([]Face, error) {
 	if err := checkDetectImage(img); err != nil {
 		return nil, err
 	}
-	frame := newYunetFrame(img.W, img.H)
+	var faces []Face
+	for _, frame := range yunetFrames(img.W, img.H) {
+		found, err := y.detectIn(ctx, img, frame)
+		if err != nil {
+			return nil, err
+		}
+		faces = append(faces, found...)
+	}
+	return suppress(best(faces, yunetTopK), yunetNMSIoU), nil
+}
+
+// yunetFrames lists the runs Detect makes on a w×h image: a window at full size per window
+// the image is cut into, then the shrunk copy when the image is larger than it.
+func yunetFrames(w, h int) []yunetFrame {
+	shrunk := max(w, h) > yunetMaxSide
+	var frames []yunetFrame
+	for _, ys := range windowSpans(h) {
+		for _, xs := range windowSpans(w) {
+			window := image.Rect(xs[0], ys[0], xs[1], ys[1])
+			f := newYunetFrame(w, h, window, window.Dx(), window.Dy())
+			if shrunk {
+				f.maxFace = yunetMaxFullSizeFace
+			}
+			frames = append(frames, f)
+		}
+	}
+	if shrunk {
+		scale := float64(yunetMaxSide) / float64(max(w, h))
+		sw := max(1, int(math.Round(float64(w)*scale)))
+		sh := max(1, int(math.Round(float64(h)*scale)))
+		frames = append(frames, newYunetFrame(w, h, image.Rect(0, 0, w, h), sw, sh))
+	}
+	return frames
+}
+
+// windowSpans cuts 0..n into the fewest runs [start, end) of at most yunetWindow that overlap
+// their neighbours by at least yunetOverlap, all of one length (so ONNX Runtime plans one
+// input shape) that is a multiple of yunetDivisor (so no black padding sits at an inner
+// window edge). n ≤ yunetWindow is one run.
+//
+// Why the overlap: with steps of at most length − yunetOverlap, a run [a, b] of length up to
+// yunetOverlap lies inside some window. So every face the full-size pass keeps (at most
+// yunetMaxFullSizeFace) lies whole and at least yunetEdgeMargin clear of the inner edges in
+// some window, which is why a window may drop the faces near its inner edges (cutByWindow):
+// they may be cut there, and the whole face is found next door.
+func windowSpans(n int) [][2]int {
+	if n <= yunetWindow {
+		return [][2]int{{0, n}}
+	}
+	count := ceilDiv(n-yunetOverlap, yunetWindow-yunetOverlap)
+	// The shortest length for count runs with yunetOverlap between neighbours; spreading the
+	// starts evenly over 0..n−length keeps every step at most length − yunetOverlap.
+	length := roundUpTo(ceilDiv(n+(count-1)*yunetOverlap, count), yunetDivisor)
+	spans := make([][2]int, count)
+	for i := range spans {
+		start := i * (n - length) / (count - 1)
+		spans[i] = [2]int{start, start + length}
+	}
+	return spans
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// detectIn runs the network once, on the part of img that frame describes, and returns the
+// faces it finds in img's coordinates that this run is the one to report (see reports).
+func (y *YuNet) detectIn(ctx context.Context, img *imageio.Image, frame yunetFrame) ([]Face, error) {
 	in, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, int64(frame.padH), int64(frame.padW)))
 	if err != nil {
 		return nil, err
@@ -110,11 +200,14 @@ func (y *YuNet) Detect(ctx context.Context, img *imageio.Image) ([]Face, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(y.Session.Path), err)
 	}
-	faces = suppress(best(faces, yunetTopK), yunetNMSIoU)
-	for i := range faces {
-		faces[i] = frame.toOriginal(faces[i])
+	faces = best(faces, yunetTopK)
+	kept := faces[:0]
+	for _, f := range faces {
+		if f = frame.toOriginal(f); frame.reports(f) {
+			kept = append(kept, f)
+		}
 	}
-	return faces, nil
+	return kept, nil
 }
 
 // checkDetectImage rejects what Detect cannot read, so a malformed image is an error, not a panic.
@@ -208,35 +301,33 @@ func clampScore(v float32) float64 {
 	return math.Min(1, math.Max(0, float64(v)))
 }
 
-// yunetFrame is how an image maps onto the network's input: shrunk to w×h so the long side
-// is at most yunetMaxSide (never enlarged), then padded with black on the right and bottom to
-// padW×padH.
+// yunetFrame is how one run sees the image: the window src of a srcW×srcH image, shrunk to
+// w×h (or kept at its size), then padded with black on the right and bottom to padW×padH.
 type yunetFrame struct {
 	srcW, srcH int
+	src        image.Rectangle
 	w, h       int
 	padW, padH int
+	// maxFace is the largest face (long side of the box, image pixels) this run reports;
+	// 0 for any size.
+	maxFace float64
 }
 
-func newYunetFrame(srcW, srcH int) yunetFrame {
-	f := yunetFrame{srcW: srcW, srcH: srcH, w: srcW, h: srcH}
-	if long := max(srcW, srcH); long > yunetMaxSide {
-		scale := float64(yunetMaxSide) / float64(long)
-		f.w = max(1, int(math.Round(float64(srcW)*scale)))
-		f.h = max(1, int(math.Round(float64(srcH)*scale)))
-	}
-	f.padW = roundUpTo(f.w, yunetDivisor)
-	f.padH = roundUpTo(f.h, yunetDivisor)
-	return f
+func newYunetFrame(srcW, srcH int, src image.Rectangle, w, h int) yunetFrame {
+	return yunetFrame{srcW: srcW, srcH: srcH, src: src, w: w, h: h,
+		padW: roundUpTo(w, yunetDivisor), padH: roundUpTo(h, yunetDivisor)}
 }
 
 func roundUpTo(n, m int) int { return (n + m - 1) / m * m }
 
-// toOriginal maps a face found in the network's input back to the source image. Pixels are
-// sampled at integer coordinates (see Point), and input pixel x averages source pixels
-// [x·sx, (x+1)·sx), so input coordinate X is source coordinate (X+0.5)·sx − 0.5.
+// toOriginal maps a face found in the network's input back to the image. Pixels are sampled
+// at integer coordinates (see Point), and input pixel x averages window pixels
+// [x·sx, (x+1)·sx), so input coordinate X is window coordinate (X+0.5)·sx − 0.5.
 func (f yunetFrame) toOriginal(face Face) Face {
-	sx, sy := float64(f.srcW)/float64(f.w), float64(f.srcH)/float64(f.h)
-	m := func(p Point) Point { return Point{(p.X+0.5)*sx - 0.5, (p.Y+0.5)*sy - 0.5} }
+	sx, sy := float64(f.src.Dx())/float64(f.w), float64(f.src.Dy())/float64(f.h)
+	m := func(p Point) Point {
+		return Point{(p.X+0.5)*sx - 0.5 + float64(f.src.Min.X), (p.Y+0.5)*sy - 0.5 + float64(f.src.Min.Y)}
+	}
 	face.Box = [2]Point{m(face.Box[0]), m(face.Box[1])}
 	for i, p := range face.Landmarks {
 		face.Landmarks[i] = m(p)
@@ -244,24 +335,48 @@ func (f yunetFrame) toOriginal(face Face) Face {
 	return face
 }
 
-// fill writes img, area-resampled to w×h, into dst: the [1,3,padH,padW] input tensor, planes
-// B, G, R with values 0..255, already zero (the padding). Area resampling (OpenCV's
-// INTER_AREA) averages every source pixel under an input pixel, so a large photo shrinks
-// without aliasing; at w×h = the source size it copies the pixels exactly. Rows are made one
-// at a time, so memory is one source row and one input row per core beyond the tensor; the rows are
-// shared out over every core.
+// reports says whether this run is the one to report face (in image coordinates): not when
+// it is larger than maxFace (the shrunk copy's), nor when an inner window edge may cut it.
+func (f yunetFrame) reports(face Face) bool {
+	side := max(face.Box[1].X-face.Box[0].X, face.Box[1].Y-face.Box[0].Y)
+	return (f.maxFace == 0 || side <= f.maxFace) && !f.cutByWindow(face)
+}
+
+// cutByWindow reports whether face (in image coordinates) comes within yunetEdgeMargin of an
+// edge of the window that lies inside the image: the window may show only part of it, and
+// the overlap (windowSpans) puts the whole face inside a neighbouring window. Image edges do
+// not count: a face cut by one of them is all there is.
+func (f yunetFrame) cutByWindow(face Face) bool {
+	const m = yunetEdgeMargin
+	b, r := face.Box, f.src
+	return (r.Min.X > 0 && b[0].X < float64(r.Min.X+m)) ||
+		(r.Min.Y > 0 && b[0].Y < float64(r.Min.Y+m)) ||
+		(r.Max.X < f.srcW && b[1].X > float64(r.Max.X-m)) ||
+		(r.Max.Y < f.srcH && b[1].Y > float64(r.Max.Y-m))
+}
+
+// fill writes the window of img, resampled to w×h, into dst: the [1,3,padH,padW] input
+// tensor, planes B, G, R with values 0..255, already zero (the padding). A window run at its
+// own size is copied (copyWindow); a shrunk one is area-resampled (OpenCV's INTER_AREA),
+// which averages every source pixel under an input pixel, so a large photo shrinks without
+// aliasing. Rows are made one at a time, so memory is one source row and one input row per
+// core beyond the tensor; the rows are shared out over every core.
 func (f yunetFrame) fill(img *imageio.Image, dst []float32) {
-	xs, ys := areaSpans(f.srcW, f.w), areaSpans(f.srcH, f.h)
+	if f.w == f.src.Dx() && f.h == f.src.Dy() {
+		f.copyWindow(img, dst)
+		return
+	}
+	xs, ys := areaSpans(f.src.Dx(), f.w), areaSpans(f.src.Dy(), f.h)
 	plane := f.padW * f.padH
 	parallelRows(f.h, func(y0, y1 int) {
-		src := make([]float32, 3*f.srcW)
+		src := make([]float32, 3*f.src.Dx())
 		row := make([]float32, 3*f.w)
 		acc := make([]float32, 3*f.w)
 		for y := y0; y < y1; y++ {
 			span := ys[y]
 			clear(acc)
 			for k, wy := range span.weights {
-				bgrRow(img, span.first+k, src)
+				bgrRow(img, f.src.Min.Y+span.first+k, f.src.Min.X, src)
 				shrinkRow(src, xs, row)
 				for i, v := range row {
 					acc[i] += wy * v
@@ -271,6 +386,23 @@ func (f yunetFrame) fill(img *imageio.Image, dst []float32) {
 				for c := 0; c < 3; c++ {
 					dst[c*plane+y*f.padW+x] = acc[3*x+c]
 				}
+			}
+		}
+	})
+}
+
+// copyWindow is fill for a run at the window's own size, where each input pixel is one image
+// pixel: the full-size pass copies megapixels, so it skips the resampling.
+func (f yunetFrame) copyWindow(img *imageio.Image, dst []float32) {
+	plane := f.padW * f.padH
+	parallelRows(f.h, func(y0, y1 int) {
+		row := make([]float32, 3*f.w)
+		for y := y0; y < y1; y++ {
+			bgrRow(img, f.src.Min.Y+y, f.src.Min.X, row)
+			at := y * f.padW
+			b, g, r := dst[at:at+f.w], dst[plane+at:plane+at+f.w], dst[2*plane+at:2*plane+at+f.w]
+			for x := range b {
+				b[x], g[x], r[x] = row[3*x], row[3*x+1], row[3*x+2]
 			}
 		}
 	})
@@ -313,16 +445,17 @@ func shrinkRow(src []float32, xs []areaSpan, dst []float32) {
 	}
 }
 
-// bgrRow converts row y of img into BGR triples on YuNet's 0..255 scale: gray is repeated into
-// all three, alpha is dropped, and 16-bit samples are divided by 257 (65535 → 255).
-func bgrRow(img *imageio.Image, y int, dst []float32) {
+// bgrRow converts len(dst)/3 pixels of row y of img, from column x0 on, into BGR triples on
+// YuNet's 0..255 scale: gray is repeated into all three, alpha is dropped, and 16-bit samples
+// are divided by 257 (65535 → 255).
+func bgrRow(img *imageio.Image, y, x0 int, dst []float32) {
 	scale := float32(1)
 	if img.Depth == 16 {
 		scale = 1.0 / 257
 	}
 	ch := img.Channels
-	row := y * img.W * ch // the row's first sample
-	for x := 0; x < img.W; x++ {
+	row := (y*img.W + x0) * ch // the first sample read
+	for x := 0; x < len(dst)/3; x++ {
 		p := row + x*ch
 		if ch == 1 {
 			v := float32(img.At(p)) * scale

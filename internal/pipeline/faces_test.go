@@ -55,7 +55,7 @@ func writeRestorerModel(t *testing.T, dir string, scale, shift float32) {
 // writeSmoothUpscaler writes a ×4 "upscaler" that enlarges bilinearly with half-pixel centres.
 // Real-ESRGAN invents detail the enlarged original crop cannot have (its ×4 face is 30 dB from
 // a plain enlargement), so the paste offset is checked against a smooth ×4 instead: a face
-// pasted 0.5·u off shows as a shift.
+// pasted with a wrong offset (facexlib's 0.5·u is half an output pixel off) shows as a shift.
 func writeSmoothUpscaler(t *testing.T, dir string) {
 	g := onnxpb.Graph{
 		Inputs:  []onnxpb.ValueInfo{onnxpb.NewValueInfo("input", onnxpb.Float, onnxpb.Fixed(1), onnxpb.Fixed(3), onnxpb.Sym("h"), onnxpb.Sym("w"))},
@@ -96,7 +96,7 @@ var astronaut = filepath.Join(shared, "images", "astronaut.png")
 var faceBox = image.Rect(178, 63, 268, 176)
 
 // With a restorer that gives its input back, -G 1 changes the face by little and nothing
-// outside the mask; the same on a ×4 result proves the 0.5·u offset of the paste.
+// outside the mask; the same on a ×4 result checks the (u−1)/2 offset of the paste.
 func TestFaceRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	linkShared(t, dir)
