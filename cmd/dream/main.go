@@ -32,6 +32,7 @@ type flags struct {
 	sdModel      string
 	keepModels   string
 	tile         int
+	maxMemory    string
 	device       string
 	threads      int
 	ortLib       string
@@ -58,6 +59,7 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.sdModel, "sd_model", "", "Stable Diffusion 1.x export in the diffusers ONNX layout (default: stable-diffusion-v1-5 in the model directory)")
 	fs.StringVar(&f.keepModels, "keep_models", "auto", "keep the text encoder and VAE loaded between images: auto (when RAM is plentiful), yes or no")
 	fs.IntVar(&f.tile, "esrgan_bg_tile", 0, "upscale tile size in input pixels (default: the largest that fits the memory budget)")
+	fs.StringVar(&f.maxMemory, "max_memory", "", "memory a model may work in, such as 800M or 4G; sizes the upscaler's tiles (default: a quarter of the memory available at start)")
 	fs.StringVar(&f.device, "device", "auto", "execution provider: auto, cpu, cuda or coreml")
 	fs.StringVar(&f.device, "providers", "auto", "same as --device")
 	fs.IntVar(&f.threads, "threads", 0, "threads per model run (default: every core)")
@@ -94,6 +96,11 @@ func (f *flags) validate() error {
 	}
 	if !slices.Contains([]string{"auto", "yes", "no"}, f.keepModels) {
 		return fmt.Errorf("--keep_models %s: use auto, yes or no", f.keepModels)
+	}
+	if f.maxMemory != "" {
+		if _, err := parseSize(f.maxMemory); err != nil {
+			return fmt.Errorf("--max_memory: %v", err)
+		}
 	}
 	if f.threads < 0 {
 		return fmt.Errorf("--threads %d: use 0 (every core) or a positive number", f.threads)
@@ -151,6 +158,7 @@ func run(args []string) int {
 		SDModel:       f.sdModel,
 		KeepModels:    keepModels(f.keepModels),
 		Tile:          f.tile,
+		MaxMemory:     f.memoryBudget(),
 		NoUpscale:     f.noUpscale,
 		NoRestore:     f.noRestore,
 		Runtime:       runtimeOpener(f, sh.RestoreInterrupt),
@@ -199,6 +207,16 @@ func runtimeOpener(f *flags, restoreInterrupt func()) func() (*ort.Runtime, erro
 			AfterAccelerator: restoreInterrupt,
 		})
 	}
+}
+
+// memoryBudget is --max_memory in bytes, or 0 for the pipeline's default; validate has
+// checked it.
+func (f *flags) memoryBudget() int64 {
+	if f.maxMemory == "" {
+		return 0
+	}
+	n, _ := parseSize(f.maxMemory)
+	return n
 }
 
 // keepModels decides sd.Policy.KeepAll: "auto" keeps the text encoder and VAE loaded when the

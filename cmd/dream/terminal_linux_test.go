@@ -57,6 +57,46 @@ func TestTerminalSession(t *testing.T) {
 	}
 }
 
+// A long upscale shows its bar (0/N) before the first tile is done, then an ETA; the note
+// that CUDA is missing comes once in a session of several jobs.
+func TestTerminalUpscaleProgress(t *testing.T) {
+	work := t.TempDir()
+	big := filepath.Join(work, "big.png")
+	writeTiledCopy(t, filepath.Join(sharedDir, "images", "astronaut.png"), big, 2)
+	small := filepath.Join(sharedDir, "images", "coffee_crop128.png")
+	// The default device tries CUDA first, which this build of ONNX Runtime lacks.
+	term := startInTerminal(t, work, "--models", filepath.Join(sharedDir, "models"),
+		"--esrgan_model", "general-x4v3", "--esrgan_bg_tile", "128")
+	term.waitFor(t, "dream> ")
+
+	term.send(t, "!fix big.png -U 4 1\r")
+	sent := time.Now()
+	term.waitFor(t, "upscaling ×4 [")
+	term.waitFor(t, "] 0/64 tiles")
+	t.Logf("the bar showed 0/64 tiles %v after the line was sent", time.Since(sent).Round(time.Millisecond))
+	term.waitFor(t, "] 1/64 tiles, ")
+	term.waitFor(t, ", ETA ")
+	t.Logf("an ETA showed %v after the line was sent", time.Since(sent).Round(time.Millisecond))
+	term.send(t, "\x03")
+	term.waitFor(t, "cancelled; nothing was written")
+
+	for _, name := range []string{"coffee_crop128.fixed.png", "coffee_crop128.fixed-01.png"} {
+		term.waitFor(t, "dream> ")
+		term.send(t, "!fix "+small+" -U 4 1\r")
+		term.waitFor(t, "wrote outputs/img-samples/"+name)
+	}
+	term.waitFor(t, "dream> ")
+	term.send(t, "q\r")
+	if err := term.cmd.Wait(); err != nil {
+		t.Errorf("dream exited with %v after q", err)
+	}
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	if n := strings.Count(term.seen.String(), "CUDA is not available"); n != 1 {
+		t.Errorf("the CUDA note showed %d times in three jobs, want once:\n%s", n, term.seen.String())
+	}
+}
+
 // terminal is dream running on the slave side of a pseudo-terminal.
 type terminal struct {
 	cmd    *exec.Cmd

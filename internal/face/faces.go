@@ -15,6 +15,8 @@ const MinEyeDistance = 5
 type Options struct {
 	Strength float64 // -G: 0 keeps the image, 1 the restored faces
 	Fidelity float64 // -cf, for CodeFormer
+	// Progress, when set, is told 0 of n once the faces are found, then after each face.
+	Progress func(done, total int)
 }
 
 // Restore finds the faces of before, restores each, pastes them one after another onto a copy
@@ -31,15 +33,21 @@ func Restore(ctx context.Context, det Detector, r *Restorer, before, after *imag
 	if len(faces) == 0 {
 		return after, 0, nil
 	}
+	report := opts.Progress
+	if report == nil {
+		report = func(int, int) {}
+	}
+	report(0, len(faces))
 	u := float64(after.W) / float64(before.W)
 	pasted := clone(after)
-	for _, f := range faces {
+	for i, f := range faces {
 		m := AlignTransform(f.Landmarks)
 		restored, err := r.Restore(ctx, WarpFace(before, m, CropSize), opts.Fidelity)
 		if err != nil {
 			return nil, 0, err
 		}
 		PasteFace(pasted, restored, m, u)
+		report(i+1, len(faces))
 	}
 	if opts.Strength >= 1 {
 		return pasted, len(faces), nil

@@ -39,7 +39,12 @@ func (p *Pipeline) restoreFaces(ctx context.Context, before, after *imageio.Imag
 	if err != nil {
 		return nil, nil, "", err
 	}
-	out, count, err := face.Restore(ctx, det, r, before, after, face.Options{Strength: j.Faces.Strength, Fidelity: j.Faces.Fidelity})
+	opts := face.Options{Strength: j.Faces.Strength, Fidelity: j.Faces.Fidelity}
+	if p.cfg.Progress != nil {
+		task := Task{Name: "restoring faces", Unit: "faces"}
+		opts.Progress = func(done, total int) { p.cfg.Progress(task, done, total) }
+	}
+	out, count, err := face.Restore(ctx, det, r, before, after, opts)
 	if err != nil {
 		return nil, nil, "", err
 	}

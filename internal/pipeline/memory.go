@@ -10,6 +10,11 @@ import (
 // PhysicalMemory is the machine's RAM in bytes, from /proc/meminfo; 0 where that cannot be
 // read (other systems), which callers treat as "not plentiful".
 func PhysicalMemory() uint64 {
+	return meminfo("MemTotal:")
+}
+
+// meminfo reads one field of /proc/meminfo, in bytes; 0 where it cannot be read.
+func meminfo(field string) uint64 {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {
 		return 0
@@ -18,7 +23,7 @@ func PhysicalMemory() uint64 {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+		if len(fields) >= 2 && fields[0] == field {
 			kib, err := strconv.ParseUint(fields[1], 10, 64)
 			if err == nil {
 				return kib << 10
@@ -26,4 +31,29 @@ func PhysicalMemory() uint64 {
 		}
 	}
 	return 0
+}
+
+// AvailableMemory is the memory the system can give without swapping (MemAvailable in
+// /proc/meminfo), in bytes; 0 where that cannot be read.
+func AvailableMemory() uint64 {
+	return meminfo("MemAvailable:")
+}
+
+// Bounds of the default model budget (see DefaultMaxMemory).
+const (
+	memoryShare    = 4 // a quarter of the available memory
+	minModelMemory = 256 << 20
+	maxModelMemory = 16 << 30
+	unknownMemory  = 1 << 30 // where the available memory cannot be read
+)
+
+// DefaultMaxMemory is --max_memory when it is not given: a quarter of the memory available at
+// start, so the model, the images, the rest of the system and a second dream all fit, kept
+// between 256 MiB (below that tiles get tiny) and 16 GiB (beyond that no window is faster).
+func DefaultMaxMemory() int64 {
+	available := AvailableMemory()
+	if available == 0 {
+		return unknownMemory
+	}
+	return min(max(int64(available/memoryShare), minModelMemory), maxModelMemory)
 }

@@ -31,6 +31,9 @@ type Config struct {
 	UpscalerPath string
 	// Tile is --esrgan_bg_tile, in input pixels; 0 chooses it from the memory budget.
 	Tile int
+	// MaxMemory is --max_memory: the bytes a model's working set may take, which sizes the
+	// upscaler's tiles. 0 means DefaultMaxMemory.
+	MaxMemory int64
 	// RestorerPaths overrides the face restorer's file per -ft name (--gfpgan_model_path,
 	// --codeformer_model_path).
 	RestorerPaths map[string]string
@@ -72,6 +75,9 @@ type Pipeline struct {
 func New(cfg Config) *Pipeline {
 	if cfg.Upscaler == "" {
 		cfg.Upscaler = models.DefaultUpscaler
+	}
+	if cfg.MaxMemory <= 0 {
+		cfg.MaxMemory = DefaultMaxMemory()
 	}
 	return &Pipeline{cfg: cfg, upscalers: map[string]*upscale.Model{}, restorers: map[string]*face.Restorer{},
 		hashes: map[string]string{}}

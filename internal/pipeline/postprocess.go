@@ -42,6 +42,7 @@ func (p *Pipeline) planPostprocessing(j job.Job) (postprocessing, error) {
 			return plan, err
 		}
 	}
+	p.hashSoon(plan.upscaler, plan.restorer)
 	return plan, nil
 }
 
@@ -75,7 +76,8 @@ func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Jo
 		if err != nil {
 			return nil, nil, err
 		}
-		opts := upscale.Options{Factor: j.Upscale.Factor, Strength: j.Upscale.Strength, Tile: p.cfg.Tile}
+		opts := upscale.Options{Factor: j.Upscale.Factor, Strength: j.Upscale.Strength, Tile: p.cfg.Tile,
+			Budget: p.cfg.MaxMemory}
 		if p.cfg.Progress != nil {
 			task := Task{Name: fmt.Sprintf("upscaling ×%d", j.Upscale.Factor), Unit: "tiles"}
 			opts.Progress = func(done, total int) { p.cfg.Progress(task, done, total) }

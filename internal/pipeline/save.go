@@ -33,6 +33,16 @@ func (c ctxWriter) Write(b []byte) (int, error) {
 	return c.w.Write(b)
 }
 
+// hashSoon starts hashing model files in the background, so their sha256 is ready when the
+// result's metadata is written instead of adding to the job's time.
+func (p *Pipeline) hashSoon(paths ...string) {
+	for _, path := range paths {
+		if path != "" {
+			go p.modelRef(path)
+		}
+	}
+}
+
 // modelRef names a model file with its sha256, hashed once per process.
 func (p *Pipeline) modelRef(path string) pngmeta.ModelRef {
 	ref := pngmeta.ModelRef{Name: filepath.Base(path)}
