@@ -46,13 +46,20 @@ func (c config) models() string { return filepath.Join(c.shared, "models") }
 func (c config) image(name string) string { return filepath.Join(c.shared, "images", name) }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == childLoadFlag {
+		if err := childLoad(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "dream-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var c config
 	flag.StringVar(&c.shared, "shared", "../shared", "directory holding models/ and images/")
 	flag.StringVar(&c.dream, "dream", "bin/dream", "dream binary for the memory runs")
 	flag.IntVar(&c.reps, "reps", 5, "timed repetitions of each job and bare run")
 	flag.BoolVar(&c.verbose, "v", false, "print every repetition's times")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the speed runs to `FILE`")
-	flag.StringVar(&c.only, "only", "", "run only these sections: memory, generation, startup, speed, faces (comma-separated)")
+	flag.StringVar(&c.only, "only", "", "run only these sections: memory, generation, startup, firstfix, speed, faces, photo (comma-separated)")
 	flag.Parse()
 	if c.reps < 1 {
 		fmt.Fprintln(os.Stderr, "dream-bench: --reps must be at least 1")
@@ -92,6 +99,7 @@ func run(ctx context.Context, c config) error {
 	section("memory", func() error { return memorySection(ctx, c, tmp) })
 	section("generation", func() error { return generationMemorySection(ctx, c, tmp) })
 	section("startup", func() error { return startupSection(ctx, c, tmp) })
+	section("firstfix", func() error { return firstFixSection(ctx, c, tmp) })
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -101,6 +109,7 @@ func run(ctx context.Context, c config) error {
 	}
 	section("speed", func() error { return speedSection(ctx, c, rt, tmp) })
 	section("faces", func() error { return facesSection(ctx, c, rt, tmp) })
+	section("photo", func() error { return photoSection(ctx, c, rt, tmp) })
 	stopProfile()
 	if errors.Join(errs...) != nil {
 		return fmt.Errorf("some measurements failed (see above)")

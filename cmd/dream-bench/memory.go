@@ -62,6 +62,11 @@ func memorySection(ctx context.Context, c config, tmp string) error {
 // enlarge writes src resized to side×side as a PNG: the test needs a real photo at 1024², and
 // a CatmullRom enlargement keeps it photo-like.
 func enlarge(src, dst string, side int) error {
+	return enlargeTo(src, dst, side, side)
+}
+
+// enlargeTo writes src resized to w×h as a PNG.
+func enlargeTo(src, dst string, w, h int) error {
 	f, err := os.Open(src)
 	if err != nil {
 		return err
@@ -71,7 +76,7 @@ func enlarge(src, dst string, side int) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", src, err)
 	}
-	big := image.NewRGBA(image.Rect(0, 0, side, side))
+	big := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.CatmullRom.Scale(big, big.Bounds(), img, img.Bounds(), draw.Src, nil)
 	out, err := os.Create(dst)
 	if err != nil {

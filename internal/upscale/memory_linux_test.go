@@ -117,7 +117,7 @@ func oomChild(t *testing.T) {
 			"after the whole image failed", totals)
 	}
 	// The limit must really stop a whole-image run, with an error Upscale recognises.
-	if _, err := m.run(context.Background(), src, Options{Factor: 4, Strength: 1}, 0, Pad); !ort.IsAllocationFailure(err) {
+	if _, err := m.run(context.Background(), src, Options{Factor: 4, Strength: 1}, 0, DefaultPad); !ort.IsAllocationFailure(err) {
 		t.Fatalf("a whole-image run under the limit gave %v, want an allocation failure", err)
 	} else {
 		t.Logf("a whole-image run under the limit fails with: %v", err)

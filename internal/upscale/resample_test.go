@@ -107,7 +107,7 @@ func TestTwoTimesOddSides(t *testing.T) {
 		w, h, tile, pad int
 	}{
 		{37, 23, 0, 0},
-		{37, 23, 0, Pad},
+		{37, 23, 0, DefaultPad},
 		{1, 1, 0, 0},
 		{2, 3, 0, 0},
 		{37, 23, 9, 3}, // windows of 15×15: odd both ways
@@ -178,12 +178,12 @@ func TestTwoTimesFromFourReal(t *testing.T) {
 	src := sharedImage(t, "images", "coffee_crop128.png")
 	ctx := context.Background()
 	opts := Options{Factor: 2, Strength: 1}
-	whole, err := m.run(ctx, src, opts, 0, Pad)
+	whole, err := m.run(ctx, src, opts, 0, DefaultPad)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Run("Lanczos of the x4 result", func(t *testing.T) {
-		x4, err := m.run(ctx, src, Options{Factor: 4, Strength: 1}, 0, Pad)
+		x4, err := m.run(ctx, src, Options{Factor: 4, Strength: 1}, 0, DefaultPad)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +194,7 @@ func TestTwoTimesFromFourReal(t *testing.T) {
 		compareToReference(t, whole, lanczosHalf(p), 8, 1.5)
 	})
 	t.Run("tiled vs whole", func(t *testing.T) {
-		tiled, err := m.run(ctx, src, opts, 64, Pad)
+		tiled, err := m.run(ctx, src, opts, 64, DefaultPad)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func TestTwoTimesFromFourReal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("×2 from general-x4v3, 64-pixel tiles with pad %d vs whole: %v", Pad, d)
+		t.Logf("×2 from general-x4v3, 64-pixel tiles with pad %d vs whole: %v", DefaultPad, d)
 		if d.PSNR < 50 {
 			t.Errorf("tiled ×2 differs from whole: %v, want PSNR ≥ 50 dB", d)
 		}

@@ -1,6 +1,7 @@
 package upscale
 
 import (
+	"fmt"
 	"image"
 )
 
@@ -191,4 +192,15 @@ func (g grid) finer(w, h, pad int) grid {
 
 func clamp(v, lo, hi int) int {
 	return max(lo, min(v, hi))
+}
+
+// Cols is the number of tiles across.
+func (g grid) Cols() int { return g.cols }
+
+// Rows is the number of tiles down.
+func (g grid) Rows() int { return g.rows }
+
+// Window is the size of the plan's windows, "W×H", for reports.
+func (g grid) Window(w, h, pad int) string {
+	return fmt.Sprintf("%d×%d", windowLength(w, g.cols, pad), windowLength(h, g.rows, pad))
 }

@@ -17,7 +17,7 @@ import (
 func TestPlan(t *testing.T) {
 	sizes := []int{1, 2, 5, 31, 32, 33, 64, 100, 257}
 	tiles := []int{0, 1, 3, 8, 32, 50, 64, 1000}
-	pads := []int{0, 1, 10, Pad}
+	pads := []int{0, 1, 10, DefaultPad}
 	for _, w := range sizes {
 		for _, h := range sizes {
 			for _, tileSize := range tiles {
@@ -132,28 +132,28 @@ func TestGridForWindow(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%dx%d in %d px", c.w, c.h, c.maxWindow), func(t *testing.T) {
-			g := gridForWindow(c.w, c.h, Pad, c.maxWindow)
-			ratio := float64(g.area(c.w, c.h, Pad)) / float64(c.w*c.h)
-			t.Logf("grid %d×%d, windows of %d px, %.3f× the image", g.cols, g.rows, g.windowPixels(c.w, c.h, Pad), ratio)
+			g := gridForWindow(c.w, c.h, DefaultPad, c.maxWindow)
+			ratio := float64(g.area(c.w, c.h, DefaultPad)) / float64(c.w*c.h)
+			t.Logf("grid %d×%d, windows of %d px, %.3f× the image", g.cols, g.rows, g.windowPixels(c.w, c.h, DefaultPad), ratio)
 			if int64(c.w)*int64(c.h) <= c.maxWindow {
 				if g != whole {
 					t.Errorf("the whole image fits, got %v", g)
 				}
 				return
 			}
-			if g.windowPixels(c.w, c.h, Pad) > c.maxWindow {
+			if g.windowPixels(c.w, c.h, DefaultPad) > c.maxWindow {
 				if g != tileGrid(c.w, c.h, MinTile) {
-					t.Errorf("windows of %d px exceed %d", g.windowPixels(c.w, c.h, Pad), c.maxWindow)
+					t.Errorf("windows of %d px exceed %d", g.windowPixels(c.w, c.h, DefaultPad), c.maxWindow)
 				}
 				return
 			}
 			for cols := 1; cols <= min(c.w, 200); cols++ {
 				for rows := 1; rows <= min(c.h, 200); rows++ {
 					other := grid{cols, rows}
-					if other.windowPixels(c.w, c.h, Pad) <= c.maxWindow &&
-						other.area(c.w, c.h, Pad) < g.area(c.w, c.h, Pad) {
+					if other.windowPixels(c.w, c.h, DefaultPad) <= c.maxWindow &&
+						other.area(c.w, c.h, DefaultPad) < g.area(c.w, c.h, DefaultPad) {
 						t.Fatalf("grid %v computes %d px, fewer than %v's %d", other,
-							other.area(c.w, c.h, Pad), g, g.area(c.w, c.h, Pad))
+							other.area(c.w, c.h, DefaultPad), g, g.area(c.w, c.h, DefaultPad))
 					}
 				}
 			}
@@ -166,17 +166,17 @@ func TestFinerGrid(t *testing.T) {
 	w, h := 1000, 700
 	g := whole
 	for range 20 {
-		next := g.finer(w, h, Pad)
+		next := g.finer(w, h, DefaultPad)
 		if next == g {
 			break
 		}
-		if next.windowPixels(w, h, Pad) >= g.windowPixels(w, h, Pad) {
+		if next.windowPixels(w, h, DefaultPad) >= g.windowPixels(w, h, DefaultPad) {
 			t.Fatalf("%v → %v: windows did not shrink", g, next)
 		}
 		g = next
 	}
-	lx, ly := windowLength(w, g.cols, Pad), windowLength(h, g.rows, Pad)
-	if lx > 2*MinTile+2*Pad || ly > 2*MinTile+2*Pad {
+	lx, ly := windowLength(w, g.cols, DefaultPad), windowLength(h, g.rows, DefaultPad)
+	if lx > 2*MinTile+2*DefaultPad || ly > 2*MinTile+2*DefaultPad {
 		t.Errorf("stopped at %v with %d×%d windows, want them near MinTile", g, lx, ly)
 	}
 }
@@ -185,7 +185,7 @@ func TestFinerGrid(t *testing.T) {
 // equal the whole one exactly: any pixel pasted from the wrong place of the window, or left
 // out, shows. Tile sizes include ones that do not divide the image and ones larger than it;
 // the ×2-from-×4 path needs 2 pixels of context for its Lanczos taps (±1.5 input pixels), which
-// Pad gives.
+// DefaultPad gives.
 func TestTiledEqualsWholeOnTestModels(t *testing.T) {
 	images := []struct {
 		name string
@@ -201,9 +201,9 @@ func TestTiledEqualsWholeOnTestModels(t *testing.T) {
 		factor int
 		pads   []int
 	}{
-		{affine4, 4, []int{0, 3, Pad}},
-		{affine2, 2, []int{0, 3, Pad}},
-		{nearest4, 2, []int{2, Pad}},
+		{affine4, 4, []int{0, 3, DefaultPad}},
+		{affine2, 2, []int{0, 3, DefaultPad}},
+		{nearest4, 2, []int{2, DefaultPad}},
 	}
 	tileSizes := []int{3, 7, 16, 25, 64}
 	for _, r := range runs {
@@ -263,7 +263,7 @@ func TestUpscaleChoosesTiles(t *testing.T) {
 		{"default budget", Options{Factor: 4, Strength: 1}, 1},
 		{"tile 64", Options{Factor: 4, Strength: 1, Tile: 64}, 3 * 2},
 		{"tile 40", Options{Factor: 4, Strength: 1, Tile: 40}, 4 * 3},
-		// 1 MB pays for windows of 655 pixels, which cannot give a core its context of Pad:
+		// 1 MB pays for windows of 655 pixels, which cannot give a core its context of DefaultPad:
 		// the floor is cores of MinTile.
 		{"budget of 1 MB", Options{Factor: 4, Strength: 1, Budget: 1 << 20}, 5 * 3},
 	}

@@ -32,10 +32,9 @@ type Options struct {
 // letting images up to about 600×600 (general-x4v3) run whole.
 const DefaultBudget = 512 << 20
 
-// Pad is the context, in input pixels, each tile's window carries past its core. Real-ESRGAN's
-// default of 10 leaves seams on fine texture (about 47 dB against the untiled result); the
-// tests measure this value against the untiled result.
-const Pad = 24
+// DefaultPad is the context, in input pixels, each tile's window carries past its core, for
+// networks without a measured pad of their own (see Model.Pad).
+const DefaultPad = compactPad
 
 // Upscale returns img enlarged by opts.Factor. The original is not modified. Memory stays
 // bounded by the tile: each tile's result goes straight into the 8- or 16-bit output.
@@ -45,12 +44,12 @@ func (m *Model) Upscale(ctx context.Context, img *imageio.Image, opts Options) (
 	}
 	g := m.Grid(img.W, img.H, opts)
 	for {
-		out, err := m.runGrid(ctx, img, opts, g, Pad)
+		out, err := m.runGrid(ctx, img, opts, g, m.Pad)
 		if !ort.IsAllocationFailure(err) {
 			return out, err
 		}
 		// Running out of memory is answered with smaller tiles, down to a floor.
-		finer := g.finer(img.W, img.H, Pad)
+		finer := g.finer(img.W, img.H, m.Pad)
 		if finer == g {
 			return nil, fmt.Errorf("not enough memory to upscale even with %d-pixel tiles: %w", MinTile, err)
 		}
@@ -65,7 +64,7 @@ func (m *Model) Grid(w, h int, opts Options) grid {
 	if opts.Tile > 0 {
 		return tileGrid(w, h, opts.Tile)
 	}
-	return gridForWindow(w, h, Pad, m.maxWindow(opts.Budget))
+	return gridForWindow(w, h, m.Pad, m.maxWindow(opts.Budget))
 }
 
 // maxWindow is the most input pixels one window may hold: what the budget pays for, and no
@@ -84,7 +83,7 @@ func (m *Model) maxWindow(budget int64) int64 {
 // Overlap is the share of extra pixels the model computes for a w×h image under opts: the
 // windows' total area over the image's, 1 for an image that runs whole.
 func (m *Model) Overlap(w, h int, opts Options) float64 {
-	return float64(m.Grid(w, h, opts).area(w, h, Pad)) / (float64(w) * float64(h))
+	return float64(m.Grid(w, h, opts).area(w, h, m.Pad)) / (float64(w) * float64(h))
 }
 
 func (m *Model) check(opts Options) error {
