@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"hash"
 	"hash/adler32"
 	"hash/crc32"
 	"io"
@@ -71,15 +72,20 @@ func writeChunk(w io.Writer, kind string, data []byte) error {
 	return nil
 }
 
-// band is one compressed run of rows with the checksum of its uncompressed bytes.
+// band is one compressed run of rows with the checksum of its uncompressed bytes. buf comes
+// from writeImageData's free list and goes back to it once the band has been written.
 type band struct {
-	data   []byte
+	buf    *bytes.Buffer
 	adler  uint32
 	length int
 }
 
 // writeImageData writes the IDAT chunks: a zlib header, one deflated band per chunk, then the
 // final empty block and the Adler-32 of everything, combined from the bands' own checksums.
+//
+// Everything a band needs is allocated per worker or per save, never per band: a saved 8192×8192
+// result has 128 bands, and a new compressor (about 1.2 MB), output buffer and scratch rows for
+// each made some 260 MB of garbage, which let the GC double the heap during the save.
 func writeImageData(w io.Writer, img *Image) error {
 	if err := writeChunk(w, "IDAT", []byte{0x78, 0x01}); err != nil { // zlib: deflate, fastest
 		return err
@@ -93,6 +99,13 @@ func writeImageData(w io.Writer, img *Image) error {
 	// the slots keep only a few finished bands waiting in memory.
 	workers := runtime.GOMAXPROCS(0)
 	slots := make(chan struct{}, 2*workers)
+	// Output buffers are shared by the workers: a band takes one when it starts and the loop
+	// below gives it back once the band is written, before freeing the band's slot. So no more
+	// buffers exist than slots (the send below never blocks), and each keeps its capacity for the
+	// next band. One list for all workers, not one each, because a fast worker may hold many
+	// finished bands while a slow one holds the band the loop waits for.
+	free := make(chan *bytes.Buffer, cap(slots))
+	zeros := make([]byte, img.W*img.Channels*img.bytesPerSample()) // read-only, for every worker
 	next := make(chan int)
 	var failed atomic.Bool // after a write error, workers skip the remaining bands
 	go func() {
@@ -104,12 +117,19 @@ func writeImageData(w io.Writer, img *Image) error {
 	}()
 	for range workers {
 		go func() {
+			c := newBandCompressor(img, zeros)
 			for i := range next {
 				if failed.Load() {
 					results[i] <- band{}
 					continue
 				}
-				results[i] <- compressBand(img, i*bandRows, min((i+1)*bandRows, img.H))
+				var buf *bytes.Buffer
+				select {
+				case buf = <-free:
+				default: // every buffer is in use by a band in flight
+					buf = new(bytes.Buffer)
+				}
+				results[i] <- c.compress(buf, i*bandRows, min((i+1)*bandRows, img.H))
 			}
 		}()
 	}
@@ -118,12 +138,16 @@ func writeImageData(w io.Writer, img *Image) error {
 	var err error
 	for i := range results {
 		b := <-results[i]
-		<-slots
 		if err == nil {
 			adler = adler32Combine(adler, b.adler, b.length)
-			err = writeChunk(w, "IDAT", b.data)
+			err = writeChunk(w, "IDAT", b.buf.Bytes())
 			failed.Store(err != nil)
 		}
+		if b.buf != nil {
+			b.buf.Reset()
+			free <- b.buf
+		}
+		<-slots
 	}
 	if err != nil {
 		return err
@@ -134,36 +158,54 @@ func writeImageData(w io.Writer, img *Image) error {
 	return writeChunk(w, "IDAT", tail)
 }
 
-// compressBand filters and deflates rows [y0, y1).
-func compressBand(img *Image, y0, y1 int) band {
-	var out bytes.Buffer
-	zw, _ := flate.NewWriter(&out, flate.BestSpeed) // the level is valid, so no error
-	sum := adler32.New()
+// bandCompressor is one worker's state, made once and reused for each band it compresses.
+type bandCompressor struct {
+	img      *Image
+	bpp      int    // bytes per pixel, the distance the filters look left
+	rowLen   int    // bytes per row
+	zeros    []byte // the row above the first: the filters see zeros there
+	zw       *flate.Writer
+	sum      hash.Hash32
+	filtered []byte // the filter byte and the chosen filter's output
+	scratch  [4][]byte
+}
+
+func newBandCompressor(img *Image, zeros []byte) *bandCompressor {
+	bpp := img.Channels * img.bytesPerSample()
+	rowLen := img.W * bpp
+	zw, _ := flate.NewWriter(nil, flate.BestSpeed) // the level is valid, so no error
+	c := &bandCompressor{img: img, bpp: bpp, rowLen: rowLen, zeros: zeros, zw: zw,
+		sum: adler32.New(), filtered: make([]byte, 1+rowLen)}
+	for i := range c.scratch {
+		c.scratch[i] = make([]byte, rowLen)
+	}
+	return c
+}
+
+// compress filters and deflates rows [y0, y1) into out, which must be empty.
+func (c *bandCompressor) compress(out *bytes.Buffer, y0, y1 int) band {
+	// Reset leaves the writer as a new one would be, with no history from the last band, so
+	// every band compresses exactly as it would alone.
+	c.zw.Reset(out)
+	c.sum.Reset()
 	length := 0
 	// Pix holds each row as PNG stores it (bytes, or big-endian pairs for 16 bits), so the
 	// filter reads rows in place.
-	bpp := img.Channels * img.bytesPerSample()
-	rowLen := img.W * bpp
-	row := func(y int) []byte { return img.Pix[y*rowLen : (y+1)*rowLen] }
-	prev := make([]byte, rowLen) // the filters see zeros above the first row
+	row := func(y int) []byte { return c.img.Pix[y*c.rowLen : (y+1)*c.rowLen] }
+	prev := c.zeros
 	if y0 > 0 {
 		prev = row(y0 - 1)
 	}
-	filtered := make([]byte, 1+rowLen)
-	var scratch [4][]byte
-	for i := range scratch {
-		scratch[i] = make([]byte, rowLen)
-	}
 	for y := y0; y < y1; y++ {
 		cur := row(y)
-		filterRow(filtered, cur, prev, bpp, &scratch)
-		zw.Write(filtered)
-		sum.Write(filtered)
-		length += len(filtered)
+		filterRow(c.filtered, cur, prev, c.bpp, &c.scratch)
+		c.zw.Write(c.filtered)
+		c.sum.Write(c.filtered)
+		length += len(c.filtered)
 		prev = cur
 	}
-	zw.Flush() // a sync flush: byte-aligned and not final, so the next band can follow
-	return band{data: out.Bytes(), adler: sum.Sum32(), length: length}
+	c.zw.Flush() // a sync flush: byte-aligned and not final, so the next band can follow
+	return band{buf: out, adler: c.sum.Sum32(), length: length}
 }
 
 // filterRow picks, per row, the PNG filter whose output has the smallest sum of absolute

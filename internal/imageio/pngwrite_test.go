@@ -2,11 +2,14 @@ package imageio
 
 import (
 	"bytes"
+	"compress/flate"
+	"encoding/binary"
 	"hash/adler32"
 	"image/png"
 	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -41,6 +44,110 @@ func TestWritePNGRoundTrip(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The workers reuse their compressor, scratch rows and output buffers from band to band; the
+// file must still be byte for byte what compressing each band alone, with everything new,
+// gives, however many workers share the bands out.
+func TestWritePNGMatchesBandsCompressedAlone(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, layout := range []struct{ w, h, channels, depth int }{{97, 20*bandRows + 5, 3, 8}, {41, 9 * bandRows, 4, 16}} {
+		img := New(layout.w, layout.h, layout.channels, layout.depth)
+		for i := range img.Pix {
+			// Flat stretches and noise in turn, so the bands compress to very different sizes
+			// and a reused buffer is sometimes larger than the band it gets.
+			if y := i / (len(img.Pix) / img.H); y/(bandRows/2)%2 == 0 {
+				img.Pix[i] = byte(rng.IntN(256))
+			} else {
+				img.Pix[i] = byte(i / 5000)
+			}
+		}
+		want := bandsCompressedAlone(t, img)
+		for _, procs := range []int{1, 2, 3, 8} {
+			old := runtime.GOMAXPROCS(procs)
+			var buf bytes.Buffer
+			err := writePNG(&buf, img, nil)
+			runtime.GOMAXPROCS(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("%+v with %d workers: the file differs from its bands compressed alone", layout, procs)
+			}
+		}
+	}
+}
+
+// bandsCompressedAlone writes img as writePNG must, one band after another, each with a new
+// compressor, checksum and rows, as the writer once did.
+func bandsCompressedAlone(t *testing.T, img *Image) []byte {
+	var file bytes.Buffer
+	file.Write(pngSignature)
+	writeChunk(&file, "IHDR", header(img))
+	writeChunk(&file, "IDAT", []byte{0x78, 0x01})
+	bpp := img.Channels * img.bytesPerSample()
+	rowLen := img.W * bpp
+	adler := uint32(1)
+	for y0 := 0; y0 < img.H; y0 += bandRows {
+		var out bytes.Buffer
+		zw, err := flate.NewWriter(&out, flate.BestSpeed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw []byte
+		prev := make([]byte, rowLen)
+		if y0 > 0 {
+			prev = img.Pix[(y0-1)*rowLen : y0*rowLen]
+		}
+		var scratch [4][]byte
+		for i := range scratch {
+			scratch[i] = make([]byte, rowLen)
+		}
+		for y := y0; y < min(y0+bandRows, img.H); y++ {
+			cur := img.Pix[y*rowLen : (y+1)*rowLen]
+			filtered := make([]byte, 1+rowLen)
+			filterRow(filtered, cur, prev, bpp, &scratch)
+			zw.Write(filtered)
+			raw = append(raw, filtered...)
+			prev = cur
+		}
+		zw.Flush()
+		adler = adler32Combine(adler, adler32.Checksum(raw), len(raw))
+		writeChunk(&file, "IDAT", out.Bytes())
+	}
+	tail := []byte{0x01, 0x00, 0x00, 0xff, 0xff, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(tail[5:], adler)
+	writeChunk(&file, "IDAT", tail)
+	writeChunk(&file, "IEND", nil)
+	return file.Bytes()
+}
+
+// What the writer allocates depends on the workers, not on the number of bands: a compressor
+// and scratch rows per worker, and at most one output buffer per slot. A new compressor per
+// band (about 1.2 MB each) once made the garbage of a large save several times the image.
+func TestWritePNGAllocatesPerWorkerNotPerBand(t *testing.T) {
+	const workers = 2
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(workers))
+	img := New(512, 64*bandRows, 3, 8) // 64 bands
+	for i := range img.Pix {
+		img.Pix[i] = byte(i*7919>>5) ^ byte(i/3000)
+	}
+	rawBand := bandRows * (1 + img.W*3)
+	// Per worker: the compressor (under 2 MB) and rows; per slot: a buffer that deflate's
+	// worst case keeps a little above the raw band, and the doubling growth of bytes.Buffer
+	// may leave garbage as large again.
+	budget := workers*(2<<20+6*img.W*3) + 2*workers*4*rawBand
+	writePNG(io.Discard, img, nil) // let the runtime settle its own one-off allocations
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := writePNG(io.Discard, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > uint64(budget) {
+		t.Errorf("writing %d bands allocated %.1f MB, want at most %.1f MB", img.H/bandRows,
+			float64(got)/(1<<20), float64(budget)/(1<<20))
 	}
 }
 
