@@ -33,10 +33,10 @@ type Model struct {
 	// Pad is the context, in input pixels, each tile's window carries past its core: enough
 	// that a tiled result cannot be told from a whole-image run (TestTiledMatchesWhole).
 	Pad int
-	// FastWindow is the largest window, in pixels, the model runs at its full speed per
-	// pixel: larger windows are not faster and some are slower, so they are not chosen even
-	// when the budget allows them. 0 means no such limit.
-	FastWindow int64
+	// Slowdown is how much dearer a pixel gets per pixel of window: a window of n pixels
+	// costs n·(1 + Slowdown·n). Large windows outgrow the caches, so the quickest plan is not
+	// always the one with the largest windows.
+	Slowdown float64
 }
 
 // Costs of the two kinds of Real-ESRGAN network, measured with ONNX Runtime 1.30 on CPU by
@@ -53,9 +53,9 @@ const (
 	compactPad           = 20
 	largePad             = 48
 	compactBytesPerPixel = 1600
-	compactFastWindow    = 0
+	compactSlowdown      = 0
 	largeBytesPerPixel   = 16 << 10
-	largeFastWindow      = 0
+	largeSlowdown        = 0
 	largeModelFileSize   = 20 << 20
 )
 
@@ -66,9 +66,9 @@ func Load(ctx context.Context, rt *ort.Runtime, path string) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Name: filepath.Base(path), Session: session, Pad: compactPad,
-		BytesPerPixel: compactBytesPerPixel, FastWindow: compactFastWindow}
+		BytesPerPixel: compactBytesPerPixel, Slowdown: compactSlowdown}
 	if info, err := os.Stat(path); err == nil && info.Size() > largeModelFileSize {
-		m.Pad, m.BytesPerPixel, m.FastWindow = largePad, largeBytesPerPixel, largeFastWindow
+		m.Pad, m.BytesPerPixel, m.Slowdown = largePad, largeBytesPerPixel, largeSlowdown
 	}
 	if m.Scale, err = probeScale(ctx, session); err != nil {
 		return nil, err

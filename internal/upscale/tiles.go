@@ -133,26 +133,27 @@ func (g grid) windowPixels(w, h, pad int) int64 {
 // memory.
 const MinTile = 32
 
-// gridForWindow is the grid whose windows hold at most maxWindow pixels and which, among
-// those, computes the fewest pixels in all (ties: fewer tiles). The whole image is one window
-// when it fits. When no window is small enough, cores of MinTile pixels are the floor.
-func gridForWindow(w, h, pad int, maxWindow int64) grid {
-	if int64(w)*int64(h) <= maxWindow {
-		return whole
-	}
-	best, bestArea := grid{}, int64(-1)
+// gridFor is the grid whose windows hold at most maxWindow pixels and which, among those, is
+// the quickest to run: the fewest pixels computed in all, each costing 1 + slowdown·(window
+// pixels) (large windows run slower a pixel, as their activations outgrow the caches; ties go
+// to fewer tiles). The whole image is one window when it fits and no grid is quicker. When no
+// window is small enough, cores of MinTile pixels are the floor.
+func gridFor(w, h, pad int, maxWindow int64, slowdown float64) grid {
+	best, bestCost := grid{}, -1.0
 	for cols := 1; cols <= ceilDiv(w, MinTile); cols++ {
-		rows := fewestRows(w, h, cols, pad, maxWindow)
-		if rows == 0 {
+		first := fewestRows(w, h, cols, pad, maxWindow)
+		if first == 0 {
 			continue
 		}
-		g := grid{cols, rows}
-		if a := g.area(w, h, pad); bestArea < 0 || a < bestArea ||
-			(a == bestArea && g.cols*g.rows < best.cols*best.rows) {
-			best, bestArea = g, a
+		for rows := first; rows <= ceilDiv(h, MinTile) && (rows == first || slowdown > 0); rows++ {
+			g := grid{cols, rows}
+			cost := float64(g.area(w, h, pad)) * (1 + slowdown*float64(g.windowPixels(w, h, pad)))
+			if bestCost < 0 || cost < bestCost || (cost == bestCost && cols*rows < best.cols*best.rows) {
+				best, bestCost = g, cost
+			}
 		}
 	}
-	if bestArea < 0 {
+	if bestCost < 0 {
 		return tileGrid(w, h, MinTile)
 	}
 	return best

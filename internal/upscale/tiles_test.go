@@ -111,7 +111,7 @@ func countDistinct(tiles []tile, key func(tile) int) int {
 	return len(seen)
 }
 
-// gridForWindow runs the whole image when it fits; otherwise its windows fit maxWindow and no
+// Without a slowdown, gridFor runs the whole image when it fits; otherwise its windows fit maxWindow and no
 // other grid whose windows fit computes fewer pixels. Below MinTile² it falls to MinTile.
 func TestGridForWindow(t *testing.T) {
 	cases := []struct {
@@ -132,7 +132,7 @@ func TestGridForWindow(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%dx%d in %d px", c.w, c.h, c.maxWindow), func(t *testing.T) {
-			g := gridForWindow(c.w, c.h, DefaultPad, c.maxWindow)
+			g := gridFor(c.w, c.h, DefaultPad, c.maxWindow, 0)
 			ratio := float64(g.area(c.w, c.h, DefaultPad)) / float64(c.w*c.h)
 			t.Logf("grid %d×%d, windows of %d px, %.3f× the image", g.cols, g.rows, g.windowPixels(c.w, c.h, DefaultPad), ratio)
 			if int64(c.w)*int64(c.h) <= c.maxWindow {
@@ -306,6 +306,42 @@ func TestUpscaleRejectsOptions(t *testing.T) {
 				t.Fatalf("got a %dx%d result, want an error", out.W, out.H)
 			}
 			t.Log(err)
+		})
+	}
+}
+
+// With a slowdown, gridFor's plan is the quickest one whose windows fit, by the same cost it
+// claims to minimise, and a large image that fits whole may still be cut when its window is
+// slow enough.
+func TestGridForSlowdown(t *testing.T) {
+	cases := []struct {
+		w, h      int
+		maxWindow int64
+		slowdown  float64
+	}{
+		{1920, 1350, 1_000_000, 2e-7},
+		{1920, 1350, 4_000_000, 2e-7}, // fits whole, but a window of 2.6 Mpx is slow
+		{1024, 1024, 300_000, 1e-6},
+		{600, 400, 1_000_000, 1e-8}, // small: whole
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%dx%d in %d px at %g", c.w, c.h, c.maxWindow, c.slowdown), func(t *testing.T) {
+			g := gridFor(c.w, c.h, DefaultPad, c.maxWindow, c.slowdown)
+			cost := func(g grid) float64 {
+				return float64(g.area(c.w, c.h, DefaultPad)) * (1 + c.slowdown*float64(g.windowPixels(c.w, c.h, DefaultPad)))
+			}
+			t.Logf("grid %d×%d, windows of %d px, cost %.0f", g.cols, g.rows, g.windowPixels(c.w, c.h, DefaultPad), cost(g))
+			if g.windowPixels(c.w, c.h, DefaultPad) > c.maxWindow {
+				t.Fatalf("windows exceed %d px", c.maxWindow)
+			}
+			for cols := 1; cols <= 60; cols++ {
+				for rows := 1; rows <= 60; rows++ {
+					other := grid{cols, rows}
+					if other.windowPixels(c.w, c.h, DefaultPad) <= c.maxWindow && cost(other) < cost(g) {
+						t.Fatalf("grid %v costs %.0f, less than %.0f", other, cost(other), cost(g))
+					}
+				}
+			}
 		})
 	}
 }

@@ -57,27 +57,17 @@ func (m *Model) Upscale(ctx context.Context, img *imageio.Image, opts Options) (
 	}
 }
 
-// Grid is how Upscale cuts a w×h image: by opts.Tile when set, else into the windows that
-// fit the memory budget and run at the model's full speed, with the fewest pixels computed
-// twice.
+// Grid is how Upscale cuts a w×h image: by opts.Tile when set, else into the windows that fit
+// the memory budget and take the least time (see gridFor).
 func (m *Model) Grid(w, h int, opts Options) grid {
 	if opts.Tile > 0 {
 		return tileGrid(w, h, opts.Tile)
 	}
-	return gridForWindow(w, h, m.Pad, m.maxWindow(opts.Budget))
-}
-
-// maxWindow is the most input pixels one window may hold: what the budget pays for, and no
-// more than the model runs at full speed.
-func (m *Model) maxWindow(budget int64) int64 {
+	budget := opts.Budget
 	if budget <= 0 {
 		budget = DefaultBudget
 	}
-	limit := budget / m.BytesPerPixel
-	if m.FastWindow > 0 {
-		limit = min(limit, m.FastWindow)
-	}
-	return limit
+	return gridFor(w, h, m.Pad, budget/m.BytesPerPixel, m.Slowdown)
 }
 
 // Overlap is the share of extra pixels the model computes for a w×h image under opts: the
