@@ -52,7 +52,8 @@ func TestUpscaleCancel(t *testing.T) {
 			progress := func(done, total int) {
 				mu.Lock()
 				tilesDone = done
-				if !cancelledAt.IsZero() && time.Now().After(cancelledAt) {
+				// done 0 is the report before the first tile, not a finished tile.
+				if done > 0 && !cancelledAt.IsZero() && time.Now().After(cancelledAt) {
 					tilesAfterCancel++
 				}
 				mu.Unlock()
