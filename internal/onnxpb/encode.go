@@ -299,9 +299,10 @@ func (e *encoder) valueInfo(v *ValueInfo) {
 			e.messageField(tensorTypeShape, func() {
 				for _, d := range v.Dims {
 					e.messageField(shapeDim, func() {
+						// An unknown dimension (negative Value) stays empty.
 						if d.Param != "" {
 							e.stringField(dimParam, d.Param)
-						} else {
+						} else if d.Value >= 0 {
 							e.intField(dimValue, d.Value)
 						}
 					})

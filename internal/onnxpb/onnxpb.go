@@ -1,4 +1,5 @@
-// Package onnxpb writes ONNX model files.
+// Package onnxpb writes ONNX model files, and reads the inputs and
+// outputs a model file declares (ReadSignature, in signature.go).
 //
 // It describes a model with a few plain Go structs (Model, Graph, Node,
 // Tensor, ValueInfo) and encodes them as the ONNX protobuf messages
@@ -169,7 +170,10 @@ func AttrFloats(name string, f ...float32) Attr {
 // symbolic name when the size is only known at run time. ONNX Runtime
 // reports symbolic dimensions as -1.
 type Dim struct {
-	Value int64  // the size, used when Param is empty
+	// Value is the size, used when Param is empty. A negative Value is
+	// a dimension of unknown size with no name, which ONNX writes as an
+	// empty dimension; ONNX Runtime reports it as -1 too.
+	Value int64
 	Param string // a symbolic name such as "height"
 }
 
@@ -183,7 +187,10 @@ func Sym(name string) Dim { return Dim{Param: name} }
 // ValueInfo declares the name, element type and shape of a graph input or
 // output.
 type ValueInfo struct {
-	Name     string
+	Name string
+	// ElemType 0 (ONNX's UNDEFINED) is what ReadSignature reports when a
+	// file leaves the type out, as it may for an output that ONNX
+	// Runtime can infer.
 	ElemType DataType
 	// Dims == nil leaves the shape unspecified (any rank). A scalar needs
 	// an empty, non-nil slice.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"dream/internal/onnxpb"
+
 	onnx "github.com/yalue/onnxruntime_go"
 )
 
@@ -214,9 +216,71 @@ func (r *Runtime) Describe(path string) (inputs, outputs []onnx.InputOutputInfo,
 	return r.describe(modelSource{path: path})
 }
 
-// describe reads a model's declared inputs and outputs. It loads the model without graph
-// optimisation, which is the slow part of opening a session.
+// describe reads a model's declared inputs and outputs. It reads them from the file itself,
+// which takes milliseconds; asking ONNX Runtime means loading the whole model once more
+// before the session loads it again, which made opening x4plus take 1.8 s instead of 1.3 s.
+// ONNX Runtime is asked only when the file does not settle the answer (see declared), so a
+// broken file still gets ONNX Runtime's own error.
 func (r *Runtime) describe(src modelSource) ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error) {
+	if ins, outs, ok := declared(src); ok {
+		return ins, outs, nil
+	}
+	return r.describeWithRuntime(src)
+}
+
+// declared reads a model's inputs and outputs from its protobuf as ONNX Runtime would report
+// them. ok is false when the reader fails or when ONNX Runtime could report something else:
+// a value that is not a tensor (the reader describes tensors only), a type left undefined,
+// or an output without a shape, which ONNX Runtime fills in by shape inference.
+//
+// Inference can also turn an output's symbolic dimension into a fixed one; declared keeps
+// the symbolic one, which the contract checks accept as any size, so such a model is at
+// worst let through to fail on its first run. Inputs are never inferred.
+func declared(src modelSource) (ins, outs []onnx.InputOutputInfo, ok bool) {
+	var vins, vouts []onnxpb.ValueInfo
+	var err error
+	if src.data != nil {
+		vins, vouts, err = onnxpb.ReadSignatureData(src.data)
+	} else {
+		vins, vouts, err = onnxpb.ReadSignature(src.path)
+	}
+	if err != nil {
+		return nil, nil, false
+	}
+	ins, outs = make([]onnx.InputOutputInfo, len(vins)), make([]onnx.InputOutputInfo, len(vouts))
+	for i, v := range vins {
+		if v.ElemType == 0 {
+			return nil, nil, false
+		}
+		ins[i] = tensorInfo(v)
+	}
+	for i, v := range vouts {
+		if v.ElemType == 0 || v.Dims == nil {
+			return nil, nil, false
+		}
+		outs[i] = tensorInfo(v)
+	}
+	return ins, outs, true
+}
+
+// tensorInfo converts a declared tensor to ONNX Runtime's description: symbolic and unknown
+// dimensions become -1, and an input of unspecified shape has no dimensions, as ONNX Runtime
+// reports them. ONNX Runtime's element types have the values of ONNX's own enum.
+func tensorInfo(v onnxpb.ValueInfo) onnx.InputOutputInfo {
+	dims := make(onnx.Shape, len(v.Dims))
+	for i, d := range v.Dims {
+		dims[i] = d.Value
+		if d.Param != "" || d.Value < 0 {
+			dims[i] = -1
+		}
+	}
+	return onnx.InputOutputInfo{Name: v.Name, OrtValueType: onnx.ONNXTypeTensor,
+		DataType: onnx.TensorElementDataType(v.ElemType), Dimensions: dims}
+}
+
+// describeWithRuntime asks ONNX Runtime for a model's inputs and outputs. It loads the model
+// without graph optimisation, which is the slow part of opening a session.
+func (r *Runtime) describeWithRuntime(src modelSource) ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error) {
 	opts, err := onnx.NewSessionOptions()
 	if err != nil {
 		return nil, nil, err

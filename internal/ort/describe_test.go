@@ -1,0 +1,107 @@
+package ort
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"dream/internal/onnxpb"
+)
+
+// TestDescribeReadsTheFile checks that describe, which reads a model's inputs and outputs from
+// the file itself, reports exactly what ONNX Runtime would, for files and for models in memory,
+// and that it asks ONNX Runtime only where the file leaves something for it to infer.
+func TestDescribeReadsTheFile(t *testing.T) {
+	rt := testRuntime(t)
+	vi, fixed, sym := onnxpb.NewValueInfo, onnxpb.Fixed, onnxpb.Sym
+	shared := func(name string) string { return filepath.Join("..", "..", "..", "shared", "models", name) }
+
+	// Older exporters list weights as inputs too; from IR version 4 on, such an input is a
+	// default that a caller may override, and ONNX Runtime does not list it either way.
+	weightsAsInputs := func(irVersion int64) *onnxpb.Model {
+		var g onnxpb.Graph
+		g.Inputs = []onnxpb.ValueInfo{vi("x", onnxpb.Float, sym("n")), vi("w", onnxpb.Float, fixed(1))}
+		g.Outputs = []onnxpb.ValueInfo{vi("y", onnxpb.Float, sym("n"))}
+		w := g.AddInitializer(onnxpb.Float32Tensor("w", []int64{1}, []float32{2}))
+		g.Add("Mul", []string{"x", w}, []string{"y"})
+		return &onnxpb.Model{Graph: g, IRVersion: irVersion, Opset: 9}
+	}
+	sum := func() *onnxpb.Model { // a scalar output of an input of unknown rank
+		var g onnxpb.Graph
+		g.Inputs = []onnxpb.ValueInfo{vi("x", onnxpb.Float)}
+		g.Outputs = []onnxpb.ValueInfo{{Name: "total", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{}}}
+		g.Add("ReduceSum", []string{"x"}, []string{"total"}, onnxpb.AttrInt("keepdims", 0))
+		return &onnxpb.Model{Graph: g}
+	}
+
+	tests := []struct {
+		name, path string
+		// fromFile says describe needs no ONNX Runtime for this model.
+		fromFile bool
+	}{
+		{"x4plus", shared("realesrgan-x4plus.onnx"), true},
+		{"general-x4v3", shared("realesr-general-x4v3.onnx"), true},
+		{"yunet", shared("face_detection_yunet.onnx"), true},
+		{"symbolic dims", writeModel(t, "double.onnx", doubleModel()), true},
+		{"fixed and unknown dims", writeModel(t, "pass.onnx", passThrough(
+			[]onnxpb.ValueInfo{vi("x", onnxpb.Double, fixed(2), onnxpb.Dim{Value: -1})},
+			[]onnxpb.ValueInfo{vi("y", onnxpb.Float16, fixed(2), onnxpb.Dim{Value: -1})})), true},
+		{"initializers listed as inputs", writeModel(t, "old.onnx", weightsAsInputs(3)), true},
+		{"overridable initializers", writeModel(t, "new.onnx", weightsAsInputs(8)), true},
+		{"scalar output, input of unknown rank", writeModel(t, "sum.onnx", sum()), true},
+		// ONNX Runtime infers the shape the file leaves out, [-1] here.
+		{"output of unknown rank", writeModel(t, "any.onnx", passThrough(
+			[]onnxpb.ValueInfo{vi("x", onnxpb.Float, sym("n"))}, []onnxpb.ValueInfo{vi("y", onnxpb.Float)})), false},
+	}
+	for _, tt := range tests {
+		data, err := os.ReadFile(tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, src := range []modelSource{{path: tt.path}, {path: tt.path, data: data}} {
+			name := tt.name
+			if src.data != nil {
+				name += " in memory"
+			}
+			t.Run(name, func(t *testing.T) {
+				wantIns, wantOuts, err := rt.describeWithRuntime(src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, ok := declared(src); ok != tt.fromFile {
+					t.Errorf("read from the file: %v, want %v", ok, tt.fromFile)
+				}
+				ins, outs, err := rt.describe(src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(ins, wantIns) {
+					t.Errorf("inputs:\n got %v\nwant %v (ONNX Runtime)", ins, wantIns)
+				}
+				if !reflect.DeepEqual(outs, wantOuts) {
+					t.Errorf("outputs:\n got %v\nwant %v (ONNX Runtime)", outs, wantOuts)
+				}
+			})
+		}
+	}
+}
+
+// A file the reader cannot make sense of goes to ONNX Runtime, whose error the user sees.
+func TestDescribeBrokenModel(t *testing.T) {
+	rt := testRuntime(t)
+	model := doubleModel().Marshal()
+	path := filepath.Join(t.TempDir(), "cut.onnx")
+	if err := os.WriteFile(path, model[:len(model)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := rt.Describe(path)
+	if err == nil || !strings.HasPrefix(err.Error(), path+" is not a model ONNX Runtime can load: ") {
+		t.Errorf("error %v, want ONNX Runtime's", err)
+	}
+	_, err = rt.SessionFromData("cut", model[:len(model)/2], doubleContract)
+	if err == nil || !strings.HasPrefix(err.Error(), "cut is not a model ONNX Runtime can load: ") {
+		t.Errorf("error %v, want ONNX Runtime's", err)
+	}
+}
