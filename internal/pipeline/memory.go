@@ -41,7 +41,7 @@ func AvailableMemory() uint64 {
 
 // Bounds of the default model budget (see DefaultMaxMemory).
 const (
-	memoryShare    = 4 // a quarter of the available memory
+	memoryShare    = 2 // half the available memory
 	minModelMemory = 256 << 20
 	maxModelMemory = 16 << 30
 	unknownMemory  = 1 << 30 // where the available memory cannot be read
