@@ -61,7 +61,6 @@ func photoSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 		Upscaler: "x4plus", MaxMemory: budget, Runtime: func() (*ort.Runtime, error) { return rt, nil }})
 	fix := job.Job{Kind: job.Fix, Path: input, Upscale: &job.Upscale{Factor: 4, Strength: 0.75},
 		Line: "!fix " + input + " -U 4"}
-	load := startLoadCheck()
 	run, err := timeJob(ctx, p, fix)
 	if err != nil {
 		return err
@@ -71,9 +70,6 @@ func photoSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 	fmt.Printf("  bare model on one %d² window: %.1f µs a pixel, so %.1f s for the photo's pixels\n",
 		bareSide, perPixel*1e6, model)
 	fmt.Printf("  whole job %.1f s: %.3f× the bare model time\n", secs(run.took), secs(run.took)/model)
-	if share := load.share(); share > 0 && share < busyShare {
-		fmt.Printf("  note: the job got only %.0f%% of the cores; other work competed\n", 100*share)
-	}
 	return nil
 }
 

@@ -59,7 +59,7 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.sdModel, "sd_model", "", "Stable Diffusion 1.x export in the diffusers ONNX layout (default: stable-diffusion-v1-5 in the model directory)")
 	fs.StringVar(&f.keepModels, "keep_models", "auto", "keep the text encoder and VAE loaded between images: auto (when RAM is plentiful), yes or no")
 	fs.IntVar(&f.tile, "esrgan_bg_tile", 0, "upscale tile size in input pixels (default: the largest that fits the memory budget)")
-	fs.StringVar(&f.maxMemory, "max_memory", "", "memory a model may work in, such as 800M or 4G; sizes the upscaler's tiles (default: half the memory available at start)")
+	fs.StringVar(&f.maxMemory, "max_memory", "", "memory a model may work in, such as 800M or 4G; sizes the upscaler's tiles (default: a quarter of the memory available at start)")
 	fs.StringVar(&f.device, "device", "auto", "execution provider: auto, cpu, cuda or coreml")
 	fs.StringVar(&f.device, "providers", "auto", "same as --device")
 	fs.IntVar(&f.threads, "threads", 0, "threads per model run (default: every core)")
