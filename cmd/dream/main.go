@@ -33,16 +33,18 @@ type flags struct {
 	keepModels   string
 	tile         int
 	maxMemory    string
-	device       string
-	threads      int
-	ortLib       string
-	fromFile     string
-	noUpscale    bool
-	noRestore    bool
-	listModels   bool
-	preload      bool
-	importNCNN   bool
-	help         bool
+	// maxMemoryBytes is maxMemory read by validate; 0 for the pipeline's default.
+	maxMemoryBytes int64
+	device         string
+	threads        int
+	ortLib         string
+	fromFile       string
+	noUpscale      bool
+	noRestore      bool
+	listModels     bool
+	preload        bool
+	importNCNN     bool
+	help           bool
 }
 
 func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
@@ -98,9 +100,11 @@ func (f *flags) validate() error {
 		return fmt.Errorf("--keep_models %s: use auto, yes or no", f.keepModels)
 	}
 	if f.maxMemory != "" {
-		if _, err := parseSize(f.maxMemory); err != nil {
+		n, err := parseSize(f.maxMemory)
+		if err != nil {
 			return fmt.Errorf("--max_memory: %v", err)
 		}
+		f.maxMemoryBytes = n
 	}
 	if f.threads < 0 {
 		return fmt.Errorf("--threads %d: use 0 (every core) or a positive number", f.threads)
@@ -158,7 +162,7 @@ func run(args []string) int {
 		SDModel:       f.sdModel,
 		KeepModels:    keepModels(f.keepModels),
 		Tile:          f.tile,
-		MaxMemory:     f.memoryBudget(),
+		MaxMemory:     f.maxMemoryBytes,
 		NoUpscale:     f.noUpscale,
 		NoRestore:     f.noRestore,
 		Runtime:       runtimeOpener(f, sh.RestoreInterrupt),
@@ -207,16 +211,6 @@ func runtimeOpener(f *flags, restoreInterrupt func()) func() (*ort.Runtime, erro
 			AfterAccelerator: restoreInterrupt,
 		})
 	}
-}
-
-// memoryBudget is --max_memory in bytes, or 0 for the pipeline's default; validate has
-// checked it.
-func (f *flags) memoryBudget() int64 {
-	if f.maxMemory == "" {
-		return 0
-	}
-	n, _ := parseSize(f.maxMemory)
-	return n
 }
 
 // keepModels decides sd.Policy.KeepAll: "auto" keeps the text encoder and VAE loaded when the

@@ -51,7 +51,9 @@ type Model struct {
 // Speed (BenchmarkWindow, warm runs on a quiet machine): x4plus ran 4.67k px/s on a 362²
 // window, 4.82k at 512², 4.41k at 724² and 4.02k at 1000², so a megapixel window costs 20%
 // more a pixel than a 512² one; general-x4v3 gets faster with size, 61k px/s at 256² to 72k
-// at 1448².
+// at 1448², then slower again: a 4000×3000 photo ×2 took 222 s both in two windows of
+// 2020×3000 (1.01× the image's pixels, 6.2 GB peak) and in twelve of about 1030² (1.05×,
+// 1.7 GB), so its 6-megapixel windows cost some 5% more a pixel.
 //
 // Pads, measured on a 256² photo crop cut into 2×2 tiles against the whole-image run (largest
 // difference of one sample): general-x4v3 4/255 at 16, 3/255 at 20, 1/255 at 24; x4plus,
@@ -61,7 +63,7 @@ type Model struct {
 const (
 	compactPad           = 20
 	compactBytesPerPixel = 800
-	compactSlowdown      = 0
+	compactSlowdown      = 1e-8
 	largePad             = 48
 	largeBytesPerPixel   = 12 << 10
 	largeSlowdown        = 3e-7
