@@ -72,15 +72,17 @@ func (p *Pipeline) postprocess(ctx context.Context, img *imageio.Image, j job.Jo
 func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Job, plan postprocessing) (*imageio.Image, []pngmeta.Step, error) {
 	var steps []pngmeta.Step
 	if plan.upscaler != "" {
-		m, err := p.upscaler(ctx, plan.upscaler)
-		if err != nil {
-			return nil, nil, err
-		}
 		opts := upscale.Options{Factor: j.Upscale.Factor, Strength: j.Upscale.Strength, Tile: p.cfg.Tile,
 			Budget: p.cfg.MaxMemory}
 		if p.cfg.Progress != nil {
 			task := Task{Name: fmt.Sprintf("upscaling ×%d", j.Upscale.Factor), Unit: "tiles"}
 			opts.Progress = func(done, total int) { p.cfg.Progress(task, done, total) }
+			// The bar shows before the model loads, the first time a second or more.
+			opts.Progress(0, upscale.Tiles(plan.upscaler, img.W, img.H, opts))
+		}
+		m, err := p.upscaler(ctx, plan.upscaler)
+		if err != nil {
+			return nil, nil, err
 		}
 		if img, err = m.Upscale(ctx, img, opts); err != nil {
 			return nil, nil, err

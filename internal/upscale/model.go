@@ -76,15 +76,30 @@ func Load(ctx context.Context, rt *ort.Runtime, path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Name: filepath.Base(path), Session: session, Pad: compactPad,
-		BytesPerPixel: compactBytesPerPixel, Slowdown: compactSlowdown}
-	if info, err := os.Stat(path); err == nil && info.Size() > largeModelFileSize {
-		m.Pad, m.BytesPerPixel, m.Slowdown = largePad, largeBytesPerPixel, largeSlowdown
-	}
+	m := costsOf(path)
+	m.Name, m.Session = filepath.Base(path), session
 	if m.Scale, err = probeScale(ctx, session); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// costsOf is a Model with the pad, memory and speed costs of the network in path, told by its
+// file's size (see the measurements above), and nothing else.
+func costsOf(path string) *Model {
+	if info, err := os.Stat(path); err == nil && info.Size() > largeModelFileSize {
+		return &Model{Pad: largePad, BytesPerPixel: largeBytesPerPixel, Slowdown: largeSlowdown}
+	}
+	return &Model{Pad: compactPad, BytesPerPixel: compactBytesPerPixel, Slowdown: compactSlowdown}
+}
+
+// Tiles is how many tiles Upscale runs for a w×h image with the model file at path, known
+// without loading the model: a progress bar can show them while it loads, which takes over a
+// second for x4plus.
+func Tiles(path string, w, h int, opts Options) int {
+	m := costsOf(path)
+	_, tiles := planGrid(w, h, m.Grid(w, h, opts), m.Pad)
+	return len(tiles)
 }
 
 // probeSize is the side of the image probeScale runs: even (×2 models pixel-unshuffle their

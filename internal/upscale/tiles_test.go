@@ -345,3 +345,24 @@ func TestGridForSlowdown(t *testing.T) {
 		})
 	}
 }
+
+// Tiles, known before the model loads, is the count Upscale then reports.
+func TestTilesBeforeLoading(t *testing.T) {
+	src := noiseImage(150, 90, 3, 8, 32)
+	for _, opts := range []Options{
+		{Factor: 4, Strength: 1},
+		{Factor: 4, Strength: 1, Tile: 40},
+		{Factor: 4, Strength: 1, Budget: 1 << 20},
+	} {
+		m := sharedModel(t, "realesr-general-x4v3.onnx")
+		want := Tiles(m.Session.Path, src.W, src.H, opts)
+		got := -1
+		opts.Progress = func(_, total int) { got = total }
+		if _, err := m.Upscale(context.Background(), src, opts); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("tile %d, budget %d: Tiles said %d, Upscale ran %d", opts.Tile, opts.Budget, want, got)
+		}
+	}
+}
