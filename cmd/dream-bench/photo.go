@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	onnx "github.com/yalue/onnxruntime_go"
-
 	"dream/internal/job"
 	"dream/internal/models"
 	"dream/internal/ort"
@@ -76,24 +74,18 @@ func photoSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 // bareSecondsPerPixel times the model alone on a bareSide² window, the best of three runs
 // after one that lets ONNX Runtime plan the shape.
 func bareSecondsPerPixel(ctx context.Context, m *upscale.Model) (float64, error) {
-	in, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, bareSide, bareSide))
+	b, err := newBareWindow(m, bareSide, bareSide)
 	if err != nil {
 		return 0, err
 	}
-	defer in.Destroy()
-	side := int64(m.Scale * bareSide)
-	out, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, side, side))
-	if err != nil {
-		return 0, err
-	}
-	defer out.Destroy()
+	defer b.destroy()
 	best := time.Duration(0)
 	for i := range 4 {
-		start := time.Now()
-		if err := m.Session.Run(ctx, []ort.Value{in}, []ort.Value{out}); err != nil {
+		took, err := b.time(ctx)
+		if err != nil {
 			return 0, err
 		}
-		if took := time.Since(start); i > 0 && (best == 0 || took < best) {
+		if i > 0 && (best == 0 || took < best) {
 			best = took
 		}
 	}

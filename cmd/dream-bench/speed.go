@@ -239,12 +239,23 @@ func newBareRun(ctx context.Context, rt *ort.Runtime, modelDir, upscaler, src st
 	if err != nil {
 		return nil, err
 	}
-	b := &bareRun{session: m.Session, w: img.W, h: img.H}
-	if b.in, err = onnx.NewTensor(onnx.NewShape(1, 3, int64(img.H), int64(img.W)), planes(img)); err != nil {
+	b, err := newBareWindow(m, img.W, img.H)
+	if err != nil {
+		return nil, err
+	}
+	copy(b.in.GetData(), planes(img))
+	return b, nil
+}
+
+// newBareWindow is a bare run of m on a w×h input of zeros.
+func newBareWindow(m *upscale.Model, w, h int) (*bareRun, error) {
+	b := &bareRun{session: m.Session, w: w, h: h}
+	var err error
+	if b.in, err = onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, int64(h), int64(w))); err != nil {
 		return nil, err
 	}
 	s := int64(m.Scale)
-	if b.out, err = onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, s*int64(img.H), s*int64(img.W))); err != nil {
+	if b.out, err = onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, s*int64(h), s*int64(w))); err != nil {
 		b.in.Destroy()
 		return nil, err
 	}

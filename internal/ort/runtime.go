@@ -22,7 +22,7 @@ type Value = onnx.Value
 type Options struct {
 	// Library is the --ort-lib flag; empty means search (see FindLibrary).
 	Library string
-	// Threads is the number of intra-op threads; 0 lets ONNX Runtime use every core.
+	// Threads is the number of intra-op threads; 0 means one per CPU Go sees (runtime.NumCPU).
 	Threads int
 	// Device is "auto" (the accelerator this platform may have, else CPU), "cpu", "cuda" or
 	// "coreml".
@@ -369,10 +369,15 @@ func (r *Runtime) sessionOptions(provider string) (*onnx.SessionOptions, error) 
 }
 
 func (r *Runtime) configure(opts *onnx.SessionOptions, provider string) error {
-	if r.opts.Threads > 0 {
-		if err := opts.SetIntraOpNumThreads(r.opts.Threads); err != nil {
-			return err
-		}
+	// Every core unless told otherwise: ONNX Runtime's own default counts the physical cores
+	// as it sees them, which on a 2-CPU virtual machine was one, leaving half the machine idle
+	// (x4plus on a 256² image: 20.5 s, against 12.7 s on both).
+	threads := r.opts.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	if err := opts.SetIntraOpNumThreads(threads); err != nil {
+		return err
 	}
 	// The memory pattern pre-plans one block per input shape on top of the arena's chunks:
 	// measured on realesr-general-x4v3 at 512×512 it raises the peak from 380 MB to 550 MB
