@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"dream/internal/batch"
 	"dream/internal/models"
 	"dream/internal/ncnn"
 	"dream/internal/ort"
@@ -39,6 +41,9 @@ type flags struct {
 	threads        int
 	ortLib         string
 	fromFile       string
+	shard          string
+	shardCount     int
+	resume         bool
 	noUpscale      bool
 	noRestore      bool
 	listModels     bool
@@ -67,6 +72,9 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.IntVar(&f.threads, "threads", 0, "threads per model run (default: every core)")
 	fs.StringVar(&f.ortLib, "ort-lib", "", "path of the ONNX Runtime shared library (default $"+ort.EnvLibrary+", then dream's own install)")
 	fs.StringVar(&f.fromFile, "from_file", "", "run the lines of FILE, then exit")
+	fs.StringVar(&f.shard, "shard", "", "with --from_file, do only the items I, I+N, I+2N… of the file (counted from 0), as I/N; Slurm's array variables give it by default")
+	fs.IntVar(&f.shardCount, "shard_count", 0, "the number of shards when JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) gives the shard")
+	fs.BoolVar(&f.resume, "resume", false, "skip the items whose results, judged by the command stored in them, are already in the output folder")
 	fs.BoolVar(&f.noUpscale, "no_upscale", false, "never load the upscaling models")
 	fs.BoolVar(&f.noRestore, "no_restore", false, "never load the face restoration models")
 	fs.BoolVar(&f.listModels, "models-list", false, "list the models dream can use, installed or missing, and exit")
@@ -106,6 +114,14 @@ func (f *flags) validate() error {
 		}
 		f.maxMemoryBytes = n
 	}
+	if (f.shard != "" || f.shardCount != 0) && f.fromFile == "" {
+		return errors.New("--shard and --shard_count split the lines of --from_file FILE among processes; add --from_file")
+	}
+	if f.shard != "" {
+		if _, err := batch.ParseShard(f.shard); err != nil {
+			return err
+		}
+	}
 	if f.threads < 0 {
 		return fmt.Errorf("--threads %d: use 0 (every core) or a positive number", f.threads)
 	}
@@ -144,14 +160,26 @@ func run(args []string) int {
 		return 0
 	}
 
-	input, interactive, err := openInput(f.fromFile)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dream:", err)
-		return 1
+	var lines []string
+	var shard batch.Shard
+	if f.fromFile != "" {
+		if lines, err = readLines(f.fromFile); err == nil {
+			shard, err = shardOf(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dream:", err)
+			return 2
+		}
 	}
-	defer input.Close()
+	var input shell.LineReader
+	interactive := false
+	if f.fromFile == "" {
+		input, interactive = openInput()
+		defer input.Close()
+	}
 
-	sh := &shell.Shell{Out: os.Stdout, Err: os.Stderr, Interactive: interactive}
+	sh := &shell.Shell{Out: os.Stdout, Err: os.Stderr, Interactive: interactive,
+		ShowProgress: f.fromFile != "" && shell.IsTerminal(os.Stderr), Resume: f.resume}
 	sh.Pipeline = pipeline.New(pipeline.Config{
 		Outdir:        f.outdir,
 		ModelDir:      models.Dir(f.models),
@@ -168,35 +196,58 @@ func run(args []string) int {
 		Runtime:       runtimeOpener(f, sh.RestoreInterrupt),
 		Progress:      sh.Progress,
 	})
-	if err := sh.Run(context.Background(), input); err != nil {
+	if f.fromFile != "" {
+		sh.RunLines(context.Background(), lines, shard)
+	} else if err := sh.Run(context.Background(), input); err != nil {
 		fmt.Fprintln(os.Stderr, "dream:", err)
 		return 1
+	}
+	if !sh.Interactive && sh.Failures > 0 {
+		return 1 // a scheduler or a script learns that something failed
 	}
 	return 0
 }
 
-// openInput picks readline for a terminal and plain line reading for files and pipes.
-func openInput(fromFile string) (shell.LineReader, bool, error) {
-	if fromFile != "" {
-		file, err := os.Open(fromFile)
-		if err != nil {
-			return nil, false, fmt.Errorf("--from_file: %v", strings.TrimPrefix(err.Error(), "open "))
-		}
-		return readCloser{shell.NewPlainReader(file), file}, false, nil
-	}
+// openInput picks readline for a terminal and plain line reading for pipes.
+func openInput() (shell.LineReader, bool) {
 	if shell.IsTerminal(os.Stdin) && shell.IsTerminal(os.Stdout) {
-		in, err := shell.NewTerminalReader()
-		return in, true, err
+		if in, err := shell.NewTerminalReader(); err == nil {
+			return in, true
+		}
 	}
-	return shell.NewPlainReader(os.Stdin), false, nil
+	return shell.NewPlainReader(os.Stdin), false
 }
 
-type readCloser struct {
-	shell.LineReader
-	file *os.File
+// readLines reads the whole of --from_file first: the items are numbered over the whole file,
+// so that shards agree on who does what.
+func readLines(path string) ([]string, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--from_file: %v", strings.TrimPrefix(err.Error(), "open "))
+	}
+	defer file.Close()
+	in := shell.NewPlainReader(file)
+	var lines []string
+	for {
+		line, err := in.ReadLine()
+		if errors.Is(err, io.EOF) {
+			return lines, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--from_file %s: %v", path, err)
+		}
+		lines = append(lines, line)
+	}
 }
 
-func (r readCloser) Close() error { return errors.Join(r.LineReader.Close(), r.file.Close()) }
+// shardOf is the share of --from_file's items this process does: --shard, else what a
+// scheduler's array variables say, else all of them.
+func shardOf(f *flags) (batch.Shard, error) {
+	if f.shard != "" {
+		return batch.ParseShard(f.shard)
+	}
+	return batch.FromEnvironment(os.Getenv, f.shardCount)
+}
 
 // runtimeOpener defers loading ONNX Runtime to the first job that needs a model.
 func runtimeOpener(f *flags, restoreInterrupt func()) func() (*ort.Runtime, error) {

@@ -12,15 +12,29 @@ import (
 //
 //	"a cat" -s 50 -S 42 -W 512 -H 512 -C 7.5 -A k_lms -G 0.8 -ft codeformer -cf 0.7 -U 2 0.75
 func (j Job) Command(seed uint32) string {
-	parts := []string{
-		Quote(j.Prompt),
-		"-s", strconv.Itoa(j.Steps),
-		"-S", strconv.FormatUint(uint64(seed), 10),
+	return j.command([]string{"-S", strconv.FormatUint(uint64(seed), 10)})
+}
+
+// SeedlessCommand is Command without the seed: what every image of a line with a random seed
+// has in common, which --resume matches.
+func (j Job) SeedlessCommand() string {
+	return j.command(nil)
+}
+
+// FixLine is the normalised !fix line of a Fix job: the path as given, then its switches.
+func (j Job) FixLine() string {
+	return strings.Join(append([]string{"!fix", Quote(j.Path)}, j.PostprocessingSwitches()...), " ")
+}
+
+func (j Job) command(seed []string) string {
+	parts := []string{Quote(j.Prompt), "-s", strconv.Itoa(j.Steps)}
+	parts = append(parts, seed...)
+	parts = append(parts,
 		"-W", strconv.Itoa(j.Width),
 		"-H", strconv.Itoa(j.Height),
 		"-C", formatFloat(j.CFGScale),
 		"-A", j.Sampler,
-	}
+	)
 	if j.InitImage != "" {
 		parts = append(parts, "-I", Quote(j.InitImage), "-f", formatFloat(j.Strength))
 	}

@@ -29,3 +29,46 @@ func (p *Pipeline) StoredCommand(j job.Job) (string, error) {
 	}
 	return command, nil
 }
+
+// ResultCommands are the commands the Dream metadata of j's results will hold, one per image,
+// worked out without running anything, so --resume can recognise results made before. A
+// generation with a random seed gives its commands without the seed (seeded is false).
+func (p *Pipeline) ResultCommands(j job.Job) (commands []string, seeded bool, err error) {
+	switch j.Kind {
+	case job.Fix:
+		src, err := p.Resolve(j.Path, j)
+		if err != nil {
+			return nil, false, err
+		}
+		return []string{fixCommand(src, sourceCommand(src), j)}, true, nil
+	case job.Generate:
+		if j.InitImage != "" {
+			if j.InitImage, err = p.Resolve(j.InitImage, j); err != nil {
+				return nil, false, fmt.Errorf("-I: %w", err)
+			}
+		}
+		for i := range j.Iterations {
+			if j.Seed.Set {
+				commands = append(commands, j.Command(j.Seed.Value+uint32(i)))
+			} else {
+				commands = append(commands, j.SeedlessCommand())
+			}
+		}
+		return commands, j.Seed.Set, nil
+	}
+	return nil, false, fmt.Errorf("%s makes no image", j.Line)
+}
+
+// sourceCommand is the Dream text of an image, or "" when it has none (a photo, a JPEG).
+func sourceCommand(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	info, err := pngmeta.Read(f)
+	if err != nil {
+		return ""
+	}
+	return info.Text[pngmeta.KeyDream]
+}

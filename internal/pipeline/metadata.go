@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"path/filepath"
-	"strings"
 
 	"dream/internal/imageio"
 	"dream/internal/job"
@@ -59,7 +58,8 @@ func fixCommand(src, sourceCommand string, j job.Job) string {
 		prev.Upscale, prev.Faces = j.Upscale, j.Faces
 		return prev.Command(prev.Seed.Value)
 	}
-	return strings.Join(append([]string{"!fix", job.Quote(src)}, j.PostprocessingSwitches()...), " ")
+	j.Path = src
+	return j.FixLine()
 }
 
 // fixRecord appends the steps to the source's JSON record, or starts a record that names the

@@ -98,6 +98,9 @@ type Result struct {
 // ModelDir is the folder the pipeline loads models from.
 func (p *Pipeline) ModelDir() string { return p.cfg.ModelDir }
 
+// Outdir is the folder j writes into: its -o, else the launch --outdir.
+func (p *Pipeline) Outdir(j job.Job) string { return p.outdir(j) }
+
 func (p *Pipeline) outdir(j job.Job) string {
 	if j.Outdir != "" {
 		return j.Outdir

@@ -5,11 +5,17 @@ import (
 	"fmt"
 	"time"
 
+	"dream/internal/batch"
 	"dream/internal/job"
 )
 
 // fix runs !fix: post-process an existing image into NAME.fixed.png.
+// A path that names a folder or a pattern fixes every image in it, as a batch.
 func (s *Shell) fix(parent context.Context, j job.Job) {
+	if entries, isBatch := batch.FixEntries(j, s.Pipeline.Outdir(j)); isBatch {
+		s.runEntries(parent, entries, batch.All)
+		return
+	}
 	s.withJobContext(parent, func(ctx context.Context) {
 		start := time.Now()
 		res, err := s.Pipeline.Fix(ctx, j)

@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 )
@@ -40,11 +41,19 @@ func (s *Shell) RestoreInterrupt() {
 	signal.Notify(s.signals, os.Interrupt)
 }
 
+// cancelRunningJob answers Ctrl-C while work runs. In a batch the first one lets the current
+// item finish and stops after it, so no item is half done; the next one cancels the item too.
 func (s *Shell) cancelRunningJob() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.run != nil && !s.run.stop {
+		s.run.stop = true
+		s.clearLineLocked()
+		fmt.Fprintln(s.Err, "stopping after the current item; press Ctrl-C again to cancel it")
+		return true
+	}
 	if s.cancel == nil {
-		return false
+		return s.run != nil
 	}
 	s.cancel()
 	return true

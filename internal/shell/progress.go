@@ -12,7 +12,7 @@ import (
 // 0/N as soon as long work starts, so the bar shows before the first item, which can take a
 // minute; once an item is done it adds the rate and the time left.
 func (s *Shell) Progress(task pipeline.Task, done, total int) {
-	if !s.Interactive || total < 1 {
+	if !s.showsProgress() || total < 1 {
 		return
 	}
 	s.mu.Lock()
@@ -21,8 +21,45 @@ func (s *Shell) Progress(task pipeline.Task, done, total int) {
 		s.progress = progressBar{task: task, start: time.Now(), firstDone: done}
 	}
 	s.progress.lastDone = done
-	fmt.Fprintf(s.Err, "\r%s\033[K", s.progress.line(done, total, time.Now()))
+	line := s.progress.line(done, total, time.Now())
+	if s.run != nil {
+		line = s.run.status() + " · " + line
+	}
+	s.draw(line)
+}
+
+func (s *Shell) showsProgress() bool { return s.Interactive || s.ShowProgress }
+
+// draw replaces the progress line with text; the caller holds s.mu.
+func (s *Shell) draw(text string) {
+	fmt.Fprintf(s.Err, "\r%s\033[K", text)
 	s.progressShown = true
+}
+
+// drawRun shows the batch's own line between items: "fixing 3/20, ETA 1m10s".
+func (s *Shell) drawRun() {
+	if !s.showsProgress() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.run != nil && s.run.total > 1 {
+		s.draw(s.run.status())
+	}
+}
+
+// clearProgressLine wipes the bar so that a line can be printed in its place.
+func (s *Shell) clearProgressLine() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clearLineLocked()
+}
+
+func (s *Shell) clearLineLocked() {
+	if s.progressShown {
+		fmt.Fprint(s.Err, "\r\033[K")
+		s.progressShown = false
+	}
 }
 
 // progressBar is the state of the bar on screen: which task it shows and when it started.
@@ -78,9 +115,6 @@ func roughDuration(d time.Duration) string {
 func (s *Shell) endProgress() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.progressShown {
-		fmt.Fprint(s.Err, "\r\033[K")
-		s.progressShown = false
-	}
+	s.clearLineLocked()
 	s.progress = progressBar{}
 }

@@ -26,11 +26,19 @@ type Shell struct {
 	Out, Err io.Writer
 	// Interactive is true when the input is a terminal: readline, history, progress bars.
 	Interactive bool
+	// ShowProgress draws progress bars when the input is not a terminal but standard error
+	// is (dream --from_file on a terminal).
+	ShowProgress bool
+	// Resume skips the items of a batch whose results exist (--resume).
+	Resume bool
+	// Failures counts the lines and items that failed, for the exit status of a script.
+	Failures int
 
 	mu            sync.Mutex
 	cancel        context.CancelFunc // the running job's, nil between jobs
 	progressShown bool
 	progress      progressBar
+	run           *batchRun // the batch running, nil otherwise
 	signals       chan os.Signal
 
 	history []string // the session's commands, for !history
@@ -105,6 +113,7 @@ func (s *Shell) Handle(ctx context.Context, line string) (quit bool) {
 
 // fail prints one line for a problem; the shell then goes on.
 func (s *Shell) fail(err error) {
+	s.Failures++
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	fmt.Fprintln(s.Err, "error:", msg)
 }
@@ -113,6 +122,7 @@ func (s *Shell) fail(err error) {
 func (s *Shell) finished(err error) bool {
 	switch {
 	case errors.Is(err, context.Canceled):
+		s.Failures++
 		fmt.Fprintln(s.Err, "cancelled; nothing was written")
 		return false
 	case err != nil:
