@@ -12,6 +12,7 @@ package main
 //	stdout:  the expected standard output, line by line; * matches any text
 //	stderr:  the same for standard error
 //	files:   one check per line (see checkFile), after dream exits
+//	exit:    the exit status expected (0 when the section is absent)
 //
 // $SHARED, $CACHE and $WORK in any section are replaced by the shared folder, dream's cache
 // folder and the test's working directory.
@@ -142,8 +143,9 @@ func runTranscript(t *testing.T, path string) {
 	cmd.Stdin = strings.NewReader(strings.Join(tr["stdin"], "\n") + "\n")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Errorf("dream exited with %v", err)
+	err = cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != wantExit(t, tr["exit"]) {
+		t.Errorf("dream exited with status %d (%v), want %d", code, err, wantExit(t, tr["exit"]))
 	}
 	if *update {
 		rewriteOutput(t, path, work, stdout.String(), stderr.String())
@@ -156,12 +158,25 @@ func runTranscript(t *testing.T, path string) {
 	}
 }
 
+// wantExit is the exit status a transcript expects: 0 unless its exit section says otherwise.
+func wantExit(t *testing.T, section []string) int {
+	if len(section) == 0 {
+		return 0
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(section[0]))
+	if err != nil {
+		t.Fatalf("exit section %q: %v", section[0], err)
+	}
+	return code
+}
+
 // rewriteOutput replaces the stdout and stderr sections of a transcript with the output of
 // this run, turned back into the transcript's terms: folders as $WORK, $SHARED and $CACHE,
 // timings and ONNX Runtime's own words as *.
 func rewriteOutput(t *testing.T, path, work, stdout, stderr string) {
 	generalise := strings.NewReplacer(work, "$WORK", sharedDir, "$SHARED", ort.CacheDir(), "$CACHE")
 	timing := regexp.MustCompile(` in [0-9.]+s$`)
+	itemTiming := regexp.MustCompile(`\([0-9.]+ s\)$`)
 	provider := regexp.MustCompile(`is not available \(.*\); `)
 	section := func(text string) []string {
 		var lines []string
@@ -170,6 +185,7 @@ func rewriteOutput(t *testing.T, path, work, stdout, stderr string) {
 				break
 			}
 			line = timing.ReplaceAllString(generalise.Replace(line), " in *s")
+			line = itemTiming.ReplaceAllString(line, "(* s)")
 			lines = append(lines, provider.ReplaceAllString(line, "is not available (*); "))
 		}
 		return lines

@@ -81,14 +81,19 @@ func folderImages(dir string) ([]string, error) {
 }
 
 // matchingFiles lists the files (not folders) a pattern matches, sorted by name. Every
-// matching file is taken, whatever its extension: the user chose the pattern.
+// matching file is taken, whatever its extension: the user chose the pattern. As in a shell,
+// * does not match a leading dot, which also keeps out the temp files of writes in progress.
 func matchingFiles(pattern string) ([]string, error) {
 	matches, err := filepath.Glob(pattern)
 	if err != nil {
 		return nil, fmt.Errorf("bad pattern %s: %v", pattern, err)
 	}
+	hiddenWanted := strings.HasPrefix(filepath.Base(pattern), ".")
 	var files []string
 	for _, m := range matches {
+		if strings.HasPrefix(filepath.Base(m), ".") && !hiddenWanted {
+			continue
+		}
 		if info, err := os.Stat(m); err == nil && !info.IsDir() {
 			files = append(files, m)
 		}

@@ -42,6 +42,9 @@ type Expected struct {
 // result for every command the item expects; if so they are credited to it, and the first one
 // is returned to name in the log.
 func (r *Resume) Done(dir string, want Expected) (done bool, example string) {
+	if len(want.Commands) == 0 {
+		return false, ""
+	}
 	f := r.folder(dir)
 	need := map[string]int{}
 	for _, c := range want.Commands {
@@ -52,8 +55,8 @@ func (r *Resume) Done(dir string, want Expected) (done bool, example string) {
 			return false, ""
 		}
 	}
+	example = f.results[key(want.Commands[0], want.Seeded)][f.used[key(want.Commands[0], want.Seeded)]]
 	for k, n := range need {
-		example = f.results[k][f.used[k]]
 		f.used[k] += n
 	}
 	return true, example

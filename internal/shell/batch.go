@@ -52,9 +52,9 @@ func owned(entries []batch.Entry, shard batch.Shard) int {
 // runEntries runs the entries in order: lines that make nothing (comments, !help) as typed,
 // the items this shard owns one by one, with one progress line for the whole run.
 func (s *Shell) runEntries(ctx context.Context, entries []batch.Entry, shard batch.Shard) {
-	run := &batchRun{verb: "running", unit: "items", total: owned(entries, shard), start: time.Now()}
+	run := &batchRun{verb: "running", unit: "item", total: owned(entries, shard), start: time.Now()}
 	if allFixes(entries) {
-		run.verb, run.unit = "fixing", "images"
+		run.verb, run.unit = "fixing", "image"
 	}
 	done := s.alreadyDone(entries, shard)
 	s.setRun(run)
@@ -186,8 +186,8 @@ func (s *Shell) logItem(w io.Writer, format string, args ...any) {
 
 // summarise prints the run's counts: "fixed 18 of 20 images, skipped 0, failed 2 (1m12s)".
 func (s *Shell) summarise(run *batchRun) {
-	text := fmt.Sprintf("done %d, skipped %d, failed %d of %d %s in %s",
-		run.done, run.skipped, run.failed, run.total, run.unit, roughDuration(time.Since(run.start)))
+	text := fmt.Sprintf("done %d, skipped %d, failed %d of %s in %s",
+		run.done, run.skipped, run.failed, count(run.total, run.unit), roughDuration(time.Since(run.start)))
 	if left := run.total - run.done - run.skipped - run.failed; left > 0 {
 		text += fmt.Sprintf("; stopped with %d not started", left)
 	}

@@ -13,6 +13,10 @@ import (
 // A path that names a folder or a pattern fixes every image in it, as a batch.
 func (s *Shell) fix(parent context.Context, j job.Job) {
 	if entries, isBatch := batch.FixEntries(j, s.Pipeline.Outdir(j)); isBatch {
+		if len(entries) == 1 && entries[0].Err != nil {
+			s.fail(entries[0].Err) // the folder or pattern gave no images
+			return
+		}
 		s.runEntries(parent, entries, batch.All)
 		return
 	}
