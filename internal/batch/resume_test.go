@@ -30,7 +30,7 @@ func TestResumeRecognisesResultsByCommand(t *testing.T) {
 	writeResult(t, dir, "000001.42.png", `"a cat" -s 5 -S 42 -W 512 -H 512 -C 7.5 -A k_lms`)
 	writeResult(t, dir, "000001.43.png", `"a cat" -s 5 -S 43 -W 512 -H 512 -C 7.5 -A k_lms`)
 	writeResult(t, dir, "000002.7.png", `"a dog" -s 5 -S 7 -W 512 -H 512 -C 7.5 -A k_lms -U 2 0.75`)
-	writeResult(t, dir, "plain.png", "")                                        // no command
+	writeResult(t, dir, "plain.png", "")                                       // no command
 	os.WriteFile(filepath.Join(dir, ".a.png.tmp-1"), []byte("partial"), 0o644) // a write in progress
 	os.WriteFile(filepath.Join(dir, "damaged.png"), []byte("\x89PNG\r\n\x1a\nxx"), 0o644)
 
