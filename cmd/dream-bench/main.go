@@ -59,7 +59,7 @@ func main() {
 	flag.IntVar(&c.reps, "reps", 5, "timed repetitions of each job and bare run")
 	flag.BoolVar(&c.verbose, "v", false, "print every repetition's times")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the speed runs to `FILE`")
-	flag.StringVar(&c.only, "only", "", "run only these sections: memory, generation, startup, firstfix, speed, faces, photo (comma-separated)")
+	flag.StringVar(&c.only, "only", "", "run only these sections: memory, generation, startup, firstfix, speed, faces, photo, batch (comma-separated)")
 	flag.Parse()
 	if c.reps < 1 {
 		fmt.Fprintln(os.Stderr, "dream-bench: --reps must be at least 1")
@@ -93,7 +93,11 @@ func run(ctx context.Context, c config) error {
 	var errs []error
 	section := func(name string, measure func() error) {
 		if c.runs(name) && ctx.Err() == nil {
-			errs = append(errs, measure())
+			err := measure()
+			if err != nil {
+				fmt.Printf("  %s failed: %v\n", name, err)
+			}
+			errs = append(errs, err)
 		}
 	}
 	section("memory", func() error { return memorySection(ctx, c, tmp) })
@@ -110,6 +114,7 @@ func run(ctx context.Context, c config) error {
 	section("speed", func() error { return speedSection(ctx, c, rt, tmp) })
 	section("faces", func() error { return facesSection(ctx, c, rt, tmp) })
 	section("photo", func() error { return photoSection(ctx, c, rt, tmp) })
+	section("batch", func() error { return batchSection(ctx, c, rt, tmp) })
 	stopProfile()
 	if errors.Join(errs...) != nil {
 		return fmt.Errorf("some measurements failed (see above)")

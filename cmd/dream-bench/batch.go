@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"dream/internal/imageio"
+	"dream/internal/ort"
+)
+
+// batchImages is the size of the folder the batch section fixes.
+const batchImages = 20
+
+// batchSection measures what a batch adds to the model's own work: one dream process fixes a
+// folder of 20 small images (!fix DIR) and, in a second run, only the first of them. Their
+// difference is what images 2 to 20 cost with the model already loaded (decoding, the model,
+// encoding, saving, the batch's own bookkeeping), which is set against the bare model runs
+// on the same 19 images. Target: at most 1.1×.
+func batchSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) error {
+	const upscaler = "general-x4v3"
+	fmt.Printf("\nbatch: !fix of a folder of %d small images in one process, %s ×4 (target ≤ 1.10× the bare model time)\n",
+		batchImages, upscaler)
+	dir := filepath.Join(tmp, "batch")
+	images, err := writeBatchImages(c, filepath.Join(dir, "scans"))
+	if err != nil {
+		return err
+	}
+	var bare time.Duration
+	for _, src := range images[1:] {
+		took, err := bestBareRun(ctx, rt, c, upscaler, src)
+		if err != nil {
+			return err
+		}
+		bare += took
+	}
+	all, err := timeBatch(ctx, c, dir, upscaler, "scans")
+	if err != nil {
+		return err
+	}
+	first, err := timeBatch(ctx, c, dir, upscaler, images[0])
+	if err != nil {
+		return err
+	}
+	rest := all - first
+	fmt.Printf("  dream, %d images %.2f s; the first alone %.2f s; so images 2–%d took %.2f s\n",
+		batchImages, secs(all), secs(first), batchImages, secs(rest))
+	fmt.Printf("  bare model on images 2–%d: %.2f s in all; batch/bare %.3f×\n", batchImages, secs(bare), secs(rest)/secs(bare))
+	return nil
+}
+
+// writeBatchImages cuts 20 different 128×96 pieces out of the test photos.
+func writeBatchImages(c config, dir string) ([]string, error) {
+	var photos []*imageio.Image
+	for _, name := range []string{"coffee.png", "astronaut.png"} {
+		img, err := imageio.Load(c.image(name))
+		if err != nil {
+			return nil, err
+		}
+		photos = append(photos, img)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for i := range batchImages {
+		src := photos[i%2]
+		x, y := (i*37)%(src.W-128), (i*53)%(src.H-96)
+		piece := crop(src, x, y, 128, 96)
+		path := filepath.Join(dir, fmt.Sprintf("scan%02d.png", i))
+		if err := imageio.SavePNG(path, piece); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+func crop(img *imageio.Image, x0, y0, w, h int) *imageio.Image {
+	out := imageio.New(w, h, img.Channels, img.Depth)
+	px := img.Channels * img.Depth / 8
+	for y := range h {
+		copy(out.Pix[y*w*px:(y+1)*w*px], img.Pix[((y0+y)*img.W+x0)*px:][:w*px])
+	}
+	return out
+}
+
+// bestBareRun is the fastest of three bare model runs on an image, after a warm-up run.
+func bestBareRun(ctx context.Context, rt *ort.Runtime, c config, upscaler, src string) (time.Duration, error) {
+	b, err := newBareRun(ctx, rt, c.models(), upscaler, src)
+	if err != nil {
+		return 0, err
+	}
+	defer b.destroy()
+	best := time.Duration(1<<63 - 1)
+	for range 4 {
+		took, err := b.time(ctx)
+		if err != nil {
+			return 0, err
+		}
+		best = min(best, took)
+	}
+	return best, nil
+}
+
+// timeBatch runs dream --from_file with one !fix line for path in dir, into a fresh folder.
+func timeBatch(ctx context.Context, c config, dir, upscaler, path string) (time.Duration, error) {
+	outdir, err := os.MkdirTemp(dir, "out-")
+	if err != nil {
+		return 0, err
+	}
+	lines := filepath.Join(dir, "lines.txt")
+	if err := os.WriteFile(lines, []byte("!fix "+path+" -U 4 1\n"), 0o644); err != nil {
+		return 0, err
+	}
+	binary, err := filepath.Abs(c.dream) // the command runs in dir
+	if err != nil {
+		return 0, err
+	}
+	modelDir, err := filepath.Abs(c.models())
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.CommandContext(ctx, binary, "--models", modelDir, "--device", "cpu",
+		"--esrgan_model", upscaler, "--outdir", outdir, "--from_file", lines)
+	cmd.Dir = dir
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("dream --from_file: %v\n%s", err, out)
+	}
+	return time.Since(start), nil
+}
