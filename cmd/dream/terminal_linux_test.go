@@ -202,3 +202,34 @@ func TestTerminalGenerationProgress(t *testing.T) {
 		t.Errorf("dream exited with %v after q", err)
 	}
 }
+
+// !fix of a folder on a terminal: the batch line shows at once, then with an ETA beside each
+// image's own bar; the first Ctrl-C lets the current image finish and stops the batch there.
+func TestTerminalBatchProgress(t *testing.T) {
+	work := t.TempDir()
+	if err := os.Mkdir(filepath.Join(work, "scans"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		writeTiledCopy(t, filepath.Join(sharedDir, "images", "coffee_crop128.png"),
+			filepath.Join(work, "scans", fmt.Sprintf("scan%d.png", i)), 2)
+	}
+	term := startInTerminal(t, work, "--models", filepath.Join(sharedDir, "models"), "--device", "cpu",
+		"--esrgan_model", "general-x4v3", "--esrgan_bg_tile", "64")
+	term.waitFor(t, "dream> ")
+	term.send(t, "!fix scans -U 4 1\r")
+	term.waitFor(t, "fixing 0/4")
+	term.waitFor(t, "ok scans/scan0.png -> outputs/img-samples/scan0.fixed.png")
+	term.waitFor(t, "fixing 1/4, ETA ")
+	term.waitFor(t, " · upscaling ×4 [")
+	term.send(t, "\x03")
+	term.waitFor(t, "stopping after the current item")
+	term.waitFor(t, "ok scans/scan1.png")
+	term.waitFor(t, "done 2, skipped 0, failed 0 of 4 images in ")
+	term.waitFor(t, "stopped with 2 not started")
+	term.waitFor(t, "dream> ")
+	term.send(t, "q\r")
+	if err := term.cmd.Wait(); err != nil {
+		t.Errorf("dream exited with %v after q", err)
+	}
+}
