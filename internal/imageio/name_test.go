@@ -1,13 +1,13 @@
 package imageio
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
-func TestFixedNameStem(t *testing.T) {
+func TestFixedNamesStem(t *testing.T) {
 	tests := []struct{ src, want string }{
 		{"photo.png", "photo.fixed.png"},
 		{"/some/where/Photo.JPG", "Photo.fixed.png"},
@@ -19,49 +19,31 @@ func TestFixedNameStem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
-			dir := t.TempDir()
-			got, err := FixedName(dir, tt.src)
+			got, err := FixedNames(tt.src)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := filepath.Join(dir, tt.want); got != want {
-				t.Errorf("FixedName = %q, want %q", got, want)
+			if got[0] != tt.want {
+				t.Errorf("FixedNames(%q)[0] = %q, want %q", tt.src, got[0], tt.want)
 			}
 		})
 	}
 }
 
-func TestFixedNameSuffixSequence(t *testing.T) {
-	dir := t.TempDir()
+func TestFixedNamesSuffixSequence(t *testing.T) {
+	names, err := FixedNames("in/cat.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []string{"cat.fixed.png", "cat.fixed-01.png", "cat.fixed-02.png", "cat.fixed-03.png"}
-	for _, name := range want {
-		got, err := FixedName(dir, "in/cat.jpg")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != filepath.Join(dir, name) {
-			t.Fatalf("FixedName = %q, want %q", got, filepath.Join(dir, name))
-		}
-		writeFile(t, dir, name, nil) // taken from now on
+	if len(names) != 100 || !slices.Equal(names[:4], want) || names[99] != "cat.fixed-99.png" {
+		t.Errorf("FixedNames = %d names %v … %s, want 100 from %v to cat.fixed-99.png", len(names), names[:4], names[len(names)-1], want)
 	}
 }
 
-func TestFixedNameAllTaken(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir, "cat.fixed.png", nil)
-	for n := 1; n <= 99; n++ {
-		writeFile(t, dir, fmt.Sprintf("cat.fixed-%02d.png", n), nil)
-	}
-	_, err := FixedName(dir, "cat.png")
-	want := "no free output name in " + dir + ": cat.fixed.png through cat.fixed-99.png all exist"
-	if err == nil || err.Error() != want {
-		t.Errorf("error %v, want %q", err, want)
-	}
-}
-
-func TestFixedNameNoFileName(t *testing.T) {
-	if _, err := FixedName(t.TempDir(), ""); err == nil {
-		t.Error("FixedName with an empty source path succeeded")
+func TestFixedNamesNoFileName(t *testing.T) {
+	if _, err := FixedNames(""); err == nil {
+		t.Error("FixedNames with an empty source path succeeded")
 	}
 }
 
@@ -77,6 +59,8 @@ func TestNextPrefix(t *testing.T) {
 		{"other files are ignored", []string{"notes.txt", "photo.fixed.png", "000009.1.postprocessed.png"}, "000010"},
 		{"any leading number counts", []string{"12-draft.png"}, "000013"},
 		{"past six digits", []string{"999999.5.png"}, "1000000"},
+		{"reserved by a running command", []string{"000003.1.png", ".dream-prefix-000004"}, "000005"},
+		{"only the marker's number counts", []string{".dream-prefix-x", ".7.tmp-123", ".dream-prefix-000002"}, "000003"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,11 +81,11 @@ func TestNextPrefix(t *testing.T) {
 	}
 }
 
-func TestGeneratedName(t *testing.T) {
-	if got := GeneratedName("out", "000044", 2945021133, false); got != filepath.Join("out", "000044.2945021133.png") {
+func TestGeneratedFileName(t *testing.T) {
+	if got := GeneratedFileName("000044", 2945021133, false); got != "000044.2945021133.png" {
 		t.Errorf("original: %s", got)
 	}
-	if got := GeneratedName("out", "000044", 7, true); got != filepath.Join("out", "000044.7.postprocessed.png") {
+	if got := GeneratedFileName("000044", 7, true); got != "000044.7.postprocessed.png" {
 		t.Errorf("postprocessed: %s", got)
 	}
 }

@@ -2,13 +2,14 @@ package imageio
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 )
 
-// savedFileMode is the permission of files WriteFileAtomic creates (before
-// umask); os.CreateTemp's 0600 would hide results from other users.
+// savedFileMode is the permission of files WriteFileAtomic and WriteFileExclusive create
+// (before umask); os.CreateTemp's 0600 would hide results from other users.
 const savedFileMode = 0o644
 
 // WriteFileAtomic writes a file through write, so that path either keeps
@@ -16,53 +17,120 @@ const savedFileMode = 0o644
 // The data goes to a hidden temp file in the same directory, is synced to
 // disk, and only then renamed over path. On any error, or a panic in
 // write, the temp file is removed and path is untouched.
-func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
+//
+// The rename replaces whatever path holds, so this is only for files the
+// caller owns: its own freshly written result, a model it installs. A new
+// result in a folder others write to goes through WriteFileExclusive.
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := createTemp(dir, base)
 	if err != nil {
 		return writeError(path, err)
 	}
-	renamed := false
-	defer func() {
-		if !renamed {
-			tmp.Close() // may already be closed; the error does not matter then
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := fillAndClose(tmp, write); err != nil {
+	defer tmp.discard()
+	if err := tmp.fill(write); err != nil {
 		return writeError(path, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := os.Rename(tmp.path, path); err != nil {
 		return writeError(path, err)
 	}
-	renamed = true
+	tmp.gone = true
 	syncDir(dir)
 	return nil
 }
 
-// fillAndClose runs write into tmp and makes the bytes durable, so that
-// the rename can never expose an empty or partial file after a crash.
-func fillAndClose(tmp *os.File, write func(io.Writer) error) error {
-	buffered := bufio.NewWriterSize(tmp, 1<<20)
+// tempFile is the hidden file a result is written to before it gets its name. Its writer
+// holds an exclusive flock on it for as long as the name exists, which is how
+// RemoveStaleTemps tells a live writer's temp file from one whose process died.
+type tempFile struct {
+	f    *os.File
+	path string
+	gone bool // renamed, removed, or its name taken over: nothing left to remove
+}
+
+// tempPattern is the name of the temp files for a file named base, the pattern
+// RemoveStaleTemps recognises (os.CreateTemp puts digits in place of the *).
+func tempPattern(base string) string { return "." + base + ".tmp-*" }
+
+// createTemp creates a locked temp file in dir for a file named base.
+func createTemp(dir, base string) (*tempFile, error) {
+	// RemoveStaleTemps may open the file between its creation and the lock, find it
+	// unlocked and remove it. Then the name no longer leads to this file, and a new one
+	// is made; a handful of tries is more than such a rare race can take.
+	for range 4 {
+		tmp, err := tryCreateTemp(dir, base)
+		if tmp != nil || err != nil {
+			return tmp, err
+		}
+	}
+	return nil, errTempRemoved
+}
+
+// errTempRemoved is what createTemp reports when its temp files keep disappearing.
+var errTempRemoved = errors.New("another program keeps removing the temporary file; " +
+	"check what else cleans this folder")
+
+// tryCreateTemp is createTemp's single try: nil and no error when the temp file was
+// removed before it was locked.
+func tryCreateTemp(dir, base string) (*tempFile, error) {
+	f, err := os.CreateTemp(dir, tempPattern(base))
+	if err != nil {
+		return nil, err
+	}
+	tmp := &tempFile{f: f, path: f.Name()}
+	if err := lockFile(f); err != nil {
+		tmp.discard()
+		return nil, err
+	}
+	if !stillNamed(f, tmp.path) {
+		tmp.gone = true // the name is not this file's any more: never remove it
+		tmp.discard()
+		return nil, nil
+	}
+	return tmp, nil
+}
+
+// stillNamed reports whether path still leads to the open file f.
+func stillNamed(f *os.File, path string) bool {
+	opened, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	named, err := os.Lstat(path)
+	return err == nil && os.SameFile(opened, named)
+}
+
+// fill runs write into the temp file and makes the bytes durable, so that no name can
+// ever show an empty or partial file, even after a crash. The file stays open: closing
+// it would drop the lock while the temp name still exists.
+func (t *tempFile) fill(write func(io.Writer) error) error {
+	buffered := bufio.NewWriterSize(t.f, 1<<20)
 	if err := write(buffered); err != nil {
 		return err
 	}
 	if err := buffered.Flush(); err != nil {
 		return err
 	}
-	if err := tmp.Chmod(savedFileMode); err != nil {
+	if err := t.f.Chmod(savedFileMode); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	return tmp.Close()
+	return t.f.Sync()
 }
 
-// syncDir makes the rename itself durable. It is best effort: the file is
+// discard removes the temp name (unless it was renamed to the result) and only then
+// closes the file, so the lock covers the name's whole life.
+func (t *tempFile) discard() {
+	if !t.gone {
+		os.Remove(t.path)
+		t.gone = true
+	}
+	t.f.Close() // may already be closed; the error does not matter then
+}
+
+// syncDir makes the rename or link itself durable. It is best effort: the file is
 // already complete and in place, and some systems cannot sync directories.
 func syncDir(dir string) {
 	d, err := os.Open(dir)

@@ -2,18 +2,21 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"dream/internal/imageio"
 	"dream/internal/job"
 )
 
-// Fix post-processes an existing image and writes NAME.fixed.png into the output directory.
-// The source file is only read. Everything is checked before any work starts, and a
-// cancelled or failed job writes nothing.
+// Fix post-processes an existing image and writes NAME.fixed.png into the output directory,
+// or NAME.fixed-01.png and so on when that name is taken, also by a fix another process
+// finishes at the same moment. The source file is only read. Everything is checked before
+// any work starts, and a cancelled or failed job writes nothing.
 func (p *Pipeline) Fix(ctx context.Context, j job.Job) (Result, error) {
 	src, err := p.Resolve(j.Path, j)
+	if err != nil {
+		return Result{}, err
+	}
+	names, err := imageio.FixedNames(src)
 	if err != nil {
 		return Result{}, err
 	}
@@ -30,15 +33,11 @@ func (p *Pipeline) Fix(ctx context.Context, j job.Job) (Result, error) {
 		return Result{}, err
 	}
 	outdir := p.outdir(j)
-	if err := os.MkdirAll(outdir, 0o755); err != nil {
-		return Result{}, fmt.Errorf("cannot create output directory %s: %v", outdir, err)
-	}
-	dest, err := imageio.FixedName(outdir, src)
-	if err != nil {
+	if err := prepareOutdir(outdir); err != nil {
 		return Result{}, err
 	}
-	meta := fixMetadata(src, img, j, steps)
-	if err := save(ctx, dest, out, meta); err != nil {
+	dest, err := saveNew(ctx, outdir, names, out, fixMetadata(src, img, j, steps))
+	if err != nil {
 		return Result{}, err
 	}
 	return Result{Path: dest, W: out.W, H: out.H, Notes: notes}, nil

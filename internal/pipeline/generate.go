@@ -44,16 +44,19 @@ func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
 		return nil, err
 	}
 	outdir := p.outdir(j)
-	if err := os.MkdirAll(outdir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create output directory %s: %v", outdir, err)
+	if err := prepareOutdir(outdir); err != nil {
+		return nil, err
 	}
-	prefix, err := imageio.NextPrefix(outdir)
+	// Another process writing into outdir never gets this PREFIX, and so never the names
+	// of this line's images, not even with the same seeds.
+	prefix, err := imageio.ReservePrefix(outdir)
 	if err != nil {
 		return nil, err
 	}
+	defer prefix.Release() // after the post-processed copies too: they share the PREFIX
 	refs := p.hashInBackground(model, init != nil)
 
-	gen := generated{job: j, seeds: seedsFor(j), outdir: outdir, prefix: prefix}
+	gen := generated{job: j, seeds: seedsFor(j), outdir: outdir, prefix: prefix.Prefix}
 	err = model.Generate(ctx, p.request(j, init, len(gen.seeds)), gen.seeds, func(r sd.Result) error {
 		return gen.save(ctx, r, refs())
 	})

@@ -54,8 +54,7 @@ func TestGenerateThenPostprocess(t *testing.T) {
 		if done != total {
 			return
 		}
-		entries, _ := os.ReadDir(out)
-		events = append(events, fmt.Sprintf("%s: %d files", strings.Fields(task.Name)[0], len(entries)))
+		events = append(events, fmt.Sprintf("%s: %d files", strings.Fields(task.Name)[0], len(visibleFiles(out))))
 	})
 	j := parseLine(t, `a red fox -s 4 -W 64 -H 64 -n 3 -S 4294967295 -U 2 1 -G 0.5`)
 	results, err := p.Generate(context.Background(), j)
@@ -85,6 +84,19 @@ func TestGenerateThenPostprocess(t *testing.T) {
 			break
 		}
 	}
+}
+
+// visibleFiles lists dir without hidden names: the PREFIX reservation marker is there while
+// the line runs.
+func visibleFiles(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	return names
 }
 
 // A generated image's metadata: the Dream command gives the same job back, the JSON record

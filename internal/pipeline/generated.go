@@ -21,11 +21,14 @@ type generated struct {
 	refs    []pngmeta.ModelRef
 }
 
-// save writes a freshly generated image as PREFIX.SEED.png.
+// save writes a freshly generated image as PREFIX.SEED.png. The PREFIX is reserved for this
+// line, so the name is free; if a file has it anyway (another program made it), that is an
+// error naming it, never a replacement.
 func (g *generated) save(ctx context.Context, r sd.Result, refs []pngmeta.ModelRef) error {
 	g.refs = refs
-	path := imageio.GeneratedName(g.outdir, g.prefix, r.Seed, false)
-	if err := save(ctx, path, r.Image, generationMetadata(g.job, r.Seed, refs, nil)); err != nil {
+	name := imageio.GeneratedFileName(g.prefix, r.Seed, false)
+	path, err := saveNew(ctx, g.outdir, []string{name}, r.Image, generationMetadata(g.job, r.Seed, refs, nil))
+	if err != nil {
 		return err
 	}
 	res := Result{Path: path, W: r.Image.W, H: r.Image.H, Seed: r.Seed}
@@ -38,8 +41,9 @@ func (g *generated) save(ctx context.Context, r sd.Result, refs []pngmeta.ModelR
 }
 
 // postprocessGenerated runs -U and -G on every image of the line, after all of them exist.
-// The result replaces the original under its name, or, with --save_orig, goes beside it as
-// PREFIX.SEED.postprocessed.png.
+// The result replaces the original under its name (the line's own file, claimed by save),
+// or, with --save_orig, goes beside it as PREFIX.SEED.postprocessed.png, claimed the same
+// way as the original.
 func (p *Pipeline) postprocessGenerated(ctx context.Context, j job.Job, plan postprocessing, g *generated) ([]Result, error) {
 	if plan.upscaler == "" && plan.restorer == "" {
 		return g.results, nil
@@ -50,18 +54,28 @@ func (p *Pipeline) postprocessGenerated(ctx context.Context, j job.Job, plan pos
 		if err != nil {
 			return g.results, err
 		}
-		dest := res.Path
-		if j.SaveOriginal {
-			dest = imageio.GeneratedName(g.outdir, g.prefix, res.Seed, true)
-			res.Original = res.Path
-		}
-		if err := save(ctx, dest, out, generationMetadata(j, res.Seed, g.refs, steps)); err != nil {
+		dest, err := g.savePostprocessed(ctx, res, j.SaveOriginal, out, generationMetadata(j, res.Seed, g.refs, steps))
+		if err != nil {
 			return g.results, err
+		}
+		if j.SaveOriginal {
+			res.Original = res.Path
 		}
 		res.Path, res.W, res.H = dest, out.W, out.H
 		res.Notes = append(res.Notes, notes...)
 	}
 	return g.results, nil
+}
+
+// savePostprocessed writes the processed image of res where postprocessGenerated says, and
+// returns its path.
+func (g *generated) savePostprocessed(ctx context.Context, res *Result, keepOriginal bool, out *imageio.Image,
+	meta []pngmeta.Chunk) (string, error) {
+	if !keepOriginal {
+		return res.Path, save(ctx, res.Path, out, meta)
+	}
+	name := imageio.GeneratedFileName(g.prefix, res.Seed, true)
+	return saveNew(ctx, g.outdir, []string{name}, out, meta)
 }
 
 // generationMetadata is the metadata of a generated image: the line that makes it again

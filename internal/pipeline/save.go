@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,12 +13,36 @@ import (
 	"dream/internal/pngmeta"
 )
 
-// save writes img atomically with its metadata; a cancel during encoding aborts the write and
-// leaves nothing.
+// save writes img atomically with its metadata, replacing what path holds: only for a file
+// this command claimed itself (the original a processed image takes the place of). A cancel
+// during encoding aborts the write and leaves nothing.
 func save(ctx context.Context, path string, img *imageio.Image, meta []pngmeta.Chunk) error {
-	return imageio.WriteFileAtomic(path, func(w io.Writer) error {
+	return imageio.WriteFileAtomic(path, encoder(ctx, img, meta))
+}
+
+// saveNew writes img with its metadata as a new file in dir, under the first of names that
+// is free once the file is complete, and returns its path. Other processes may be writing
+// into dir too; no file of theirs (or anyone's) is replaced. A cancel during encoding
+// aborts the write and leaves nothing.
+func saveNew(ctx context.Context, dir string, names []string, img *imageio.Image, meta []pngmeta.Chunk) (string, error) {
+	return imageio.WriteFileExclusive(dir, names, encoder(ctx, img, meta))
+}
+
+// encoder writes img as PNG, stopping early once ctx is done.
+func encoder(ctx context.Context, img *imageio.Image, meta []pngmeta.Chunk) func(io.Writer) error {
+	return func(w io.Writer) error {
 		return imageio.Encode(ctxWriter{ctx, w}, img, meta...)
-	})
+	}
+}
+
+// prepareOutdir creates the output directory and removes the temp files left there by
+// writers that were killed before they could clean up (a live writer's temp file stays).
+func prepareOutdir(outdir string) error {
+	if err := os.MkdirAll(outdir, 0o755); err != nil {
+		return fmt.Errorf("cannot create output directory %s: %v", outdir, err)
+	}
+	imageio.RemoveStaleTemps(outdir) // best effort: a leftover temp file hides no result
+	return nil
 }
 
 // ctxWriter fails its writes once the context is done, which stops the encoder early.
