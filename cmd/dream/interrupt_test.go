@@ -55,8 +55,9 @@ func TestInterruptCancelsJob(t *testing.T) {
 	if line := next(t, outLines); !strings.HasPrefix(line, "wrote outputs/img-samples/coffee_crop128.fixed.png") {
 		t.Errorf("the command after the cancel printed %q", line)
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("dream exited with %v", err)
+	// A script whose job was cancelled did not do all it asked: the exit status says so.
+	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 1 {
+		t.Errorf("dream exited with %v, want status 1 (a job was cancelled)", err)
 	}
 	if string(mustRead(t, big)) != string(original) {
 		t.Error("the original image changed")
