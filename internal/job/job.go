@@ -101,8 +101,11 @@ const (
 	DefaultFidelity        = 0.75
 )
 
-// Samplers lists the sampler names -A accepts.
-var Samplers = []string{"ddim", "plms", "k_lms", "k_euler", "k_euler_a", "k_heun", "k_dpm_2", "k_dpm_2_a"}
+// Samplers lists the sampler names -A accepts, those of package sampler. A sampler's noise
+// schedule is part of its name (k_dpmpp_2m_karras), not a switch of its own, so -A alone,
+// stored in every image's command, says how the image was made.
+var Samplers = []string{"ddim", "plms", "k_lms", "k_euler", "k_euler_a", "k_heun", "k_dpm_2", "k_dpm_2_a",
+	"k_dpmpp_2m", "k_dpmpp_2m_karras"}
 
 // FaceTools lists the restorers -ft accepts.
 var FaceTools = []string{"gfpgan", "codeformer"}

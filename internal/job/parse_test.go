@@ -3,8 +3,11 @@ package job
 import (
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"dream/internal/sampler"
 )
 
 // gen returns the default generation settings changed by edit.
@@ -65,6 +68,8 @@ func TestParseValid(t *testing.T) {
 		{"cat --cfg_scale 12", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.CFGScale = 12 })}},
 		{"cat -A ddim", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "ddim" })}},
 		{"cat --sampler K_EULER_A", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "k_euler_a" })}},
+		{"cat -A k_dpmpp_2m", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "k_dpmpp_2m" })}},
+		{"cat -A K_DPMPP_2M_Karras", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "k_dpmpp_2m_karras" })}},
 		{"cat -I in.png", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitImage = "in.png" })}},
 		{"cat -I -1 -f 0.3", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitBack, g.Strength = 1, 0.3 })}},
 		{"cat --init_img 'a b.png' --strength 0.99", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitImage, g.Strength = "a b.png", 0.99 })}},
@@ -142,8 +147,8 @@ func TestParseInvalid(t *testing.T) {
 		{"cat -C 101", "-C 101: the guidance scale must be above 1 (and at most 100)"},
 		{"cat -C NaN", "-C NaN: give a guidance scale above 1, e.g. 7.5"},
 		// -A
-		{"cat -A", "-A: choose a sampler from ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a"},
-		{"cat -A euler", "-A euler: choose a sampler from ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a"},
+		{"cat -A", "-A: choose a sampler from ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a, k_dpmpp_2m, k_dpmpp_2m_karras"},
+		{"cat -A euler", "-A euler: choose a sampler from ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a, k_dpmpp_2m, k_dpmpp_2m_karras"},
 		// -I
 		{"cat -I", "-I needs an image path, or -1 for the last image written"},
 		{"cat -I 3", "-I 3: give an image path, or -1 for the last image written"},
@@ -209,6 +214,8 @@ func TestCommandRoundTrip(t *testing.T) {
 		`a "quoted" cat \ on a hill -s 20 -C 9 -A ddim -W 640 -H 384`,
 		"superman dancing with a panda bear -U 2 0.6 -G 0.4 -ft codeformer -cf 0.7",
 		"a cat -I 'in put.png' -f 0.4 -U 4 1",
+		"a cat -s 20 -A k_dpmpp_2m",
+		"a cat -s 25 -A K_DPMPP_2M_KARRAS -I in.png -f 0.6",
 	} {
 		j, err := Parse(line)
 		if err != nil {
@@ -226,6 +233,18 @@ func TestCommandRoundTrip(t *testing.T) {
 	j, _ := Parse("a cat -U 2 0.6 -G 0.8 -ft codeformer -cf 0.7")
 	if got, want := j.Command(123), `"a cat" -s 50 -S 123 -W 512 -H 512 -C 7.5 -A k_lms -G 0.8 -ft codeformer -cf 0.7 -U 2 0.6`; got != want {
 		t.Errorf("Command = %s\nwant      %s", got, want)
+	}
+	// The Karras schedule travels in the sampler's name, so the stored command keeps it.
+	j, _ = Parse("a cat -s 20 -A k_dpmpp_2m_karras")
+	if got, want := j.Command(123), `"a cat" -s 20 -S 123 -W 512 -H 512 -C 7.5 -A k_dpmpp_2m_karras`; got != want {
+		t.Errorf("Command = %s\nwant      %s", got, want)
+	}
+}
+
+// -A accepts exactly the samplers the sampler package runs, in its order.
+func TestSamplersMatchPackageSampler(t *testing.T) {
+	if !slices.Equal(Samplers, sampler.Names) {
+		t.Errorf("-A accepts %v, but package sampler runs %v: make job.Samplers list sampler.Names", Samplers, sampler.Names)
 	}
 }
 

@@ -183,11 +183,14 @@ func extrasNumber(v float64) string {
 	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
 }
 
-// samplerName is the name AUTOMATIC1111 gives each of dream's samplers.
+// samplerName is the name AUTOMATIC1111 gives each of dream's samplers. The Karras variant
+// is the one name "DPM++ 2M Karras" as older versions wrote it; newer ones write the
+// schedule apart ("Schedule type: Karras") and split a joined name when they read it.
 func samplerName(s string) string {
 	names := map[string]string{
 		"ddim": "DDIM", "plms": "PLMS", "k_lms": "LMS", "k_euler": "Euler", "k_euler_a": "Euler a",
 		"k_heun": "Heun", "k_dpm_2": "DPM2", "k_dpm_2_a": "DPM2 a",
+		"k_dpmpp_2m": "DPM++ 2M", "k_dpmpp_2m_karras": "DPM++ 2M Karras",
 	}
 	if n, ok := names[s]; ok {
 		return n

@@ -2,6 +2,7 @@ package pngmeta
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,18 @@ func TestParameters(t *testing.T) {
 	g.InitImage, g.Strength = "in.png", 0.6
 	if got := Parameters(g, ModelRef{}, nil); got != "a cat on a hill\nSteps: 50, Sampler: Euler a, CFG scale: 7.5, Seed: 123, Size: 512x768, Denoising strength: 0.6" {
 		t.Errorf("img2img parameters = %q", got)
+	}
+}
+
+// Each sampler goes by AUTOMATIC1111's name for it.
+func TestParametersSamplerNames(t *testing.T) {
+	for sampler, want := range map[string]string{
+		"k_lms": "LMS", "k_dpm_2_a": "DPM2 a", "k_dpmpp_2m": "DPM++ 2M", "k_dpmpp_2m_karras": "DPM++ 2M Karras",
+	} {
+		g := Generation{Type: "txt2img", Prompt: "a cat", Steps: 20, CFGScale: 7, Seed: 1, Width: 512, Height: 512, Sampler: sampler}
+		if got, line := Parameters(g, ModelRef{}, nil), "Steps: 20, Sampler: "+want+", CFG scale: 7,"; !strings.Contains(got, line) {
+			t.Errorf("%s: parameters %q, want them to contain %q", sampler, got, line)
+		}
 	}
 }
 

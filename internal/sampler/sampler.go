@@ -1,5 +1,5 @@
-// Package sampler holds Stable Diffusion 1.x's noise schedule and its eight samplers (ddim,
-// plms and six of k-diffusion's), in pure Go and independent of the model runtime.
+// Package sampler holds Stable Diffusion 1.x's noise schedule and its samplers (ddim, plms
+// and eight of k-diffusion's), in pure Go and independent of the model runtime.
 //
 // Everything works in k-diffusion's parametrisation x = x0 + σ·ε, where σ is the noise level
 // (σ_t = sqrt((1−ᾱ_t)/ᾱ_t) at training timestep t). The model's own latent at level σ is
@@ -58,7 +58,8 @@ type Options struct {
 }
 
 // Names lists the samplers, in the order the shell shows them.
-var Names = []string{"ddim", "plms", "k_lms", "k_euler", "k_euler_a", "k_heun", "k_dpm_2", "k_dpm_2_a"}
+var Names = []string{"ddim", "plms", "k_lms", "k_euler", "k_euler_a", "k_heun", "k_dpm_2", "k_dpm_2_a",
+	"k_dpmpp_2m", "k_dpmpp_2m_karras"}
 
 // sampleFunc runs one sampler over the levels sigmas[0] → sigmas[len-1], updating x in place.
 type sampleFunc func(r *run, x []float64, sigmas []float64) error
@@ -72,6 +73,9 @@ var samplers = map[string]sampleFunc{
 	"k_heun":    heun,
 	"k_dpm_2":   dpm2,
 	"k_dpm_2_a": dpm2Ancestral,
+
+	"k_dpmpp_2m":        dpmpp2m,
+	"k_dpmpp_2m_karras": dpmpp2m,
 }
 
 // isCompVis tells the CompVis samplers (ddim, plms: integer timesteps, result at σ_0, start
@@ -79,6 +83,11 @@ var samplers = map[string]sampleFunc{
 func isCompVis(name string) bool { return name == "ddim" || name == "plms" }
 
 func isAncestral(name string) bool { return name == "k_euler_a" || name == "k_dpm_2_a" }
+
+// isKarras tells the samplers that step through Karras et al.'s levels (karrasSigmas) from
+// those on k-diffusion's timestep-uniform ones (kSigmas). The schedule is part of the name,
+// as in AUTOMATIC1111 ("DPM++ 2M Karras"), so that -A alone says how an image was made.
+func isKarras(name string) bool { return name == "k_dpmpp_2m_karras" }
 
 func unknownSampler(name string) error {
 	return fmt.Errorf("unknown sampler %q: use one of %s", name, strings.Join(Names, ", "))
@@ -88,9 +97,11 @@ func unknownSampler(name string) error {
 // steps, first to last: one more level than the steps it takes, which is steps except for
 // ddim and plms when steps does not divide 1000 (CompVis's spacing: 30 → 31). For the
 // k-samplers the last level is 0; for ddim and plms it is σ_0 ≈ 0.0292, where their result
-// lies (see Sample). integer snaps the k-samplers' levels to integer timesteps (see
-// Options.IntegerTimesteps); ddim and plms are on integer timesteps anyway. Midpoints of the
-// two-evaluation samplers are not listed.
+// lies (see Sample). The k-samplers run from σ_max = σ_999 on k-diffusion's levels uniform in
+// the timestep, except the _karras ones, on Karras et al.'s (ρ = 7) down to σ_0. integer
+// snaps the k-samplers' levels to integer timesteps (see Options.IntegerTimesteps); ddim and
+// plms are on integer timesteps anyway. Midpoints of the two-evaluation samplers are not
+// listed.
 func Sigmas(name string, steps int, integer bool) ([]float64, error) {
 	if _, ok := samplers[name]; !ok {
 		return nil, unknownSampler(name)
@@ -100,6 +111,9 @@ func Sigmas(name string, steps int, integer bool) ([]float64, error) {
 	}
 	if steps < 1 {
 		return nil, fmt.Errorf("steps must be at least 1, not %d", steps)
+	}
+	if isKarras(name) {
+		return karrasSigmas(steps, integer), nil
 	}
 	return kSigmas(steps, integer), nil
 }

@@ -115,7 +115,7 @@ func TestOnePoint(t *testing.T) {
 							worst = math.Max(worst, math.Abs(float64(got[i])-want))
 						}
 						t.Logf("max error %.3g", worst)
-						if worst > tol {
+						if !(worst <= tol) { // NaN fails too
 							t.Errorf("max error %.3g > %g", worst, tol)
 						}
 					})
@@ -338,7 +338,7 @@ func TestSampleErrors(t *testing.T) {
 		want  string
 		is    error
 	}{
-		{what: "unknown sampler", name: "k_dpmpp", want: `unknown sampler "k_dpmpp": use one of ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a`},
+		{what: "unknown sampler", name: "k_dpmpp", want: `unknown sampler "k_dpmpp": use one of ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a, k_dpmpp_2m, k_dpmpp_2m_karras`},
 		{what: "no steps", name: "k_euler", opts: Options{Steps: 0}, want: "steps"},
 		{what: "ddim past 500 steps", name: "ddim", opts: Options{Steps: 501}, want: "1 to 500 steps"},
 		{what: "ancestral without Rand", name: "k_dpm_2_a", opts: Options{Steps: 5}, want: "needs Options.Rand"},

@@ -87,18 +87,55 @@ func snapSigma(sigma float64) (float64, float64) {
 }
 
 // kSigmas is k-diffusion's CompVisDenoiser.get_sigmas(steps): the levels at
-// t = linspace(999, 0, steps), then a final 0, so steps+1 values. With integer, each level is
-// snapped to its nearest integer timestep; beyond 1000 steps neighbours can snap to the same
-// level, and the repeats are dropped (a step of length zero does nothing, and would make the
-// LMS coefficients divide by zero).
+// t = linspace(999, 0, steps), then a final 0, so steps+1 values (fewer with integer, see
+// endLevels).
 func kSigmas(steps int, integer bool) []float64 {
-	sigmas := make([]float64, 0, steps+1)
-	for i := range steps {
+	levels := make([]float64, steps)
+	for i := range levels {
 		t := float64(TrainSteps - 1)
 		if steps > 1 {
 			t = float64(TrainSteps-1) * float64(steps-1-i) / float64(steps-1)
 		}
-		s := TToSigma(t)
+		levels[i] = TToSigma(t)
+	}
+	return endLevels(levels, integer)
+}
+
+// karrasRho is the ρ of Karras et al. (2022), which k-diffusion and AUTOMATIC1111 use.
+const karrasRho = 7
+
+// karrasSigmas is k-diffusion's get_sigmas_karras(steps, σ_min, σ_max, ρ = 7) on the training
+// schedule's range σ_min = σ_0 ≈ 0.0292, σ_max = σ_999 ≈ 14.6146: levels uniform in σ^(1/ρ),
+// which puts more of the steps at low noise than kSigmas does, then a final 0. The ends are
+// the training levels themselves rather than their round trip through the power, which
+// can miss by an ulp: σ_max a hair above the table would clamp its timestep to 999 while
+// the model is asked about a level that is not 999's.
+func karrasSigmas(steps int, integer bool) []float64 {
+	sigmaMin, sigmaMax := trainSigmas[0], trainSigmas[TrainSteps-1]
+	lo, hi := math.Pow(sigmaMin, 1.0/karrasRho), math.Pow(sigmaMax, 1.0/karrasRho)
+	levels := make([]float64, steps)
+	for i := range levels {
+		switch i {
+		case 0:
+			levels[i] = sigmaMax
+		case steps - 1:
+			levels[i] = sigmaMin
+		default:
+			ramp := float64(i) / float64(steps-1)
+			levels[i] = math.Pow(hi+ramp*(lo-hi), karrasRho)
+		}
+	}
+	return endLevels(levels, integer)
+}
+
+// endLevels finishes a k-sampler schedule from its decreasing levels: with integer, each
+// level is snapped to its nearest integer timestep (see Options.IntegerTimesteps), and
+// repeats are dropped (many steps can snap neighbours onto one timestep; a step of length
+// zero does nothing, and would make the multistep coefficients divide by zero). Then the
+// final 0.
+func endLevels(levels []float64, integer bool) []float64 {
+	sigmas := make([]float64, 0, len(levels)+1)
+	for _, s := range levels {
 		if integer {
 			s, _ = snapSigma(s)
 			if len(sigmas) > 0 && sigmas[len(sigmas)-1] == s {

@@ -138,6 +138,81 @@ func TestKSigmas(t *testing.T) {
 	}
 }
 
+// k_dpmpp_2m_karras's levels are k-diffusion's get_sigmas_karras(n, σ_0, σ_999, ρ = 7) then 0:
+// σ_i = (σ_max^(1/7) + i/(n−1)·(σ_min^(1/7) − σ_max^(1/7)))^7. The values at 5 steps were
+// computed from that formula outside this package, in float64; the rest is checked
+// against the formula as written here.
+func TestKarrasSigmas(t *testing.T) {
+	want5 := []float64{14.614641229333646, 4.79653482712404, 1.274100208978096, 0.24794990271076306, 0.029167158151720367, 0}
+	s, err := Sigmas("k_dpmpp_2m_karras", 5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s) != len(want5) {
+		t.Fatalf("5 steps: %d levels, want %d", len(s), len(want5))
+	}
+	for i, w := range want5 {
+		if math.Abs(s[i]-w) > 1e-13*w {
+			t.Errorf("5 steps: level %d is %.17g, want %.17g", i, s[i], w)
+		}
+	}
+
+	formula := func(i, n int) float64 {
+		lo, hi := math.Pow(trainSigmas[0], 1.0/7), math.Pow(trainSigmas[999], 1.0/7)
+		return math.Pow(hi+float64(i)/float64(n-1)*(lo-hi), 7)
+	}
+	for _, n := range []int{1, 2, 20, 50, 1500} {
+		for _, integer := range []bool{false, true} {
+			s, err := Sigmas("k_dpmpp_2m_karras", n, integer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The ends are the training levels exactly, so the model is told t = 999 and 0.
+			if s[0] != trainSigmas[999] || s[len(s)-1] != 0 {
+				t.Errorf("n=%d integer=%v: levels run %g … %g, want σ_999 … 0", n, integer, s[0], s[len(s)-1])
+			}
+			if n > 1 && s[len(s)-2] != trainSigmas[0] {
+				t.Errorf("n=%d integer=%v: last nonzero level %.17g, want σ_0", n, integer, s[len(s)-2])
+			}
+			for i := 1; i < len(s); i++ {
+				if !(s[i] < s[i-1]) {
+					t.Fatalf("n=%d integer=%v: levels not strictly decreasing at %d: %g, %g", n, integer, i, s[i-1], s[i])
+				}
+			}
+			if integer {
+				fractional, _ := Sigmas("k_dpmpp_2m_karras", n, false)
+				checkSnapped(t, n, fractional, s)
+				continue
+			}
+			if len(s) != n+1 {
+				t.Errorf("n=%d: %d levels, want %d", n, len(s), n+1)
+			}
+			for i := 1; i < n-1; i++ {
+				if w := formula(i, n); math.Abs(s[i]-w) > 1e-14*w {
+					t.Fatalf("n=%d: level %d is %.17g, want %.17g", n, i, s[i], w)
+				}
+			}
+		}
+	}
+}
+
+// checkSnapped checks that the integer levels are the fractional ones snapped to their
+// nearest training level, in order, with repeats dropped.
+func checkSnapped(t *testing.T, n int, fractional, integer []float64) {
+	t.Helper()
+	var want []float64
+	for _, f := range fractional[:len(fractional)-1] {
+		s, _ := snapSigma(f)
+		if len(want) == 0 || want[len(want)-1] != s {
+			want = append(want, s)
+		}
+	}
+	want = append(want, 0)
+	if !slices.Equal(integer, want) {
+		t.Errorf("n=%d: integer levels %v, want the snapped levels %v", n, integer, want)
+	}
+}
+
 // ddim and plms use CompVis's make_ddim_timesteps('uniform').
 func TestDDIMTimesteps(t *testing.T) {
 	seq := func(first, step, n int) []int {

@@ -29,6 +29,7 @@ func TestCompletion(t *testing.T) {
 		{"!fix photo.png -", []string{"U ", "-upscale ", "G ", "-gfpgan_strength ", "ft ", "-facetool ", "cf ", "-codeformer_fidelity ", "o ", "-outdir "}},
 		{"!fix photo.png -f", []string{"t "}},
 		{"a cat -A k_e", []string{"uler ", "uler_a "}},
+		{"a cat -A k_dpmpp", []string{"_2m ", "_2m_karras "}},
 		{"a cat -ft c", []string{"odeformer "}},
 		{"a cat -I o", []string{"ther.webp "}},
 		{"a cat --sa", []string{"mpler ", "ve_orig ", "ve_original "}},
