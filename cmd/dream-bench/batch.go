@@ -31,7 +31,7 @@ func batchSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 	}
 	var bare time.Duration
 	for _, src := range images[1:] {
-		took, err := bestBareRun(ctx, rt, c, upscaler, src)
+		took, err := bareRunTime(ctx, rt, c, upscaler, src)
 		if err != nil {
 			return err
 		}
@@ -88,22 +88,25 @@ func crop(img *imageio.Image, x0, y0, w, h int) *imageio.Image {
 	return out
 }
 
-// bestBareRun is the fastest of three bare model runs on an image, after a warm-up run.
-func bestBareRun(ctx context.Context, rt *ort.Runtime, c config, upscaler, src string) (time.Duration, error) {
+// bareRun is the median of three bare model runs on an image, after a warm-up run: a typical
+// run, as the batch's runs are, not the luckiest one.
+func bareRunTime(ctx context.Context, rt *ort.Runtime, c config, upscaler, src string) (time.Duration, error) {
 	b, err := newBareRun(ctx, rt, c.models(), upscaler, src)
 	if err != nil {
 		return 0, err
 	}
 	defer b.destroy()
-	best := time.Duration(1<<63 - 1)
-	for range 4 {
+	var times []time.Duration
+	for i := range 4 {
 		took, err := b.time(ctx)
 		if err != nil {
 			return 0, err
 		}
-		best = min(best, took)
+		if i > 0 {
+			times = append(times, took)
+		}
 	}
-	return best, nil
+	return median(times), nil
 }
 
 // timeBatch runs dream --from_file with one !fix line for path in dir, into a fresh folder.
