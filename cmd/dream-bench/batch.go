@@ -9,11 +9,17 @@ import (
 	"time"
 
 	"dream/internal/imageio"
+	"dream/internal/job"
 	"dream/internal/ort"
+	"dream/internal/pipeline"
 )
 
-// batchImages is the size of the folder the batch section fixes.
-const batchImages = 20
+// batchImages is the size of the folder the batch section fixes, of batchW×batchH pieces of
+// the test photos: small images, where what a job adds to the model weighs most.
+const (
+	batchImages    = 20
+	batchW, batchH = 256, 192
+)
 
 // batchSection measures what a batch adds to the model's own work: one dream process fixes a
 // folder of 20 small images (!fix DIR) and, in a second run, only the first of them. Their
@@ -37,6 +43,10 @@ func batchSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 		}
 		bare += took
 	}
+	jobs, err := timeSingleJobs(ctx, c, rt, upscaler, images[1:], filepath.Join(dir, "single"))
+	if err != nil {
+		return err
+	}
 	all, err := timeBatch(ctx, c, dir, upscaler, "scans")
 	if err != nil {
 		return err
@@ -49,10 +59,11 @@ func batchSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 	fmt.Printf("  dream, %d images %.2f s; the first alone %.2f s; so images 2–%d took %.2f s\n",
 		batchImages, secs(all), secs(first), batchImages, secs(rest))
 	fmt.Printf("  bare model on images 2–%d: %.2f s in all; batch/bare %.3f×\n", batchImages, secs(bare), secs(rest)/secs(bare))
+	fmt.Printf("  (the same 19 as single !fix jobs in this process, model loaded: %.2f s, %.3f× bare)\n", secs(jobs), secs(jobs)/secs(bare))
 	return nil
 }
 
-// writeBatchImages cuts 20 different 128×96 pieces out of the test photos.
+// writeBatchImages cuts 20 different pieces out of the test photos.
 func writeBatchImages(c config, dir string) ([]string, error) {
 	var photos []*imageio.Image
 	for _, name := range []string{"coffee.png", "astronaut.png"} {
@@ -68,8 +79,8 @@ func writeBatchImages(c config, dir string) ([]string, error) {
 	var paths []string
 	for i := range batchImages {
 		src := photos[i%2]
-		x, y := (i*37)%(src.W-128), (i*53)%(src.H-96)
-		piece := crop(src, x, y, 128, 96)
+		x, y := (i*37)%(src.W-batchW), (i*53)%(src.H-batchH)
+		piece := crop(src, x, y, batchW, batchH)
 		path := filepath.Join(dir, fmt.Sprintf("scan%02d.png", i))
 		if err := imageio.SavePNG(path, piece); err != nil {
 			return nil, err
@@ -136,4 +147,26 @@ func timeBatch(ctx context.Context, c config, dir, upscaler, path string) (time.
 		return 0, fmt.Errorf("dream --from_file: %v\n%s", err, out)
 	}
 	return time.Since(start), nil
+}
+
+// timeSingleJobs runs each image as its own !fix through a pipeline in this process, after a
+// warm-up job that loads the model: what the images cost one job at a time.
+func timeSingleJobs(ctx context.Context, c config, rt *ort.Runtime, upscaler string, images []string, outdir string) (time.Duration, error) {
+	p := pipeline.New(pipeline.Config{Outdir: outdir, ModelDir: c.models(), Upscaler: upscaler,
+		Runtime: func() (*ort.Runtime, error) { return rt, nil }})
+	fix := func(src string) job.Job {
+		return job.Job{Kind: job.Fix, Path: src, Upscale: &job.Upscale{Factor: 4, Strength: 1}, Line: "!fix " + src + " -U 4 1"}
+	}
+	if _, err := timeJob(ctx, p, fix(images[0])); err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, src := range images {
+		run, err := timeJob(ctx, p, fix(src))
+		if err != nil {
+			return 0, err
+		}
+		total += run.took
+	}
+	return total, nil
 }

@@ -69,6 +69,7 @@ type Pipeline struct {
 	sd        *sd.Model
 	hashMu    sync.Mutex
 	hashes    map[string]string // sha256 of model files, by path
+	saving    sync.WaitGroup    // the save FixThenSave left running
 }
 
 // New returns a pipeline; nothing is loaded until a job needs it.

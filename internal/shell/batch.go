@@ -77,6 +77,7 @@ func (s *Shell) runEntries(ctx context.Context, entries []batch.Entry, shard bat
 			s.runItem(ctx, e, shard, run)
 		}
 	}
+	s.Pipeline.WaitSaves()
 	s.endProgress()
 	s.summarise(run)
 }
@@ -115,26 +116,57 @@ func (s *Shell) alreadyDone(entries []batch.Entry, shard batch.Shard) map[int]st
 	return done
 }
 
-// runItem runs one item and prints one line for it: ok, with what it wrote, or failed, with why.
+// runItem runs one item and prints one line for it: ok, with what it wrote, or failed, with
+// why. A fix's image is saved while the next item runs (see Pipeline.FixThenSave), so its
+// line may come a little later; any other item first waits for that save.
 func (s *Shell) runItem(ctx context.Context, e batch.Entry, shard batch.Shard, run *batchRun) {
 	start := time.Now()
-	outputs, err := s.itemOutputs(ctx, e, shard)
+	if e.Err == nil && e.Job.Kind == job.Fix {
+		var err error
+		s.withJobContext(ctx, func(ctx context.Context) {
+			err = s.Pipeline.FixThenSave(ctx, e.Job, func(res pipeline.Result, err error) {
+				s.itemEnded(run, e, start, []pipeline.Result{res}, err)
+			})
+		})
+		if err != nil {
+			s.itemEnded(run, e, start, nil, err)
+		}
+		return
+	}
+	s.Pipeline.WaitSaves()
+	results, err := s.itemResults(ctx, e, shard)
+	s.itemEnded(run, e, start, results, err)
+}
+
+// itemEnded counts an item and prints its line.
+func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results []pipeline.Result, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	run.lastEnd = time.Now()
+	for _, res := range results {
+		if res.Path != "" {
+			s.rememberLocked(res, e.Job.Kind == job.Generate)
+		}
+	}
 	if err != nil {
 		run.failed++
 		s.Failures++
 		if errors.Is(err, context.Canceled) {
 			err = errors.New("cancelled; nothing more was written")
 		}
-		s.logItem(s.Err, "failed %s: %s", e.Source(), oneLine(err))
+		s.logLocked(s.Err, "failed %s: %s", e.Source(), oneLine(err))
 		return
 	}
 	run.done++
-	s.logItem(s.Out, "ok %s -> %s (%.1f s)", e.Source(), strings.Join(outputs, ", "), time.Since(start).Seconds())
+	var outputs []string
+	for _, res := range results {
+		outputs = append(outputs, res.Path)
+	}
+	s.logLocked(s.Out, "ok %s -> %s (%.1f s)", e.Source(), strings.Join(outputs, ", "), time.Since(start).Seconds())
 }
 
-// itemOutputs runs an item's job and returns the files it wrote.
-func (s *Shell) itemOutputs(parent context.Context, e batch.Entry, shard batch.Shard) ([]string, error) {
+// itemResults runs a prompt line (or reports the error of an entry that cannot run).
+func (s *Shell) itemResults(parent context.Context, e batch.Entry, shard batch.Shard) ([]pipeline.Result, error) {
 	if e.Err != nil {
 		return nil, e.Err
 	}
@@ -148,27 +180,16 @@ func (s *Shell) itemOutputs(parent context.Context, e batch.Entry, shard batch.S
 	var results []pipeline.Result
 	var err error
 	s.withJobContext(parent, func(ctx context.Context) {
-		if j.Kind == job.Fix {
-			var res pipeline.Result
-			if res, err = s.Pipeline.Fix(ctx, j); err == nil {
-				results = append(results, res)
-			}
-			return
-		}
 		results, err = s.Pipeline.Generate(ctx, j)
 	})
-	var outputs []string
-	for _, res := range results {
-		s.remember(res, j.Kind == job.Generate)
-		outputs = append(outputs, res.Path)
-	}
-	return outputs, err
+	return results, err
 }
 
-// remember keeps a result's file for -I -N, and a generated image's seed for -S -N, and
-// prints its notes.
-func (s *Shell) remember(res pipeline.Result, generated bool) {
+// rememberLocked keeps a result's file for -I -N, and a generated image's seed for -S -N, and
+// prints its notes; the caller holds s.mu.
+func (s *Shell) rememberLocked(res pipeline.Result, generated bool) {
 	for _, note := range res.Notes {
+		s.clearLineLocked()
 		fmt.Fprintln(s.Err, "note:", note)
 	}
 	if generated {
@@ -177,11 +198,17 @@ func (s *Shell) remember(res pipeline.Result, generated bool) {
 	s.outputs = append(s.outputs, res.Path)
 }
 
-// logItem prints an item's line above the progress line, which is drawn again below it.
+// logItem prints a line above the progress line, which is drawn again below it.
 func (s *Shell) logItem(w io.Writer, format string, args ...any) {
-	s.clearProgressLine()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logLocked(w, format, args...)
+}
+
+func (s *Shell) logLocked(w io.Writer, format string, args ...any) {
+	s.clearLineLocked()
 	fmt.Fprintf(w, format+"\n", args...)
-	s.drawRun()
+	s.drawRunLocked()
 }
 
 // summarise prints the run's counts: "fixed 18 of 20 images, skipped 0, failed 2 (1m12s)".

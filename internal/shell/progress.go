@@ -38,12 +38,13 @@ func (s *Shell) draw(text string) {
 
 // drawRun shows the batch's own line between items: "fixing 3/20, ETA 1m10s".
 func (s *Shell) drawRun() {
-	if !s.showsProgress() {
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.run != nil && s.run.total > 1 {
+	s.drawRunLocked()
+}
+
+func (s *Shell) drawRunLocked() {
+	if s.showsProgress() && s.run != nil && s.run.total > 1 {
 		s.draw(s.run.status())
 	}
 }

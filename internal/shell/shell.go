@@ -113,16 +113,24 @@ func (s *Shell) Handle(ctx context.Context, line string) (quit bool) {
 
 // fail prints one line for a problem; the shell then goes on.
 func (s *Shell) fail(err error) {
-	s.Failures++
+	s.countFailure()
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	fmt.Fprintln(s.Err, "error:", msg)
+}
+
+// countFailure counts a failed line or item; a batch's saves report theirs from another
+// goroutine.
+func (s *Shell) countFailure() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Failures++
 }
 
 // finished reports how a job ended and tells whether it completed.
 func (s *Shell) finished(err error) bool {
 	switch {
 	case errors.Is(err, context.Canceled):
-		s.Failures++
+		s.countFailure()
 		fmt.Fprintln(s.Err, "cancelled; nothing was written")
 		return false
 	case err != nil:

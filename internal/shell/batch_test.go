@@ -1,0 +1,141 @@
+package shell
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"dream/internal/batch"
+	"dream/internal/ort"
+	"dream/internal/pipeline"
+	"dream/internal/testenv"
+)
+
+var runtime *ort.Runtime
+
+func TestMain(m *testing.M) {
+	testenv.Run(m, func(rt *ort.Runtime) { runtime = rt })
+}
+
+// lockedBuffer is a Buffer that a batch's background saves may write to while the loop does.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) lines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Split(strings.TrimSpace(b.buf.String()), "\n")
+}
+
+// newTestShell is a shell on a real pipeline with the fast upscaler, writing into dir/out.
+func newTestShell(dir string) (*Shell, *lockedBuffer, *lockedBuffer) {
+	out, errs := &lockedBuffer{}, &lockedBuffer{}
+	s := &Shell{Out: out, Err: errs}
+	s.Pipeline = pipeline.New(pipeline.Config{
+		Outdir:   filepath.Join(dir, "out"),
+		ModelDir: testenv.Shared("models"),
+		Upscaler: "general-x4v3",
+		Runtime:  func() (*ort.Runtime, error) { return runtime, nil },
+	})
+	return s, out, errs
+}
+
+func writeScans(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	data, err := os.ReadFile(testenv.Shared("images", "coffee_crop128.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		content := data
+		if strings.HasPrefix(name, "bad") {
+			content = data[:200]
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A folder is fixed image by image, each saved while the next one runs; a damaged image
+// gets its line and the rest go on; every line comes before the summary.
+func TestFixFolderSavesWhileTheNextImageRuns(t *testing.T) {
+	dir := t.TempDir()
+	scans := filepath.Join(dir, "scans")
+	writeScans(t, scans, "a.png", "b.png", "bad.png", "c.png", "d.png")
+	s, out, errs := newTestShell(dir)
+	s.Handle(context.Background(), "!fix "+scans+" -U 2")
+
+	var ok []string
+	for _, line := range out.lines() {
+		if strings.HasPrefix(line, "ok ") {
+			ok = append(ok, strings.Fields(line)[1])
+		}
+	}
+	want := []string{"a.png", "b.png", "c.png", "d.png"}
+	for i := range want {
+		want[i] = filepath.Join(scans, want[i])
+	}
+	if !slices.Equal(ok, want) {
+		t.Errorf("ok lines for %v, want %v", ok, want)
+	}
+	if last := out.lines()[len(out.lines())-1]; !strings.HasPrefix(last, "done 4, skipped 0, failed 1 of 5 images") {
+		t.Errorf("the last line is %q, want the summary", last)
+	}
+	if e := errs.lines(); len(e) != 1 || !strings.HasPrefix(e[0], "failed "+filepath.Join(scans, "bad.png")+": ") {
+		t.Errorf("errors: %q", e)
+	}
+	if s.Failures != 1 {
+		t.Errorf("%d failures counted, want 1", s.Failures)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "out"))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"a.fixed.png", "b.fixed.png", "c.fixed.png", "d.fixed.png"}) {
+		t.Errorf("the output folder holds %v", names)
+	}
+}
+
+// Items whose results exist are skipped with --resume, judged by the stored command: the
+// same images with other switches are not.
+func TestResumeSkipsDoneImages(t *testing.T) {
+	dir := t.TempDir()
+	scans := filepath.Join(dir, "scans")
+	writeScans(t, scans, "a.png", "b.png")
+	s, _, _ := newTestShell(dir)
+	s.Handle(context.Background(), "!fix "+filepath.Join(scans, "a.png")+" -U 2")
+
+	s, out, _ := newTestShell(dir)
+	s.Resume = true
+	entries, _ := batch.Plan([]string{"!fix " + scans + " -U 2", "!fix " + scans + " -U 4"}, s.Pipeline.Outdir)
+	s.runEntries(context.Background(), entries, batch.All)
+	var got []string
+	for _, line := range out.lines() {
+		got = append(got, strings.Join(strings.Fields(line)[:2], " "))
+	}
+	slices.Sort(got)
+	want := []string{"done 3,", "ok " + filepath.Join(scans, "a.png"), "ok " + filepath.Join(scans, "b.png"),
+		"ok " + filepath.Join(scans, "b.png"), "skipped " + filepath.Join(scans, "a.png") + ":"}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
