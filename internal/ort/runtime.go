@@ -32,6 +32,9 @@ type Options struct {
 	// AfterAccelerator runs after a session was created with an accelerator: the CUDA provider
 	// replaces Go's signal handlers, and the caller re-installs its own here.
 	AfterAccelerator func()
+	// ReturnMemory makes sessions give their working memory back after every run instead of
+	// keeping it in ONNX Runtime's arena for the next one (see Runtime.ReturningMemory).
+	ReturnMemory bool
 }
 
 // Runtime is the process's ONNX Runtime: one environment and one session per model file.
@@ -118,6 +121,18 @@ func (r *Runtime) WithOptions(opts Options) (*Runtime, error) {
 	opts.Library = r.LibraryPath
 	return &Runtime{opts: opts, LibraryPath: r.LibraryPath, Version: r.Version,
 		sessions: map[string]*Session{}, unavailable: map[string]bool{}}, nil
+}
+
+// ReturningMemory returns a Runtime on r's environment, with r's options, whose sessions give
+// their working memory back after each run. ONNX Runtime's CPU arena otherwise keeps the
+// largest working set a session ever needed until the session closes: a model that runs once
+// in a while next to a big one that stays loaded (Stable Diffusion's VAE beside its UNet)
+// then adds its peak to the other's for good. The cost is allocating the buffers again on
+// every run, which is small next to a run of these models.
+func (r *Runtime) ReturningMemory() (*Runtime, error) {
+	opts := r.opts
+	opts.ReturnMemory = true
+	return r.WithOptions(opts)
 }
 
 func sameFile(a, b string) bool {
@@ -323,7 +338,7 @@ func (r *Runtime) newSession(src modelSource, inNames, outNames []string) (*Sess
 				if provider != "cpu" && r.opts.AfterAccelerator != nil {
 					r.opts.AfterAccelerator()
 				}
-				return &Session{Path: path, Provider: provider, dyn: dyn}, nil
+				return &Session{Path: path, Provider: provider, dyn: dyn, returnMemory: r.opts.ReturnMemory}, nil
 			}
 		}
 		if provider == "cpu" {
@@ -385,6 +400,11 @@ func (r *Runtime) configure(opts *onnx.SessionOptions, provider string) error {
 	if err := opts.SetMemPattern(false); err != nil {
 		return err
 	}
+	if r.opts.ReturnMemory {
+		if err := opts.SetCpuMemArena(false); err != nil {
+			return err
+		}
+	}
 	switch provider {
 	case "cuda":
 		cuda, err := onnx.NewCUDAProviderOptions()
@@ -407,6 +427,9 @@ type Session struct {
 	Inputs   []onnx.InputOutputInfo
 	Outputs  []onnx.InputOutputInfo
 	dyn      *onnx.DynamicAdvancedSession
+	// returnMemory is set for sessions without an arena: their freed buffers are handed back
+	// to the system after each run.
+	returnMemory bool
 }
 
 // Run runs the model once. Outputs left nil are allocated by ONNX Runtime and must be
@@ -434,6 +457,9 @@ func (s *Session) Run(ctx context.Context, inputs, outputs []Value) error {
 	err = s.dyn.RunWithOptions(inputs, outputs, runOpts)
 	close(done)
 	<-watcherDone // runOpts must outlive the watcher's Terminate call
+	if s.returnMemory {
+		trimHeap()
+	}
 	if err == nil {
 		return nil // a run that finished counts, even if the cancel came at its very end
 	}

@@ -142,11 +142,11 @@ func TestPolicy(t *testing.T) {
 			t.Errorf("KeepAll %v: VAE encoder kept = %v", keep, kept)
 		}
 		for _, f := range []string{TextEncoderFile, DecoderFile} {
-			if got := testRuntime.Loaded(m.path(f)); got != keep {
+			if got := m.rt.Loaded(m.path(f)); got != keep {
 				t.Errorf("KeepAll %v: %s loaded = %v", keep, f, got)
 			}
 		}
-		if !testRuntime.Loaded(m.path(UNetFile)) {
+		if !m.rt.Loaded(m.path(UNetFile)) {
 			t.Errorf("KeepAll %v: the UNet was closed", keep)
 		}
 	}

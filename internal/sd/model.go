@@ -64,7 +64,14 @@ func Open(rt *ort.Runtime, dir string, policy Policy) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Stable Diffusion tokenizer: %w", err)
 	}
-	return &Model{Dir: dir, rt: rt, tokenizer: tok, policy: policy}, nil
+	// Each model's working memory goes back after each run, so that the peak is the UNet's
+	// weights plus the one model running (see Policy), not the sum of every model's largest
+	// working set, which ONNX Runtime's arena would keep.
+	lean, err := rt.ReturningMemory()
+	if err != nil {
+		return nil, err
+	}
+	return &Model{Dir: dir, rt: lean, tokenizer: tok, policy: policy}, nil
 }
 
 func (m *Model) path(file string) string { return filepath.Join(m.Dir, file) }
