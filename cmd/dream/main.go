@@ -33,6 +33,7 @@ type flags struct {
 	codeformer   string
 	sdModel      string
 	keepModels   string
+	tiledDecode  bool
 	tile         int
 	maxMemory    string
 	// maxMemoryBytes is maxMemory read by validate; 0 for the pipeline's default.
@@ -65,6 +66,7 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.codeformer, "codeformer_model_path", "", "use this CodeFormer ONNX file for -ft codeformer")
 	fs.StringVar(&f.sdModel, "sd_model", "", "Stable Diffusion 1.x export in the diffusers ONNX layout (default: stable-diffusion-v1-5 in the model directory)")
 	fs.StringVar(&f.keepModels, "keep_models", "auto", "keep the text encoder and VAE loaded between images: auto (when RAM is plentiful), yes or no")
+	fs.BoolVar(&f.tiledDecode, "tiled_decode", false, "decode generated images in 256×256 tiles, to save memory (images above 512×512 always are)")
 	fs.IntVar(&f.tile, "esrgan_bg_tile", 0, "upscale tile size in input pixels (default: the largest that fits the memory budget)")
 	fs.StringVar(&f.maxMemory, "max_memory", "", "memory a model may work in, such as 800M or 4G; sizes the upscaler's tiles (default: a quarter of the memory available at start)")
 	fs.StringVar(&f.device, "device", "auto", "execution provider: auto, cpu, cuda or coreml")
@@ -189,6 +191,7 @@ func run(args []string) int {
 		GFPGANVersion: f.gfpganVer,
 		SDModel:       f.sdModel,
 		KeepModels:    keepModels(f.keepModels),
+		TiledDecode:   f.tiledDecode,
 		Tile:          f.tile,
 		MaxMemory:     f.maxMemoryBytes,
 		NoUpscale:     f.noUpscale,

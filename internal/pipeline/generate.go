@@ -111,7 +111,7 @@ func (p *Pipeline) stableDiffusion(img2img bool) (*sd.Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		if p.sd, err = sd.Open(rt, dir, sd.Policy{KeepAll: p.cfg.KeepModels}); err != nil {
+		if p.sd, err = sd.Open(rt, dir, sd.Policy{KeepAll: p.cfg.KeepModels, TiledDecode: p.cfg.TiledDecode}); err != nil {
 			return nil, err
 		}
 	}

@@ -44,6 +44,8 @@ type Config struct {
 	SDModel string
 	// KeepModels keeps the text encoder and VAE loaded between uses (see sd.Policy).
 	KeepModels bool
+	// TiledDecode decodes generated images in tiles even up to 512×512 (--tiled_decode).
+	TiledDecode bool
 	// NoUpscale and NoRestore are --no_upscale and --no_restore: those models are never loaded.
 	NoUpscale, NoRestore bool
 	// Runtime opens ONNX Runtime; it is called on the first job that needs a model, so the

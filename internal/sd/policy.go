@@ -14,6 +14,10 @@ import "dream/internal/ort"
 type Policy struct {
 	// KeepAll keeps the text encoder and the VAE open between uses.
 	KeepAll bool
+	// TiledDecode decodes every image larger than 256×256 in tiles (see DecodeTile), which
+	// bounds the decoder's memory at a small cost in time; without it only images larger
+	// than 512×512 are.
+	TiledDecode bool
 }
 
 // releaseUnlessKept closes a text encoder or VAE session after use when the policy says so.

@@ -20,6 +20,33 @@ func (m *Model) decode(ctx context.Context, latent []float32, h, w int) (*imagei
 	for i, v := range latent {
 		scaled[i] = v / LatentScale
 	}
+	s, err := m.rt.Session(m.path(DecoderFile), decoderContract)
+	if err != nil {
+		return nil, err
+	}
+	defer m.releaseUnlessKept(s)
+	if tile, overlap, tiled := m.decodeTiling(h, w); tiled {
+		return decodeInTiles(ctx, s, scaled, h, w, tile, overlap)
+	}
+	return decodeAll(ctx, s, scaled, h, w)
+}
+
+// decodeWhole decodes without tiles, whatever the size: what tiles are measured against.
+func (m *Model) decodeWhole(ctx context.Context, latent []float32, h, w int) (*imageio.Image, error) {
+	scaled := make([]float32, len(latent))
+	for i, v := range latent {
+		scaled[i] = v / LatentScale
+	}
+	s, err := m.rt.Session(m.path(DecoderFile), decoderContract)
+	if err != nil {
+		return nil, err
+	}
+	defer m.releaseUnlessKept(s)
+	return decodeAll(ctx, s, scaled, h, w)
+}
+
+// decodeAll runs the decoder once on the whole latent.
+func decodeAll(ctx context.Context, s *ort.Session, scaled []float32, h, w int) (*imageio.Image, error) {
 	in, err := onnx.NewTensor(onnx.NewShape(1, 4, int64(h), int64(w)), scaled)
 	if err != nil {
 		return nil, err
@@ -30,11 +57,6 @@ func (m *Model) decode(ctx context.Context, latent []float32, h, w int) (*imagei
 		return nil, err
 	}
 	defer out.Destroy()
-	s, err := m.rt.Session(m.path(DecoderFile), decoderContract)
-	if err != nil {
-		return nil, err
-	}
-	defer m.releaseUnlessKept(s)
 	if err := s.Run(ctx, []ort.Value{in}, []ort.Value{out}); err != nil {
 		return nil, err
 	}
