@@ -105,33 +105,50 @@ func equalPix(a, b *imageio.Image) bool {
 	return true
 }
 
-// -n: one encoding of the prompt, one image per seed, each handed over before the next starts.
+// -n: one encoding of the prompt, one image per seed, the same images whatever the policy.
+// With every model kept, each image is handed over before the next starts; otherwise all are
+// sampled first, so the UNet can close before decoding.
 func TestGenerateManySeeds(t *testing.T) {
-	m := openExport(t, sdtest.Export{Mean: oneLatent, Spread: 0.5})
-	req := Request{Prompt: "cat", Width: 16, Height: 16, Steps: 5, CFGScale: 7.5, Sampler: "k_euler"}
-	var got []uint32
-	var progress []int
-	req.Progress = func(image, done, total int) {
-		if done == total {
-			progress = append(progress, image)
+	var images [2][]*imageio.Image
+	for k, keep := range []bool{true, false} {
+		m := openExport(t, sdtest.Export{Mean: oneLatent, Spread: 0.5})
+		m.policy = Policy{KeepAll: keep}
+		req := Request{Prompt: "cat", Width: 16, Height: 16, Steps: 5, CFGScale: 7.5, Sampler: "k_euler"}
+		var got []uint32
+		var progress []int
+		req.Progress = func(image, done, total int) {
+			if done == total {
+				progress = append(progress, image)
+			}
+		}
+		err := m.Generate(context.Background(), req, []uint32{10, 11, 12}, func(r Result) error {
+			got = append(got, r.Seed)
+			images[k] = append(images[k], r.Image)
+			sampled := len(got)
+			if !keep {
+				sampled = 3
+			}
+			if len(progress) != sampled {
+				t.Errorf("KeepAll %v: image %d handed over after %d images finished sampling", keep, len(got), len(progress))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || got[0] != 10 || got[2] != 12 {
+			t.Errorf("KeepAll %v: seeds %v, want [10 11 12]", keep, got)
 		}
 	}
-	err := m.Generate(context.Background(), req, []uint32{10, 11, 12}, func(r Result) error {
-		got = append(got, r.Seed)
-		if len(progress) != len(got) {
-			t.Errorf("image %d handed over after %d images finished sampling", len(got), len(progress))
+	for i := range images[0] {
+		if !equalPix(images[0][i], images[1][i]) {
+			t.Errorf("image %d differs between the policies", i)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 3 || got[0] != 10 || got[2] != 12 {
-		t.Errorf("seeds %v, want [10 11 12]", got)
 	}
 }
 
-// Text encoder and VAE close after use unless the policy keeps them; the UNet stays.
+// Text encoder and VAE close after use unless the policy keeps them, and so does the UNet
+// once the line's images are sampled.
 func TestPolicy(t *testing.T) {
 	for _, keep := range []bool{false, true} {
 		m := openExport(t, sdtest.Export{Mean: oneLatent})
@@ -146,8 +163,8 @@ func TestPolicy(t *testing.T) {
 				t.Errorf("KeepAll %v: %s loaded = %v", keep, f, got)
 			}
 		}
-		if !m.rt.Loaded(m.path(UNetFile)) {
-			t.Errorf("KeepAll %v: the UNet was closed", keep)
+		if got := m.rt.Loaded(m.path(UNetFile)); got != keep {
+			t.Errorf("KeepAll %v: UNet loaded = %v", keep, got)
 		}
 	}
 }

@@ -4,13 +4,14 @@ import "dream/internal/ort"
 
 // Policy says which models stay loaded between uses.
 //
-// The UNet always stays: every image needs it at every step, and reopening its 3.4 GB costs
-// seconds. The text encoder (0.5 GB) runs once per command and the VAE (0.2 GB of weights,
-// but several GB of working memory at 512×512, which ONNX Runtime's arena keeps until the
-// session closes) once per image. Closing them after use keeps a 512×512 run within the
-// UNet's own footprint plus one of them at a time; reopening them costs well under a second
-// a command, next to the minutes sampling takes on a CPU. Machines with room to spare keep
-// them open.
+// Every model gives its working memory back after each run (see Open), so at any moment the
+// process holds the weights of the models open plus the working set of the one running.
+// With KeepAll, everything stays open: the UNet's 3.4 GB of weights, the text encoder's 0.5 GB
+// and the VAE's 0.2 GB, plus one working set; nothing is opened twice. Without it, the text
+// encoder (run once per line) and the VAE (once per image) are closed after use, and the UNet
+// is closed once a line's images are all sampled, before they are decoded: the peak is then
+// the larger of the UNet sampling and the VAE decoding, not their sum, at the cost of opening
+// the UNet again for the next line (seconds, next to minutes of sampling on a CPU).
 type Policy struct {
 	// KeepAll keeps the text encoder and the VAE open between uses.
 	KeepAll bool

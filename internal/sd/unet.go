@@ -30,6 +30,14 @@ func (m *Model) openUNet() error {
 	return nil
 }
 
+// closeUNet closes the UNet session; openUNet opens it again when needed.
+func (m *Model) closeUNet() {
+	if m.unet != nil {
+		m.rt.Release(m.unet)
+		m.unet = nil
+	}
+}
+
 // guidedUNet predicts noise with classifier-free guidance: each call runs the UNet once on
 // the batch [unconditional, conditional] and combines the halves as
 // ε = ε_u + C·(ε_c − ε_u). Its tensors are allocated once per image and reused every step.
