@@ -59,7 +59,7 @@ func main() {
 	flag.IntVar(&c.reps, "reps", 5, "timed repetitions of each job and bare run")
 	flag.BoolVar(&c.verbose, "v", false, "print every repetition's times")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the speed runs to `FILE`")
-	flag.StringVar(&c.only, "only", "", "run only these sections: memory, generation, startup, firstfix, speed, faces, photo, batch (comma-separated)")
+	flag.StringVar(&c.only, "only", "", "run only these sections: memory, generation, startup, firstfix, speed, faces, photo, batch, realsize (comma-separated)")
 	flag.Parse()
 	if c.reps < 1 {
 		fmt.Fprintln(os.Stderr, "dream-bench: --reps must be at least 1")
@@ -115,6 +115,7 @@ func run(ctx context.Context, c config) error {
 	section("faces", func() error { return facesSection(ctx, c, rt, tmp) })
 	section("photo", func() error { return photoSection(ctx, c, rt, tmp) })
 	section("batch", func() error { return batchSection(ctx, c, rt, tmp) })
+	section("realsize", func() error { return realSizeSection(ctx, c, rt, tmp) })
 	stopProfile()
 	if errors.Join(errs...) != nil {
 		return fmt.Errorf("some measurements failed (see above)")

@@ -33,3 +33,6 @@ var (
 
 // ContextLength is the number of token ids the text encoder takes.
 const ContextLength = 77
+
+// UNetContract is what dream needs of an export's UNet, for tools that open one alone.
+func UNetContract() ort.Contract { return unetContract }
