@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -104,6 +107,14 @@ type terminal struct {
 	mu     sync.Mutex
 	seen   bytes.Buffer
 	offset int // how much of seen waitFor has consumed
+	// arrivals say when each piece of seen came, in order, for tests that time what the
+	// terminal shows.
+	arrivals []arrival
+}
+
+type arrival struct {
+	end int // the length of seen with this piece
+	at  time.Time
 }
 
 func startInTerminal(t *testing.T, dir string, args ...string) *terminal {
@@ -129,8 +140,10 @@ func (term *terminal) read() {
 	buf := make([]byte, 4096)
 	for {
 		n, err := term.master.Read(buf)
+		at := time.Now()
 		term.mu.Lock()
 		term.seen.Write(buf[:n])
+		term.arrivals = append(term.arrivals, arrival{end: term.seen.Len(), at: at})
 		term.mu.Unlock()
 		if err != nil {
 			return
@@ -163,6 +176,35 @@ func (term *terminal) waitFor(t *testing.T, text string) {
 	term.mu.Lock()
 	defer term.mu.Unlock()
 	t.Fatalf("waited 60 s for %q; the terminal shows %q", text, term.seen.String()[term.offset:])
+}
+
+// shown is a piece of text the terminal showed, with its submatches, and when it came.
+type shown struct {
+	parts []string
+	at    time.Time
+}
+
+// allShown finds every match of re in what the terminal has shown, with the time the piece
+// that completed it arrived.
+func (term *terminal) allShown(re *regexp.Regexp) []shown {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	text := term.seen.String()
+	var found []shown
+	next := 0
+	for _, m := range re.FindAllStringSubmatchIndex(text, -1) {
+		for term.arrivals[next].end < m[1] {
+			next++
+		}
+		parts := make([]string, len(m)/2)
+		for i := range parts {
+			if m[2*i] >= 0 {
+				parts[i] = text[m[2*i]:m[2*i+1]]
+			}
+		}
+		found = append(found, shown{parts: parts, at: term.arrivals[next].at})
+	}
+	return found
 }
 
 // openPTY opens a pseudo-terminal pair with the kernel's /dev/ptmx.
@@ -201,6 +243,126 @@ func TestTerminalGenerationProgress(t *testing.T) {
 	if err := term.cmd.Wait(); err != nil {
 		t.Errorf("dream exited with %v after q", err)
 	}
+}
+
+// The step rate is honest (issue 12): with a UNet slowed to steps of about 0.4 s,
+// the rate the bar shows after each step is within 5% of the true time of a step, taken from
+// the moments the terminal showed the image's 0 and that step; each image shows its ETA and
+// the -n line's.
+func TestTerminalStepRate(t *testing.T) {
+	const steps = 8
+	work := t.TempDir()
+	// The UNet's work is sized on a probe of this machine as it is now: steps of 0.4 s are
+	// long beside the terminal's delays, and the test still takes seconds. (The machine's
+	// load can change between the probe and the test; the true step time is measured anyway.)
+	const probe = 100
+	writeStableDiffusion(t, filepath.Join(work, "probe"), []string{fmt.Sprintf("stepwork=%d", probe)})
+	probeBars := generationBars(t, work, "probe", 4, 1)
+	// From the first step's end: the first run of a session is slower.
+	first, last := probeBars[1], probeBars[len(probeBars)-1]
+	probeStep := last.at.Sub(first.at).Seconds() / float64(atoi(t, last.parts[2])-atoi(t, first.parts[2]))
+	products := min(max(int(probe*0.4/probeStep), probe), 20*probe)
+	t.Logf("a step of %d products of 512×512 matrices took %.3f s; the test UNet does %d", probe, probeStep, products)
+	writeStableDiffusion(t, filepath.Join(work, "sd"), []string{fmt.Sprintf("stepwork=%d", products)})
+
+	bars := generationBars(t, work, "sd", steps, 2)
+	var start time.Time // when the image's 0/steps showed
+	worst := 0.0        // the largest error of the rate shown, as a share of the true one
+	for _, bar := range bars {
+		image, done := bar.parts[1], atoi(t, bar.parts[2])
+		if done == 0 {
+			start = bar.at
+			t.Logf("image %s: %s", image, bar.parts[0])
+			continue
+		}
+		perStep := bar.at.Sub(start).Seconds() / float64(done)
+		if bar.parts[3] == "" {
+			t.Errorf("no rate after step %d of image %s: %q", done, image, bar.parts[0])
+			continue
+		}
+		shownPerStep, resolution := perItem(t, bar.parts[3], bar.parts[4])
+		off := (shownPerStep - perStep) / perStep
+		t.Logf("image %s: %s (true %.3f s/it, %+.1f%%)", image, bar.parts[0], perStep, 100*off)
+		if math.Abs(shownPerStep-perStep) > 0.05*perStep+resolution {
+			t.Errorf("image %s, step %d: the bar shows %s %s, %.3f s a step; the true time is %.3f s (%+.1f%%)",
+				image, done, bar.parts[3], bar.parts[4], shownPerStep, perStep, 100*off)
+		}
+		worst = max(worst, math.Abs(off))
+		if done == steps {
+			continue
+		}
+		if bar.parts[5] == "" || bar.parts[6] == "" {
+			t.Errorf("image %s, step %d: no ETA for the image and the line: %q", image, done, bar.parts[0])
+			continue
+		}
+		// The ETA is the steps left at the rate shown, to the second.
+		eta, line := roughSeconds(t, bar.parts[5]), roughSeconds(t, bar.parts[6])
+		if want := float64(steps-done) * shownPerStep; math.Abs(eta-want) > 0.5+0.05*want {
+			t.Errorf("image %s, step %d: ETA %s for %d steps of %.3f s", image, done, bar.parts[5], steps-done, shownPerStep)
+		}
+		if line < eta {
+			t.Errorf("image %s, step %d: the line has less time left than its image: %q", image, done, bar.parts[0])
+		}
+		// While the first image samples, the line's time left is that of its steps left.
+		if want := float64(2*steps-done) * shownPerStep; image == "1" && math.Abs(line-want) > 0.5+0.05*want {
+			t.Errorf("image 1, step %d: the line's ETA %s for %d steps of %.3f s", done, bar.parts[6], 2*steps-done, shownPerStep)
+		}
+	}
+	t.Logf("the rate shown was at most %.1f%% off the true one", 100*worst)
+}
+
+// roughSeconds reads a duration as the bar writes it: "45s", "3m12s", "1h05m".
+func roughSeconds(t *testing.T, text string) float64 {
+	d, err := time.ParseDuration(text)
+	if err != nil {
+		t.Fatalf("the bar shows a duration %q: %v", text, err)
+	}
+	return d.Seconds()
+}
+
+// generationBars generates images of steps steps with the test export in work/export, on a
+// terminal, and returns the step bars it showed, each with its image ("" for a single one),
+// its count, rate and unit, and ETAs: the image's and the line's, or the line's alone.
+func generationBars(t *testing.T, work, export string, steps, images int) []shown {
+	t.Helper()
+	term := startInTerminal(t, work, "--models", filepath.Join(sharedDir, "models"), "--device", "cpu", "--sd_model", export)
+	term.waitFor(t, "dream> ")
+	term.send(t, fmt.Sprintf("a fox -s %d -n %d -W 64 -H 64 -S 3 -A k_euler\r", steps, images))
+	term.waitFor(t, fmt.Sprintf("(64x64, seed %d)", 3+images-1))
+	term.waitFor(t, "dream> ")
+	term.send(t, "q\r")
+	if err := term.cmd.Wait(); err != nil {
+		t.Errorf("dream exited with %v after q", err)
+	}
+	bars := term.allShown(regexp.MustCompile(`generating(?: (\d+)/\d+)? \[[# ]*\] (\d+)/\d+ steps` +
+		`(?:, ([\d.]+) (s/it|it/s))?(?:, ETA (\w+) \(line (\w+)\))?(?:, line ETA (\w+))?`))
+	if len(bars) < images*(steps+1) {
+		t.Fatalf("the terminal showed %d bars for %d steps of %d images", len(bars), steps, images)
+	}
+	return bars
+}
+
+// perItem reads a rate the bar shows, "2.41 it/s" or "1.2 s/it", as seconds an item, with
+// half the unit of its last digit.
+func perItem(t *testing.T, value, unit string) (seconds, resolution float64) {
+	v, err := strconv.ParseFloat(value, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, decimals, _ := strings.Cut(value, ".")
+	half := 0.5 * math.Pow(10, -float64(len(decimals)))
+	if unit == "it/s" {
+		return 1 / v, 1/(v-half) - 1/v
+	}
+	return v, half
+}
+
+func atoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // !fix of a folder on a terminal: the batch line shows at once, then with an ETA beside each

@@ -19,6 +19,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -389,16 +390,26 @@ func mustWrite(t *testing.T, path string, data []byte) {
 	}
 }
 
-// writeStableDiffusion writes a test export with the real tokenizer.
+// writeStableDiffusion writes a test export with the real tokenizer. The options are
+// spread=S (sdtest.Export.Spread) and stepwork=N (sdtest.Export.StepWork).
 func writeStableDiffusion(t *testing.T, dir string, options []string) {
 	export := sdtest.Export{Mean: [4]float32{0.3, -0.2, 0.5, 0.1}, Spread: 0.5}
 	for _, o := range options {
-		value, ok := strings.CutPrefix(o, "spread=")
-		spread, err := strconv.ParseFloat(value, 32)
-		if !ok || err != nil {
-			t.Fatalf("unknown sd option %q", o)
+		key, value, _ := strings.Cut(o, "=")
+		var err error
+		switch key {
+		case "spread":
+			var spread float64
+			spread, err = strconv.ParseFloat(value, 32)
+			export.Spread = float32(spread)
+		case "stepwork":
+			export.StepWork, err = strconv.Atoi(value)
+		default:
+			err = errors.New("unknown option")
 		}
-		export.Spread = float32(spread)
+		if err != nil {
+			t.Fatalf("sd option %q: %v", o, err)
+		}
 	}
 	if err := export.Write(dir); err != nil {
 		t.Fatal(err)

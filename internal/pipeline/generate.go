@@ -75,6 +75,7 @@ func (p *Pipeline) request(j job.Job, init *imageio.Image, images int) sd.Reques
 			task := Task{Name: "generating", Unit: "steps"}
 			if images > 1 {
 				task.Name = fmt.Sprintf("generating %d/%d", image+1, images)
+				task.Part, task.Parts = image, images
 			}
 			p.cfg.Progress(task, done, total)
 		}

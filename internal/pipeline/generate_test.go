@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -212,5 +213,24 @@ func TestGenerateWithoutModel(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("the output directory was created")
+	}
+}
+
+// Each image of a -n line reports 0 when its sampling starts, so that a bar's clock starts
+// there, then every step; its task tells its place in the line.
+func TestGenerateReportsEachImage(t *testing.T) {
+	var got []string
+	p, _ := sdPipeline(t, func(task Task, done, total int) {
+		got = append(got, fmt.Sprintf("%s (part %d of %d): %d/%d", task.Name, task.Part, task.Parts, done, total))
+	})
+	if _, err := p.Generate(context.Background(), parseLine(t, `a fox -s 2 -W 64 -H 64 -n 2 -S 1 -A k_euler`)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"generating 1/2 (part 0 of 2): 0/2", "generating 1/2 (part 0 of 2): 1/2", "generating 1/2 (part 0 of 2): 2/2",
+		"generating 2/2 (part 1 of 2): 0/2", "generating 2/2 (part 1 of 2): 1/2", "generating 2/2 (part 1 of 2): 2/2",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("progress %q\nwant     %q", got, want)
 	}
 }

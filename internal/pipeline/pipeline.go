@@ -59,6 +59,10 @@ type Config struct {
 type Task struct {
 	Name string // "upscaling ×4", "generating 2/3"
 	Unit string // "tiles", "steps"
+	// Part and Parts place a task in a series of like tasks done one after another, the
+	// images of a -n line, so that a bar can tell the time the whole series has left. Part
+	// counts from 0; Parts is 0 for a task on its own.
+	Part, Parts int
 }
 
 // Pipeline runs jobs one at a time.

@@ -52,8 +52,9 @@ type Options struct {
 	// their results are reproducible from a seed. Required for them, unused by the others.
 	Rand *rand.Rand
 
-	// Progress, if set, is called after each step with the number of steps done and the
-	// number of steps this run takes (fewer than Steps for img2img).
+	// Progress, if set, is called with 0 when the first step starts and after each step
+	// with the number of steps done, and the number of steps this run takes (fewer than
+	// Steps for img2img; a run of no steps reports nothing).
 	Progress func(done, total int)
 }
 
@@ -264,9 +265,13 @@ func (r *run) eps(x []float64, sigma float64, out []float64) error {
 }
 
 // steps runs step once for each pair of neighbouring levels, checking the context before
-// each step and reporting progress after it.
+// each step and reporting progress after it. It also reports 0 before the first step, so
+// that a rate can start its clock when sampling starts rather than after the first step.
 func (r *run) steps(sigmas []float64, step func(i int, from, to float64) error) error {
 	n := len(sigmas) - 1
+	if r.progress != nil && n > 0 {
+		r.progress(0, n)
+	}
 	for i := range n {
 		if err := r.ctx.Err(); err != nil {
 			return err

@@ -254,9 +254,9 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// Progress is called once per step run, with done = 1 … total and total the steps run:
-// the schedule's steps for txt2img (31 for ddim at 30 steps, as CompVis), int(n·f) for
-// img2img, none when that is 0.
+// Progress is called before the first step and once per step run, with done = 0 … total and
+// total the steps run: the schedule's steps for txt2img (31 for ddim at 30 steps, as
+// CompVis), int(n·f) for img2img; never when that is 0.
 func TestProgress(t *testing.T) {
 	noise := normals(16, 24)
 	init := normals(16, 25)
@@ -296,12 +296,16 @@ func TestProgress(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(seen) != want {
-					t.Fatalf("%d progress calls, want %d", len(seen), want)
+				calls := want + 1
+				if want == 0 {
+					calls = 0
+				}
+				if len(seen) != calls {
+					t.Fatalf("%d progress calls, want %d", len(seen), calls)
 				}
 				for i, done := range seen {
-					if done != i+1 {
-						t.Fatalf("progress %v, want 1 … %d", seen, want)
+					if done != i {
+						t.Fatalf("progress %v, want 0 … %d", seen, want)
 					}
 				}
 				// With no step to run a k-sampler returns the init latent itself (its start

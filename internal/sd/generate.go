@@ -21,7 +21,8 @@ type Request struct {
 	// Init is the img2img source, nil for text-to-image; it is resized to Width×Height.
 	Init     *imageio.Image
 	Strength float64 // img2img strength, 0 < f < 1
-	// Progress, when set, is called after every sampler step of every image.
+	// Progress, when set, is called with done = 0 when the sampling of an image starts
+	// (its models loaded) and after every sampler step of every image.
 	Progress func(image, done, total int)
 }
 

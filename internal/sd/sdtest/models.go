@@ -1,6 +1,7 @@
 package sdtest
 
 import (
+	"fmt"
 	"math"
 
 	"dream/internal/onnxpb"
@@ -71,6 +72,9 @@ func (e Export) unet() *onnxpb.Model {
 		pooled := g.Add("AveragePool", []string{waste}, []string{"waste_pooled"},
 			onnxpb.AttrInts("kernel_shape", 8, 8), onnxpb.AttrInts("strides", 8, 8))[0]
 		eps = g.Add("Add", []string{eps, pooled}, []string{"eps_with_waste"})[0]
+	}
+	if e.StepWork > 0 {
+		eps = g.Add("Add", []string{eps, addStepWork(&g, "sample", e.StepWork)}, []string{"eps_with_step_work"})[0]
 	}
 	if e.Guidance == 0 {
 		g.Add("Identity", []string{eps}, []string{"out_sample"})
@@ -172,6 +176,27 @@ func WriteMismatchedUNet(path string) error {
 	g.Outputs = []onnxpb.ValueInfo{vi("out_sample", onnxpb.Float, batch, onnxpb.Fixed(4), height, width)}
 	g.Add("Identity", []string{"sample"}, []string{"out_sample"})
 	return (&onnxpb.Model{Graph: g}).WriteFile(path)
+}
+
+// stepWorkSide is the side of StepWork's matrices: a product takes milliseconds, so that
+// StepWork sets a step's time in fine increments.
+const stepWorkSide = 512
+
+// addStepWork adds a chain of products matrices long that starts from x's mean and ends as
+// a single 0, shaped to broadcast onto any 4-D tensor. The chain depends on the input, so
+// ONNX Runtime cannot fold it into a constant when it loads the model, and each product
+// needs the one before, so they run one after another.
+func addStepWork(g *onnxpb.Graph, x string, products int) string {
+	n := int64(stepWorkSide)
+	// Zero weights keep every value finite: 0·Inf would be NaN.
+	zeros := g.AddInitializer(onnxpb.Float32Tensor("step_work_zeros", []int64{n, n}, make([]float32, n*n)))
+	mean := g.Add("ReduceMean", []string{x}, []string{"step_work_mean"}, onnxpb.AttrInt("keepdims", 1))[0]
+	h := g.Add("Mul", []string{mean, zeros}, []string{"step_work_0"})[0]
+	for i := range products {
+		h = g.Add("MatMul", []string{h, zeros}, []string{fmt.Sprintf("step_work_%d", i+1)})[0]
+	}
+	sum := g.Add("ReduceSum", []string{h}, []string{"step_work_sum"}, onnxpb.AttrInt("keepdims", 1))[0]
+	return g.Add("Mul", []string{sum, scalar(g, "step_work_zero", 0)}, []string{"step_work"})[0]
 }
 
 // addWorkload adds a branch that enlarges x (with channels channels) by scale, widens it to

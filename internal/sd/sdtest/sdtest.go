@@ -29,6 +29,11 @@ type Export struct {
 	// that many channels which does not change their results (it is multiplied by 0), so that
 	// their working memory is large, as a real model's is, for memory measurements.
 	Workload int
+	// StepWork, when set, adds a chain of that many products of 512×512 matrices to every
+	// UNet run, multiplied by 0 before it meets the output: each sampler step then costs a
+	// known amount of arithmetic (StepWork·2·512³ operations) whatever the image size, for
+	// tests that time the steps.
+	StepWork int
 	// NoPooled leaves the text encoder's pooled output out, as some exports do.
 	NoPooled bool
 	// NoEncoder leaves out vae_decoder's counterpart, as text-to-image-only exports do.
