@@ -19,7 +19,7 @@ func BenchmarkStep(b *testing.B) {
 	x := Normal(NewRand(1), unet.n)
 	b.Run("bare", func(b *testing.B) {
 		for range b.N {
-			if err := unet.session.Run(context.Background(), []ort.Value{unet.sample, unet.timestep, unet.context}, []ort.Value{unet.out}); err != nil {
+			if err := unet.session.Run(context.Background(), []ort.Value{unet.sample, unet.timestep, unet.contexts[0]}, []ort.Value{unet.outs[0]}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -38,36 +38,55 @@ func (m *Model) closeUNet() {
 	}
 }
 
-// guidedUNet predicts noise with classifier-free guidance: each call runs the UNet once on
-// the batch [unconditional, conditional] and combines the halves as
-// ε = ε_u + C·(ε_c − ε_u). Its tensors are allocated once per image and reused every step.
+// guidedUNet predicts noise with classifier-free guidance: each call runs the UNet on the
+// unconditional and the conditional text embeddings and combines the two predictions as
+// ε = ε_u + C·(ε_c − ε_u). Both go through the UNet as one batch of two, or, when split, as
+// two runs of one: the same arithmetic for each image (the CPU kernels compute every batch
+// item alike) with half the working memory, which the lean policy uses. Its tensors are
+// allocated once per image and reused every step.
 type guidedUNet struct {
 	session  *ort.Session
 	scale    float64 // C, the -C switch
-	sample   *onnx.Tensor[float32]
+	split    bool
+	sample   *onnx.Tensor[float32] // [2,4,h,w], or [1,4,h,w] when split
 	timestep onnx.Value
 	setTime  func(t float64)
-	context  *onnx.Tensor[float32] // [uncond; cond] text embeddings
-	out      *onnx.Tensor[float32]
-	n        int // elements of one latent
+	// contexts are the text embeddings: [uncond; cond] in one tensor, or one each when split.
+	contexts []*onnx.Tensor[float32]
+	outs     []*onnx.Tensor[float32] // the predictions, in the same layout as contexts
+	n        int                     // elements of one latent
 	owned    []onnx.Value
 }
 
 func (m *Model) newGuidedUNet(embeddings []float32, scale float64, h, w int) (*guidedUNet, error) {
-	g := &guidedUNet{session: m.unet, scale: scale, n: 4 * h * w}
-	latent := onnx.NewShape(2, 4, int64(h), int64(w))
-	var err error
-	if g.sample, err = onnx.NewEmptyTensor[float32](latent); err == nil {
-		g.owned = append(g.owned, g.sample)
-		if g.out, err = onnx.NewEmptyTensor[float32](latent); err == nil {
-			g.owned = append(g.owned, g.out)
-			if g.context, err = onnx.NewTensor(onnx.NewShape(2, ContextLength, HiddenSize), embeddings); err == nil {
-				g.owned = append(g.owned, g.context)
-				err = g.newTimestep(m.timestepType, m.timestepLen)
-			}
-		}
+	split := !m.policy.KeepAll && m.timestepLen <= 1
+	g := &guidedUNet{session: m.unet, scale: scale, split: split, n: 4 * h * w}
+	batch, parts := int64(2), 1
+	if split {
+		batch, parts = 1, 2
 	}
-	if err != nil {
+	latent := onnx.NewShape(batch, 4, int64(h), int64(w))
+	var err error
+	if g.sample, err = onnx.NewEmptyTensor[float32](latent); err != nil {
+		return nil, err
+	}
+	g.owned = append(g.owned, g.sample)
+	per := len(embeddings) / parts
+	for i := range parts {
+		var context, out *onnx.Tensor[float32]
+		context, err = onnx.NewTensor(onnx.NewShape(batch, ContextLength, HiddenSize), embeddings[i*per:(i+1)*per])
+		if err == nil {
+			g.owned = append(g.owned, context)
+			out, err = onnx.NewEmptyTensor[float32](latent)
+		}
+		if err != nil {
+			g.destroy()
+			return nil, err
+		}
+		g.owned = append(g.owned, out)
+		g.contexts, g.outs = append(g.contexts, context), append(g.outs, out)
+	}
+	if err := g.newTimestep(m.timestepType, m.timestepLen); err != nil {
 		g.destroy()
 		return nil, err
 	}
@@ -112,13 +131,22 @@ func (g *guidedUNet) predict(ctx context.Context, x []float32, sigma, timestep f
 	for i, v := range x {
 		sample[i] = v * cIn
 	}
-	copy(sample[g.n:], sample[:g.n])
-	g.setTime(timestep)
-	if err := g.session.Run(ctx, []ort.Value{g.sample, g.timestep, g.context}, []ort.Value{g.out}); err != nil {
-		return nil, err
+	if !g.split {
+		copy(sample[g.n:], sample[:g.n])
 	}
-	out := g.out.GetData()
-	uncond, cond := out[:g.n], out[g.n:]
+	g.setTime(timestep)
+	for i := range g.outs {
+		if err := g.session.Run(ctx, []ort.Value{g.sample, g.timestep, g.contexts[i]}, []ort.Value{g.outs[i]}); err != nil {
+			return nil, err
+		}
+	}
+	var uncond, cond []float32
+	if g.split {
+		uncond, cond = g.outs[0].GetData(), g.outs[1].GetData()
+	} else {
+		out := g.outs[0].GetData()
+		uncond, cond = out[:g.n], out[g.n:]
+	}
 	c := float32(g.scale)
 	// A fresh slice each step: multistep samplers keep earlier predictions.
 	eps := make([]float32, g.n)
