@@ -14,6 +14,10 @@ import "dream/internal/ort"
 type Policy struct {
 	// KeepAll keeps the text encoder and the VAE open between uses.
 	KeepAll bool
+	// PlainAttention loads the UNet as exported. By default its attention blocks are fused
+	// into ONNX Runtime's MultiHeadAttention (see loadUNet), which computes the same within
+	// float rounding, faster; this is for measuring that.
+	PlainAttention bool
 }
 
 // releaseUnlessKept closes a text encoder or VAE session after use when the policy says so.
