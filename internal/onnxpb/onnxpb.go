@@ -1,5 +1,7 @@
-// Package onnxpb writes ONNX model files, and reads the inputs and
-// outputs a model file declares (ReadSignature, in signature.go).
+// Package onnxpb writes ONNX model files, reads the inputs and outputs a
+// model file declares (ReadSignature, in signature.go), and replaces nodes
+// of a model file's graph while keeping every other byte (ReadEditable, in
+// edit.go).
 //
 // It describes a model with a few plain Go structs (Model, Graph, Node,
 // Tensor, ValueInfo) and encodes them as the ONNX protobuf messages
@@ -12,7 +14,8 @@
 // large weight tensors cheap to write.
 //
 // A model is a single protobuf message, so it must stay below the 2 GiB
-// protobuf limit; ONNX external data files are not supported.
+// protobuf limit; larger weights go to an external data file
+// (Model.WriteWithExternalData).
 //
 // A tiny model, y = x * 2:
 //

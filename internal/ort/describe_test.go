@@ -105,3 +105,35 @@ func TestDescribeBrokenModel(t *testing.T) {
 		t.Errorf("error %v, want ONNX Runtime's", err)
 	}
 }
+
+// A model held in memory finds its external data beside the file it stands for, as a model
+// loaded from that file does, whatever the working directory.
+func TestSessionFromDataFindsExternalData(t *testing.T) {
+	rt := testRuntime(t)
+	var g onnxpb.Graph
+	g.Inputs = []onnxpb.ValueInfo{onnxpb.NewValueInfo("x", onnxpb.Float, onnxpb.Fixed(256))}
+	g.Outputs = []onnxpb.ValueInfo{onnxpb.NewValueInfo("y", onnxpb.Float, onnxpb.Fixed(256))}
+	twos := make([]float32, 256) // 1 KiB: WriteWithExternalData puts it in weights.pb
+	for i := range twos {
+		twos[i] = 2
+	}
+	g.Add("Mul", []string{"x", g.AddInitializer(onnxpb.Float32Tensor("twos", []int64{256}, twos))}, []string{"y"})
+	path := filepath.Join(t.TempDir(), "model.onnx")
+	if err := (&onnxpb.Model{Graph: g}).WriteWithExternalData(path, "weights.pb"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rt.SessionFromData(path, data, doubleContract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Release(s)
+	xs := make([]float32, 256)
+	for i := range xs {
+		xs[i] = float32(i)
+	}
+	runDouble(t, s, xs...)
+}

@@ -149,7 +149,9 @@ func (r *Runtime) Session(path string, want Contract) (*Session, error) {
 }
 
 // SessionFromData is Session for a model held in memory, such as one dream rewrote before
-// loading; name stands for it in messages and in the cache.
+// loading; name stands for it in messages and in the cache. Weights the model keeps in an
+// external file (a UNet's weights.pb) are found in name's folder, as if it had been loaded
+// from name.
 func (r *Runtime) SessionFromData(name string, data []byte, want Contract) (*Session, error) {
 	return r.session(modelSource{path: name, data: data}, want)
 }
@@ -325,7 +327,7 @@ func (r *Runtime) newSession(src modelSource, inNames, outNames []string) (*Sess
 		if r.unavailable[provider] {
 			continue
 		}
-		opts, err := r.sessionOptions(provider)
+		opts, err := r.sessionOptions(provider, src)
 		if err == nil {
 			var dyn *onnx.DynamicAdvancedSession
 			if src.data != nil {
@@ -351,6 +353,25 @@ func (r *Runtime) newSession(src modelSource, inNames, outNames []string) (*Sess
 	return nil, fmt.Errorf("no execution provider could open %s", path)
 }
 
+// externalDataFolderKey is ONNX Runtime's session option for where the external data of a
+// model loaded from memory lies (kOrtSessionOptionsModelExternalInitializersFileFolderPath).
+const externalDataFolderKey = "session.model_external_initializers_file_folder_path"
+
+// Providers lists the execution providers the next session will be tried on, best first:
+// those of the device, less the ones that failed before. The last is always "cpu".
+func (r *Runtime) Providers() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	all, _ := providersFor(r.opts.Device)
+	var left []string
+	for _, p := range all {
+		if !r.unavailable[p] {
+			left = append(left, p)
+		}
+	}
+	return left
+}
+
 var providerNames = map[string]string{"cuda": "CUDA", "coreml": "CoreML", "cpu": "CPU"}
 
 // providersFor lists the providers to try for a --device value, best first; CPU is always last.
@@ -371,12 +392,18 @@ func providersFor(device string) ([]string, error) {
 	return nil, fmt.Errorf("unknown device %q: use auto, cpu, cuda or coreml", device)
 }
 
-func (r *Runtime) sessionOptions(provider string) (*onnx.SessionOptions, error) {
+func (r *Runtime) sessionOptions(provider string, src modelSource) (*onnx.SessionOptions, error) {
 	opts, err := onnx.NewSessionOptions()
 	if err != nil {
 		return nil, err
 	}
-	if err := r.configure(opts, provider); err != nil {
+	err = r.configure(opts, provider)
+	if err == nil && src.data != nil {
+		// Without a folder, ONNX Runtime looks for the external data files of a model that
+		// comes from memory relative to the working directory.
+		err = opts.AddSessionConfigEntry(externalDataFolderKey, filepath.Dir(src.path))
+	}
+	if err != nil {
 		opts.Destroy()
 		return nil, err
 	}

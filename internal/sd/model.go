@@ -49,6 +49,8 @@ type Model struct {
 	// timestepLen is how many timestep values the UNet takes: 1 unless its export fixed a
 	// longer first dimension, and 0 for a scalar.
 	timestepLen int
+	// fusedAttention is how many attention blocks the UNet runs fused.
+	fusedAttention int
 }
 
 // Open checks that dir holds an export dream can run and reads its tokenizer. The large

@@ -19,6 +19,10 @@ type Policy struct {
 	// bounds the decoder's memory at a small cost in time; without it only images larger
 	// than 512×512 are.
 	TiledDecode bool
+	// PlainAttention loads the UNet as exported. By default its attention blocks are fused
+	// into ONNX Runtime's MultiHeadAttention (see loadUNet), which computes the same within
+	// float rounding, faster; this is for measuring that.
+	PlainAttention bool
 }
 
 // releaseUnlessKept closes a text encoder or VAE session after use when the policy says so.

@@ -66,6 +66,9 @@ func (e Export) unet() *onnxpb.Model {
 	denoised := g.Add("Div", []string{num, den}, []string{"denoised"})[0]
 	eps := g.Add("Div", []string{g.Add("Sub", []string{x, denoised}, []string{"residual"})[0], sigma}, []string{"eps"})[0]
 
+	if e.Attention {
+		eps = g.Add("Add", []string{eps, addAttention(&g, "sample")}, []string{"eps_with_attention"})[0]
+	}
 	if e.Workload > 0 {
 		// At the latent's own size, pooled back from full resolution.
 		waste := addWorkload(&g, "sample", 4, e.Workload, 8)
@@ -88,6 +91,21 @@ func (e Export) unet() *onnxpb.Model {
 	term := g.Add("Mul", []string{m4, scalar(&g, "guidance", e.Guidance)}, []string{"text_term"})[0]
 	g.Add("Add", []string{eps, term}, []string{"out_sample"})
 	return &onnxpb.Model{Graph: g}
+}
+
+// addAttention adds SD's two attention blocks on a latent [B,4,H,W]: self-attention over its
+// H·W pixels as tokens of 4 channels, then cross-attention from those to the text
+// embeddings. It returns their output in the latent's shape.
+func addAttention(g *onnxpb.Graph, latent string) string {
+	pixels := g.Add("Transpose", []string{latent}, []string{"attn_pixels"}, onnxpb.AttrInts("perm", 0, 2, 3, 1))[0]
+	tokensShape := g.AddInitializer(onnxpb.Int64Tensor("attn_tokens_shape", []int64{3}, []int64{0, -1, 4}))
+	tokens := g.Add("Reshape", []string{pixels, tokensShape}, []string{"attn_tokens"})[0]
+	self := AddAttention(g, AttentionBlock{Prefix: "attn1/", X: tokens, Dim: 4, Heads: 2, HeadDim: 4, Seed: 1})
+	cross := AddAttention(g, AttentionBlock{Prefix: "attn2/", X: self, Context: "encoder_hidden_states",
+		Dim: 4, ContextDim: 768, Heads: 2, HeadDim: 4, Seed: 2})
+	back := g.Add("Reshape", []string{cross, g.Add("Shape", []string{pixels}, []string{"attn_pixels_shape"})[0]},
+		[]string{"attn_out_pixels"})[0]
+	return g.Add("Transpose", []string{back}, []string{"attn_out"}, onnxpb.AttrInts("perm", 0, 3, 1, 2))[0]
 }
 
 // sigmaOf adds the nodes that turn a timestep tensor into its σ, shaped like the timestep.

@@ -38,6 +38,11 @@ type Export struct {
 	NoPooled bool
 	// NoEncoder leaves out vae_decoder's counterpart, as text-to-image-only exports do.
 	NoEncoder bool
+	// Attention adds to the UNet's prediction the output of a self-attention block on the
+	// latent's pixels followed by a cross-attention block on the text embeddings, with the
+	// node pattern of the real export's attention (see AddAttention). The prediction is then
+	// no longer the exact noise; it is for the tests of the rewrite of attention blocks.
+	Attention bool
 }
 
 // Decoder is the test VAE decoder's colour matrix: a pixel is Decoder·z + DecoderBias, where
