@@ -17,7 +17,8 @@ import (
 const EnvRealSize = "DREAM_SD_REALSIZE"
 
 // realSizeSection measures generation at the real scale: peak memory of a 512×512 line under
-// each --keep_models policy, the time per line, and how long the UNet takes to open.
+// each --keep_models policy, the time per line, how long the UNet takes to open, and a step's
+// time with the attention blocks as exported and fused.
 // Each line takes minutes on a small CPU.
 func realSizeSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) error {
 	dir := os.Getenv(EnvRealSize)
@@ -31,6 +32,17 @@ func realSizeSection(ctx context.Context, c config, rt *ort.Runtime, tmp string)
 		return err
 	}
 	fmt.Printf("  opening the UNet: %.1f s\n", open.Seconds())
+	for _, plain := range []bool{true, false} {
+		times, err := sd.StepTimes(ctx, rt, dir, plain, 3)
+		if err != nil {
+			return err
+		}
+		name := "attention fused"
+		if plain {
+			name = "as exported"
+		}
+		fmt.Printf("  a 512×512 step (batch 2), %-15s median %5.2f s of %d\n", name, median(times).Seconds(), len(times))
+	}
 	var errs []error
 	for _, keep := range []string{"no", "yes"} {
 		outdir := filepath.Join(tmp, "realsize-"+keep)

@@ -93,14 +93,14 @@ func widen(v []float32) []float64 {
 
 // The same comparison on a real-size export, with the time of a sampler step's UNet run
 // (512×512, batch 2 for guidance) each way. It takes minutes and gigabytes, so it runs only
-// when DREAM_REALSIZE_SD names such an export (see shared/tools/sd15-realsize). The two
+// when DREAM_SD_REALSIZE names such an export (see shared/tools/sd15-realsize). The two
 // UNets are loaded one at a time, alternating, DREAM_REALSIZE_ROUNDS times each (default 1);
 // each load runs realSizeRuns steps after a first one, which also sizes ONNX Runtime's
 // memory and is not counted.
 func TestFusedAttentionRealSize(t *testing.T) {
-	dir := os.Getenv("DREAM_REALSIZE_SD")
+	dir := os.Getenv("DREAM_SD_REALSIZE")
 	if dir == "" {
-		t.Skip("DREAM_REALSIZE_SD is not set")
+		t.Skip("DREAM_SD_REALSIZE is not set")
 	}
 	rounds, _ := strconv.Atoi(os.Getenv("DREAM_REALSIZE_ROUNDS"))
 	rng := NewRand(3)
