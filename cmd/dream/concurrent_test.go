@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -148,16 +147,12 @@ func checkDistinct(t *testing.T, paths []string, want int) {
 // each a complete image pngcheck accepts; it returns their names.
 func checkOutputFolder(t *testing.T, dir string, want int) []string {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-		path := filepath.Join(dir, e.Name())
-		if strings.HasPrefix(e.Name(), ".") {
-			t.Errorf("left behind: %s", e.Name())
+	for _, name := range readDir(t, dir) {
+		names = append(names, name)
+		path := filepath.Join(dir, name)
+		if strings.HasPrefix(name, ".") {
+			t.Errorf("left behind: %s", name)
 			continue
 		}
 		if _, err := imageio.Load(path); err != nil {

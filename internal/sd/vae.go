@@ -14,25 +14,27 @@ import (
 	"dream/internal/ort"
 )
 
-// decode turns a latent [1,4,h,w] into an 8-bit RGB image of 8w×8h pixels.
+// decode turns a latent [1,4,h,w] into an 8-bit RGB image of 8w×8h pixels, in tiles when
+// it is large (see decodeTiling).
 func (m *Model) decode(ctx context.Context, latent []float32, h, w int) (*imageio.Image, error) {
-	scaled := make([]float32, len(latent))
-	for i, v := range latent {
-		scaled[i] = v / LatentScale
-	}
-	s, err := m.rt.Session(m.path(DecoderFile), decoderContract)
-	if err != nil {
-		return nil, err
-	}
-	defer m.releaseUnlessKept(s)
-	if tile, overlap, tiled := m.decodeTiling(h, w); tiled {
-		return decodeInTiles(ctx, s, scaled, h, w, tile, overlap)
-	}
-	return decodeAll(ctx, s, scaled, h, w)
+	return m.withDecoder(latent, func(s *ort.Session, scaled []float32) (*imageio.Image, error) {
+		if tile, overlap, tiled := m.decodeTiling(h, w); tiled {
+			return decodeInTiles(ctx, s, scaled, h, w, tile, overlap)
+		}
+		return decodeAll(ctx, s, scaled, h, w)
+	})
 }
 
 // decodeWhole decodes without tiles, whatever the size: what tiles are measured against.
 func (m *Model) decodeWhole(ctx context.Context, latent []float32, h, w int) (*imageio.Image, error) {
+	return m.withDecoder(latent, func(s *ort.Session, scaled []float32) (*imageio.Image, error) {
+		return decodeAll(ctx, s, scaled, h, w)
+	})
+}
+
+// withDecoder runs decode with the VAE decoder's session and the latent divided by
+// LatentScale, as the decoder takes it, then closes the session unless the policy keeps it.
+func (m *Model) withDecoder(latent []float32, decode func(*ort.Session, []float32) (*imageio.Image, error)) (*imageio.Image, error) {
 	scaled := make([]float32, len(latent))
 	for i, v := range latent {
 		scaled[i] = v / LatentScale
@@ -42,7 +44,7 @@ func (m *Model) decodeWhole(ctx context.Context, latent []float32, h, w int) (*i
 		return nil, err
 	}
 	defer m.releaseUnlessKept(s)
-	return decodeAll(ctx, s, scaled, h, w)
+	return decode(s, scaled)
 }
 
 // decodeAll runs the decoder once on the whole latent.
