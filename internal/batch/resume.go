@@ -104,9 +104,9 @@ func (r *Resume) folder(dir string) *folder {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		command, ok := storedCommand(path)
-		if !ok {
-			continue
+		command, err := pngmeta.ReadCommand(path)
+		if err != nil {
+			continue // not a result of dream's, or damaged: nothing to recognise
 		}
 		full, seedless, ok := normalise(command)
 		if !ok {
@@ -116,19 +116,4 @@ func (r *Resume) folder(dir string) *folder {
 		f.results["seedless "+seedless] = append(f.results["seedless "+seedless], path)
 	}
 	return f
-}
-
-// storedCommand reads the Dream text of a PNG, reading no further than its image data.
-func storedCommand(path string) (string, bool) {
-	file, err := os.Open(path)
-	if err != nil {
-		return "", false
-	}
-	defer file.Close()
-	info, err := pngmeta.Read(file)
-	if err != nil {
-		return "", false
-	}
-	command, ok := info.Text[pngmeta.KeyDream]
-	return command, ok
 }

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"os"
 
 	"dream/internal/job"
 	"dream/internal/pngmeta"
@@ -14,20 +13,7 @@ func (p *Pipeline) StoredCommand(j job.Job) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("cannot read %s: %v", path, err)
-	}
-	defer f.Close()
-	info, err := pngmeta.Read(f)
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", path, err)
-	}
-	command, ok := info.Text[pngmeta.KeyDream]
-	if !ok {
-		return "", fmt.Errorf("%s holds no dream command (it was not written by dream)", path)
-	}
-	return command, nil
+	return pngmeta.ReadCommand(path)
 }
 
 // ResultCommands are the commands the Dream metadata of j's results will hold, one per image,
@@ -61,14 +47,6 @@ func (p *Pipeline) ResultCommands(j job.Job) (commands []string, seeded bool, er
 
 // sourceCommand is the Dream text of an image, or "" when it has none (a photo, a JPEG).
 func sourceCommand(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	info, err := pngmeta.Read(f)
-	if err != nil {
-		return ""
-	}
-	return info.Text[pngmeta.KeyDream]
+	command, _ := pngmeta.ReadCommand(path)
+	return command
 }

@@ -77,7 +77,7 @@ func (p *Pipeline) fix(ctx context.Context, j job.Job) (*fixed, error) {
 		return nil, err
 	}
 	outdir := p.outdir(j)
-	if err := prepareOutdir(outdir); err != nil {
+	if err := p.prepareOutdir(outdir); err != nil {
 		return nil, err
 	}
 	return &fixed{outdir: outdir, names: names, out: out, meta: fixMetadata(src, img, j, steps), notes: notes}, nil

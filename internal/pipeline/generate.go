@@ -44,7 +44,7 @@ func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
 		return nil, err
 	}
 	outdir := p.outdir(j)
-	if err := prepareOutdir(outdir); err != nil {
+	if err := p.prepareOutdir(outdir); err != nil {
 		return nil, err
 	}
 	// Another process writing into outdir never gets this PREFIX, and so never the names

@@ -76,6 +76,7 @@ type Pipeline struct {
 	hashMu    sync.Mutex
 	hashes    map[string]string // sha256 of model files, by path
 	saving    sync.WaitGroup    // the save FixThenSave left running
+	swept     map[string]bool   // output folders cleared of stale temp files (prepareOutdir)
 }
 
 // New returns a pipeline; nothing is loaded until a job needs it.
@@ -87,7 +88,7 @@ func New(cfg Config) *Pipeline {
 		cfg.MaxMemory = DefaultMaxMemory()
 	}
 	return &Pipeline{cfg: cfg, upscalers: map[string]*upscale.Model{}, restorers: map[string]*face.Restorer{},
-		hashes: map[string]string{}}
+		hashes: map[string]string{}, swept: map[string]bool{}}
 }
 
 // Result describes a file the pipeline wrote.

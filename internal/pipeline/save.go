@@ -35,13 +35,18 @@ func encoder(ctx context.Context, img *imageio.Image, meta []pngmeta.Chunk) func
 	}
 }
 
-// prepareOutdir creates the output directory and removes the temp files left there by
-// writers that were killed before they could clean up (a live writer's temp file stays).
-func prepareOutdir(outdir string) error {
+// prepareOutdir creates the output directory and, the first time this process writes there,
+// removes the temp files left by writers that were killed before they could clean up (a live
+// writer's temp file stays). Once is enough: a batch of hundreds of images would otherwise
+// list the whole folder again for each one.
+func (p *Pipeline) prepareOutdir(outdir string) error {
 	if err := os.MkdirAll(outdir, 0o755); err != nil {
 		return fmt.Errorf("cannot create output directory %s: %v", outdir, err)
 	}
-	imageio.RemoveStaleTemps(outdir) // best effort: a leftover temp file hides no result
+	if !p.swept[outdir] {
+		imageio.RemoveStaleTemps(outdir) // best effort: a leftover temp file hides no result
+		p.swept[outdir] = true
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
 	"strings"
 	"unicode/utf8"
 )
@@ -218,4 +219,26 @@ func fromLatin1(b []byte) string {
 		s.WriteRune(rune(c))
 	}
 	return s.String()
+}
+
+// ErrNoCommand means a PNG holds no Dream text: dream did not write it.
+var ErrNoCommand = errors.New("holds no dream command (it was not written by dream)")
+
+// ReadCommand returns the Dream text of the PNG at path, reading no further than its image
+// data: the command that made the image.
+func ReadCommand(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %v", path, err)
+	}
+	defer f.Close()
+	info, err := Read(f)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	command, ok := info.Text[KeyDream]
+	if !ok {
+		return "", fmt.Errorf("%s %w", path, ErrNoCommand)
+	}
+	return command, nil
 }
