@@ -11,6 +11,7 @@ import (
 	"dream/internal/batch"
 	"dream/internal/job"
 	"dream/internal/pipeline"
+	"dream/internal/progress"
 )
 
 // batchRun is the state of a run of many items: a file of lines (--from_file) or a !fix line
@@ -214,7 +215,7 @@ func (s *Shell) logLocked(w io.Writer, format string, args ...any) {
 // summarise prints the run's counts: "fixed 18 of 20 images, skipped 0, failed 2 (1m12s)".
 func (s *Shell) summarise(run *batchRun) {
 	text := fmt.Sprintf("done %d, skipped %d, failed %d of %s in %s",
-		run.done, run.skipped, run.failed, count(run.total, run.unit), roughDuration(time.Since(run.start)))
+		run.done, run.skipped, run.failed, count(run.total, run.unit), progress.RoughDuration(time.Since(run.start)))
 	if left := run.total - run.done - run.skipped - run.failed; left > 0 {
 		text += fmt.Sprintf("; stopped with %d not started", left)
 	}
@@ -245,7 +246,7 @@ func (run *batchRun) status() string {
 	worked := run.done + run.failed
 	if worked > 0 && finished < run.total {
 		perItem := run.lastEnd.Sub(run.start) / time.Duration(worked)
-		text += ", ETA " + roughDuration(perItem*time.Duration(run.total-finished))
+		text += ", ETA " + progress.RoughDuration(perItem*time.Duration(run.total-finished))
 	}
 	return text
 }

@@ -15,6 +15,7 @@ import (
 	"dream/internal/job"
 	"dream/internal/models"
 	"dream/internal/pipeline"
+	"dream/internal/progress"
 )
 
 // Prompt is what the shell shows before each line.
@@ -37,7 +38,7 @@ type Shell struct {
 	mu            sync.Mutex
 	cancel        context.CancelFunc // the running job's, nil between jobs
 	progressShown bool
-	progress      progressBar
+	progress      progress.Bar
 	run           *batchRun // the batch running, nil otherwise
 	signals       chan os.Signal
 
