@@ -19,6 +19,7 @@ import (
 	"dream/internal/ncnn"
 	"dream/internal/ort"
 	"dream/internal/pipeline"
+	"dream/internal/queue"
 	"dream/internal/shell"
 )
 
@@ -50,7 +51,14 @@ type flags struct {
 	listModels     bool
 	preload        bool
 	importNCNN     bool
-	help           bool
+	web            bool
+	host           string
+	port           int
+	webToken       string
+	webMaxUpload   string
+	// webMaxUploadBytes is webMaxUpload read by validate.
+	webMaxUploadBytes int64
+	help              bool
 }
 
 func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
@@ -82,6 +90,11 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.BoolVar(&f.listModels, "models-list", false, "list the models dream can use, installed or missing, and exit")
 	fs.BoolVar(&f.preload, "preload", false, "download the missing models (or those named after the flags) and exit")
 	fs.BoolVar(&f.importNCNN, "import-ncnn", false, "convert an ncnn pair to ONNX and exit: --import-ncnn X.param X.bin OUT.onnx")
+	fs.BoolVar(&f.web, "web", false, "also serve a page that runs jobs in a browser, on the same queue as the prompt")
+	fs.StringVar(&f.host, "host", "127.0.0.1", "with --web, the address to listen on; any but loopback needs a token")
+	fs.IntVar(&f.port, "port", 9090, "with --web, the port to listen on (0 picks a free one)")
+	fs.StringVar(&f.webToken, "web_token", "", "with --web, a token every request must carry (default: none on loopback, else one made at start)")
+	fs.StringVar(&f.webMaxUpload, "web_max_upload", "64M", "with --web, the most one upload may send, such as 64M or 1G")
 	fs.BoolVarP(&f.help, "help", "h", false, "show this help")
 	err := fs.Parse(args)
 	if err == nil && f.importNCNN && fs.NArg() != 3 {
@@ -124,6 +137,17 @@ func (f *flags) validate() error {
 			return err
 		}
 	}
+	if f.web && f.fromFile != "" {
+		return errors.New("--web serves a page beside the prompt, --from_file runs a file and exits: choose one")
+	}
+	if f.port < 0 || f.port > 65535 {
+		return fmt.Errorf("--port %d: use a port from 1 to 65535, or 0 for any free one", f.port)
+	}
+	n, err := parseSize(f.webMaxUpload)
+	if err != nil {
+		return fmt.Errorf("--web_max_upload: %v", err)
+	}
+	f.webMaxUploadBytes = n
 	if f.threads < 0 {
 		return fmt.Errorf("--threads %d: use 0 (every core) or a positive number", f.threads)
 	}
@@ -180,8 +204,9 @@ func run(args []string) int {
 		defer input.Close()
 	}
 
+	jobs := queue.New()
 	sh := &shell.Shell{Out: os.Stdout, Err: os.Stderr, Interactive: interactive,
-		ShowProgress: f.fromFile != "" && shell.IsTerminal(os.Stderr), Resume: f.resume}
+		ShowProgress: f.fromFile != "" && shell.IsTerminal(os.Stderr), Resume: f.resume, Queue: jobs}
 	sh.Pipeline = pipeline.New(pipeline.Config{
 		Outdir:        f.outdir,
 		ModelDir:      models.Dir(f.models),
@@ -197,8 +222,11 @@ func run(args []string) int {
 		NoUpscale:     f.noUpscale,
 		NoRestore:     f.noRestore,
 		Runtime:       runtimeOpener(f, sh.RestoreInterrupt),
-		Progress:      sh.Progress,
+		Progress:      jobs.Report, // the running job's own display, the shell's bar or the page
 	})
+	if f.web {
+		return serveWithShell(f, sh, input)
+	}
 	if f.fromFile != "" {
 		sh.RunLines(context.Background(), lines, shard)
 	} else if err := sh.Run(context.Background(), input); err != nil {

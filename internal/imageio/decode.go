@@ -417,3 +417,21 @@ func unpremultiply(c [4]uint16, full uint32) [4]uint16 {
 	}
 	return c
 }
+
+// Inspect checks that data is a PNG, JPEG or WebP image within the pixel limit Load has,
+// from its header alone, and returns its size. The web page's uploads are checked with it
+// before they are stored; its errors are Decode's.
+func Inspect(data []byte, name string) (w, h int, err error) {
+	f, err := sniff(data[:min(len(data), sniffLen)], name)
+	if err != nil {
+		return 0, 0, err
+	}
+	cfg, err := guarded(func() (image.Config, error) { return f.decodeConfig(bytes.NewReader(data)) })
+	if err != nil {
+		return 0, 0, decodeError(name, f, data, err)
+	}
+	if err := checkSize(name, cfg.Width, cfg.Height, MaxPixels); err != nil {
+		return 0, 0, err
+	}
+	return cfg.Width, cfg.Height, nil
+}

@@ -70,3 +70,7 @@ func fillRGBA(img *Image, pix []byte) {
 		}
 	}
 }
+
+// GoImage is img as one of Go's image types (a copy), for drawing with the standard
+// library, as the web page's thumbnails are.
+func GoImage(img *Image) image.Image { return toGoImage(img) }

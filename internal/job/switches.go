@@ -20,6 +20,13 @@ type Switch struct {
 	parse func(j *Job, name string, vals []string) (int, error)
 }
 
+// The limits of -s, -W, -H and -C; the web page's form shows them.
+const (
+	MinSteps, MaxSteps = 1, 1000
+	MinSize, MaxSize   = 64, 4096
+	MaxCFGScale        = 100 // -C is above 1 and at most this
+)
+
 // Switches lists every line switch, in the order !help shows them.
 var Switches = []Switch{
 	{Names: []string{"-s", "--steps"}, Args: "N", Help: "sampler steps, 1 to 1000 (default 50)", parse: parseSteps},
@@ -50,7 +57,7 @@ func LookupSwitch(name string) (Switch, bool) {
 }
 
 func parseSteps(j *Job, name string, vals []string) (int, error) {
-	n, err := oneInt(name, vals, 1, 1000, "a whole number of steps from 1 to 1000")
+	n, err := oneInt(name, vals, MinSteps, MaxSteps, fmt.Sprintf("a whole number of steps from %d to %d", MinSteps, MaxSteps))
 	j.Steps = n
 	return 1, err
 }
@@ -71,7 +78,7 @@ func parseHeight(j *Job, name string, vals []string) (int, error) {
 
 // parseSide reads -W or -H; a size that is not a multiple of 64 is rounded down with a warning.
 func parseSide(j *Job, name string, vals []string, side *int, what string) (int, error) {
-	n, err := oneInt(name, vals, 64, 4096, "a "+what+" from 64 to 4096 pixels")
+	n, err := oneInt(name, vals, MinSize, MaxSize, fmt.Sprintf("a %s from %d to %d pixels", what, MinSize, MaxSize))
 	if err != nil {
 		return 1, err
 	}
@@ -100,7 +107,7 @@ func parseSeed(j *Job, name string, vals []string) (int, error) {
 
 func parseCFG(j *Job, name string, vals []string) (int, error) {
 	v, err := oneFloat(name, vals, "a guidance scale above 1, e.g. 7.5")
-	if err == nil && !(v > 1 && v <= 100) {
+	if err == nil && !(v > 1 && v <= MaxCFGScale) {
 		err = fmt.Errorf("%s %s: the guidance scale must be above 1 (and at most 100)", name, vals[0])
 	}
 	j.CFGScale = v

@@ -123,9 +123,8 @@ func (s *Shell) alreadyDone(entries []batch.Entry, shard batch.Shard) map[int]st
 func (s *Shell) runItem(ctx context.Context, e batch.Entry, shard batch.Shard, run *batchRun) {
 	start := time.Now()
 	if e.Err == nil && e.Job.Kind == job.Fix {
-		var err error
-		s.withJobContext(ctx, func(ctx context.Context) {
-			err = s.Pipeline.FixThenSave(ctx, e.Job, func(res pipeline.Result, err error) {
+		err := s.withJobContext(ctx, e.Job.FixLine(), func(ctx context.Context) error {
+			return s.Pipeline.FixThenSave(ctx, e.Job, func(res pipeline.Result, err error) {
 				s.itemEnded(run, e, start, []pipeline.Result{res}, err)
 			})
 		})
@@ -179,9 +178,10 @@ func (s *Shell) itemResults(parent context.Context, e batch.Entry, shard batch.S
 		return nil, err
 	}
 	var results []pipeline.Result
-	var err error
-	s.withJobContext(parent, func(ctx context.Context) {
+	err := s.withJobContext(parent, j.Line, func(ctx context.Context) error {
+		var err error
 		results, err = s.Pipeline.Generate(ctx, j)
+		return err
 	})
 	return results, err
 }

@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,17 +21,21 @@ func (s *Shell) fix(parent context.Context, j job.Job) {
 		s.runEntries(parent, entries, batch.All)
 		return
 	}
-	s.withJobContext(parent, func(ctx context.Context) {
+	err := s.withJobContext(parent, j.Line, func(ctx context.Context) error {
 		start := time.Now()
 		res, err := s.Pipeline.Fix(ctx, j)
 		s.endProgress()
 		if !s.finished(err) {
-			return
+			return err
 		}
 		for _, note := range res.Notes {
 			fmt.Fprintln(s.Err, "note:", note)
 		}
 		s.outputs = append(s.outputs, res.Path)
 		fmt.Fprintf(s.Out, "wrote %s (%dx%d) in %.1fs\n", res.Path, res.W, res.H, time.Since(start).Seconds())
+		return nil
 	})
+	if errors.Is(err, errNotStarted) {
+		s.finished(err)
+	}
 }

@@ -18,7 +18,7 @@ func (s *Shell) generate(parent context.Context, j job.Job) {
 		s.fail(err)
 		return
 	}
-	s.withJobContext(parent, func(ctx context.Context) {
+	err := s.withJobContext(parent, j.Line, func(ctx context.Context) error {
 		start := time.Now()
 		results, err := s.Pipeline.Generate(ctx, j)
 		s.endProgress()
@@ -27,12 +27,16 @@ func (s *Shell) generate(parent context.Context, j job.Job) {
 		}
 		if err != nil && len(results) > 0 && errors.Is(err, context.Canceled) {
 			fmt.Fprintln(s.Err, "cancelled; nothing more was written")
-			return
+			return err
 		}
 		if s.finished(err) && len(results) > 1 {
 			fmt.Fprintf(s.Out, "%d images in %.1fs\n", len(results), time.Since(start).Seconds())
 		}
+		return err
 	})
+	if errors.Is(err, errNotStarted) {
+		s.finished(err)
+	}
 }
 
 // report prints one generated image and remembers its seed and file for -S -N and -I -N.

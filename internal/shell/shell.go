@@ -16,6 +16,7 @@ import (
 	"dream/internal/models"
 	"dream/internal/pipeline"
 	"dream/internal/progress"
+	"dream/internal/queue"
 )
 
 // Prompt is what the shell shows before each line.
@@ -34,6 +35,9 @@ type Shell struct {
 	Resume bool
 	// Failures counts the lines and items that failed, for the exit status of a script.
 	Failures int
+	// Queue orders the jobs of the process: the shell's and the web page's run one at a
+	// time. Nil gives the shell a queue of its own.
+	Queue *queue.Queue
 
 	mu            sync.Mutex
 	cancel        context.CancelFunc // the running job's, nil between jobs
@@ -141,8 +145,10 @@ func (s *Shell) finished(err error) bool {
 	return true
 }
 
-// withJobContext runs work with a context that Ctrl-C cancels, then clears the progress bar.
-func (s *Shell) withJobContext(parent context.Context, work func(ctx context.Context)) {
+// withJobContext runs work when the process's job queue gives it its turn (a job of the web
+// page may run first), with a context that Ctrl-C cancels, then clears the progress bar. It
+// returns work's error, or errNotStarted when Ctrl-C came before the job's turn.
+func (s *Shell) withJobContext(parent context.Context, line string, work func(ctx context.Context) error) error {
 	ctx, cancel := context.WithCancel(parent)
 	s.mu.Lock()
 	s.cancel = cancel
@@ -153,6 +159,30 @@ func (s *Shell) withJobContext(parent context.Context, work func(ctx context.Con
 		s.mu.Unlock()
 		cancel()
 	}()
-	work(ctx)
+	ticket := s.jobs().Add(line, queue.FromShell, cancel, s.Progress)
+	if ahead := ticket.Ahead(); ahead > 0 {
+		s.clearProgressLine()
+		fmt.Fprintf(s.Err, "waiting for %s from the web page to finish\n", count(ahead, "job"))
+	}
+	if err := ticket.Wait(ctx); err != nil {
+		return fmt.Errorf("%w before it started", errNotStarted)
+	}
+	err := work(ctx)
+	ticket.Finish(nil, nil, err)
 	s.endProgress()
+	return err
+}
+
+// errNotStarted is a job cancelled while it waited for its turn.
+var errNotStarted = fmt.Errorf("cancelled: %w", context.Canceled)
+
+// jobs is the queue the shell's jobs wait in: the process's, shared with the web page, or
+// one of the shell's own.
+func (s *Shell) jobs() *queue.Queue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Queue == nil {
+		s.Queue = queue.New()
+	}
+	return s.Queue
 }

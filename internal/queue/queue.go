@@ -1,0 +1,295 @@
+// Package queue runs the jobs of every front end of one process one at a time, in the order
+// they came: the dream> shell and the web page share one pipeline, which runs one job at a
+// time. It also keeps what a page shows of each job: its state, its progress, what it wrote.
+package queue
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"dream/internal/pipeline"
+	"dream/internal/progress"
+)
+
+// State is where a job is in its life.
+type State string
+
+const (
+	Queued    State = "queued"
+	Running   State = "running"
+	Done      State = "done"
+	Failed    State = "failed"
+	Cancelled State = "cancelled"
+)
+
+// Sources of jobs.
+const (
+	FromShell = "shell"
+	FromPage  = "page"
+)
+
+// keepFinished is how many finished jobs the queue remembers for a page that opens later.
+const keepFinished = 50
+
+// Status is what the queue tells about a job.
+type Status struct {
+	ID     int    `json:"id"`
+	Line   string `json:"line"`
+	Source string `json:"source"`
+	State  State  `json:"state"`
+	// Position is the job's place among those waiting, 1 for the next; 0 unless queued.
+	Position int       `json:"position"`
+	Progress *Progress `json:"progress"`
+	Results  []Result  `json:"results"`
+	Error    string    `json:"error,omitempty"`
+	Notes    []string  `json:"notes,omitempty"`
+}
+
+// Progress is the running job's bar: the pipeline's last report and the line the shell's
+// terminal would draw for it.
+type Progress struct {
+	Task  string `json:"task"`
+	Unit  string `json:"unit"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+	Text  string `json:"text"`
+	// At is when the pipeline reported it.
+	At time.Time `json:"at"`
+}
+
+// Result is a file a job wrote, by its name inside the output folder.
+type Result struct {
+	Name   string `json:"name"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Seed   uint32 `json:"seed,omitempty"`
+}
+
+// Queue orders the jobs of a process. The zero value is not usable; call New.
+type Queue struct {
+	mu       sync.Mutex
+	nextID   int
+	waiting  []*Ticket // in order; the running job is not among them
+	running  *Ticket
+	finished []*Ticket // newest last
+	watchers map[*Watcher]struct{}
+}
+
+// New returns an empty queue.
+func New() *Queue {
+	return &Queue{watchers: map[*Watcher]struct{}{}}
+}
+
+// Ticket is one job's place in the queue.
+type Ticket struct {
+	q      *Queue
+	status Status
+	cancel context.CancelFunc
+	turn   chan struct{} // closed when the job may run
+	show   func(task pipeline.Task, done, total int)
+	bar    progress.Bar
+}
+
+// Add puts a job at the end of the queue. cancel stops it (Cancel calls it); show, when set,
+// also gets the pipeline's progress reports while the job runs (the shell's terminal bar).
+// The job runs once Wait returns nil; Finish must follow in every case.
+func (q *Queue) Add(line, source string, cancel context.CancelFunc, show func(pipeline.Task, int, int)) *Ticket {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.nextID++
+	t := &Ticket{q: q, cancel: cancel, show: show, turn: make(chan struct{}),
+		status: Status{ID: q.nextID, Line: line, Source: source, State: Queued}}
+	q.waiting = append(q.waiting, t)
+	q.startNextLocked()
+	q.renumberLocked()
+	return t
+}
+
+// ID is the job's number, unique in the process.
+func (t *Ticket) ID() int { return t.status.ID }
+
+// Ahead is how many jobs run before this one: 0 when it may run now.
+func (t *Ticket) Ahead() int {
+	t.q.mu.Lock()
+	defer t.q.mu.Unlock()
+	if t.status.State != Queued {
+		return 0
+	}
+	n := t.status.Position - 1
+	if t.q.running != nil {
+		n++
+	}
+	return n
+}
+
+// Wait blocks until the job's turn, or until ctx ends, which takes the job off the queue.
+func (t *Ticket) Wait(ctx context.Context) error {
+	select {
+	case <-t.turn:
+		return nil
+	case <-ctx.Done():
+		t.Finish(nil, nil, ctx.Err())
+		return ctx.Err()
+	}
+}
+
+// Finish ends the job: done when err is nil, cancelled when the context was cancelled,
+// failed otherwise. The next job in the queue starts. Finishing twice does nothing.
+func (t *Ticket) Finish(results []Result, notes []string, err error) {
+	q := t.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch t.status.State {
+	case Done, Failed, Cancelled:
+		return
+	}
+	t.status.Results, t.status.Notes, t.status.Position = results, notes, 0
+	switch {
+	case err == nil:
+		t.status.State = Done
+	case isCancel(err):
+		t.status.State, t.status.Error = Cancelled, "cancelled; nothing more was written"
+		if len(results) == 0 {
+			t.status.Error = "cancelled; nothing was written"
+		}
+	default:
+		t.status.State, t.status.Error = Failed, err.Error()
+	}
+	if q.running == t {
+		q.running = nil
+	} else {
+		q.removeWaitingLocked(t)
+	}
+	q.finished = append(q.finished, t)
+	if len(q.finished) > keepFinished {
+		q.finished = q.finished[1:]
+	}
+	q.broadcastLocked(t)
+	q.startNextLocked()
+	q.renumberLocked()
+}
+
+func isCancel(err error) bool { return errors.Is(err, context.Canceled) }
+
+// Cancel cancels job id: a running one as Ctrl-C would, a waiting one before it starts. It
+// tells whether the queue has such a job still to finish.
+func (q *Queue) Cancel(id int) bool {
+	q.mu.Lock()
+	var found *Ticket
+	if q.running != nil && q.running.status.ID == id {
+		found = q.running
+	}
+	for _, t := range q.waiting {
+		if t.status.ID == id {
+			found = t
+		}
+	}
+	q.mu.Unlock()
+	if found == nil {
+		return false
+	}
+	found.cancel()
+	return true
+}
+
+// Report is the pipeline's progress callback: it moves the running job's bar, tells the
+// job's own display, and every watcher.
+func (q *Queue) Report(task pipeline.Task, done, total int) {
+	q.mu.Lock()
+	t := q.running
+	if t == nil || total < 1 {
+		q.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	t.bar.Report(task, done, now)
+	t.status.Progress = &Progress{Task: task.Name, Unit: task.Unit, Done: done, Total: total,
+		Text: t.bar.Line(done, total, now), At: now}
+	q.broadcastLocked(t)
+	show := t.show
+	q.mu.Unlock()
+	if show != nil {
+		show(task, done, total)
+	}
+}
+
+// Status is job id's status, and whether the queue knows it.
+func (q *Queue) Status(id int) (Status, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, t := range q.allLocked() {
+		if t.status.ID == id {
+			return t.snapshot(), true
+		}
+	}
+	return Status{}, false
+}
+
+// Jobs lists the running job, the waiting ones in order, then the finished ones, newest first.
+func (q *Queue) Jobs() []Status {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var list []Status
+	for _, t := range q.allLocked() {
+		list = append(list, t.snapshot())
+	}
+	return list
+}
+
+func (q *Queue) allLocked() []*Ticket {
+	var all []*Ticket
+	if q.running != nil {
+		all = append(all, q.running)
+	}
+	all = append(all, q.waiting...)
+	for i := len(q.finished) - 1; i >= 0; i-- {
+		all = append(all, q.finished[i])
+	}
+	return all
+}
+
+// startNextLocked gives the first waiting job its turn when none runs.
+func (q *Queue) startNextLocked() {
+	if q.running != nil || len(q.waiting) == 0 {
+		return
+	}
+	t := q.waiting[0]
+	q.waiting = q.waiting[1:]
+	q.running = t
+	t.status.State, t.status.Position = Running, 0
+	close(t.turn)
+	q.broadcastLocked(t)
+}
+
+func (q *Queue) removeWaitingLocked(t *Ticket) {
+	for i, w := range q.waiting {
+		if w == t {
+			q.waiting = append(q.waiting[:i:i], q.waiting[i+1:]...)
+			return
+		}
+	}
+}
+
+// renumberLocked sets the waiting jobs' positions and tells the watchers of those that moved.
+func (q *Queue) renumberLocked() {
+	for i, t := range q.waiting {
+		if t.status.Position != i+1 {
+			t.status.Position = i + 1
+			q.broadcastLocked(t)
+		}
+	}
+}
+
+// snapshot copies a status, so that no caller shares the queue's slices.
+func (t *Ticket) snapshot() Status {
+	s := t.status
+	s.Results = append([]Result(nil), s.Results...)
+	s.Notes = append([]string(nil), s.Notes...)
+	if s.Progress != nil {
+		p := *s.Progress
+		s.Progress = &p
+	}
+	return s
+}

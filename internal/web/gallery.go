@@ -1,0 +1,172 @@
+package web
+
+import (
+	"bufio"
+	"cmp"
+	"image"
+	_ "image/jpeg" // the gallery reads the sizes of JPEGs
+	_ "image/png"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "golang.org/x/image/webp"
+
+	"dream/internal/job"
+	"dream/internal/pngmeta"
+)
+
+const (
+	defaultPerPage = 24
+	maxPerPage     = 200
+)
+
+// galleryImage is one image of the gallery as the page shows it.
+type galleryImage struct {
+	Name     string    `json:"name"`
+	URL      string    `json:"url"`
+	Thumb    string    `json:"thumb"`
+	Width    int       `json:"width"`
+	Height   int       `json:"height"`
+	Modified time.Time `json:"modified"`
+	// Command is the dream> line stored in the image, "" when it has none.
+	Command string  `json:"command"`
+	Kind    string  `json:"kind"` // "generated", "fixed" or "other"
+	Seed    *uint32 `json:"seed,omitempty"`
+	// Source is the image a fixed one was made from, while it is in the output folder: the
+	// "before" of the page's before/after slider.
+	Source *imageRef `json:"source,omitempty"`
+}
+
+type imageRef struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// gallery lists the images of the output folder, newest first, a page at a time. Only the
+// page's images are opened (to read their size and command): listing costs one stat per
+// file, so a folder of thousands stays quick.
+func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
+	pageNo, perPage := intParam(r, "page", 0), intParam(r, "per_page", defaultPerPage)
+	if pageNo < 0 || perPage < 1 || perPage > maxPerPage {
+		refuse(w, http.StatusBadRequest, "page counts from 0, and per_page is from 1 to 200")
+		return
+	}
+	files := s.listImages()
+	from := min(pageNo*perPage, len(files))
+	to := min(from+perPage, len(files))
+	images := make([]galleryImage, 0, to-from)
+	for _, f := range files[from:to] {
+		images = append(images, s.describe(f))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": len(files), "page": pageNo, "perPage": perPage, "images": images})
+}
+
+type listed struct {
+	name     string
+	modified time.Time
+}
+
+// listImages is the images at the top of the output folder, newest first.
+func (s *Server) listImages() []listed {
+	entries, err := os.ReadDir(s.cfg.Outdir)
+	if err != nil {
+		return nil
+	}
+	var files []listed
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !isImageName(e.Name()) || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			files = append(files, listed{name: e.Name(), modified: info.ModTime()})
+		}
+	}
+	slices.SortFunc(files, func(a, b listed) int {
+		return cmp.Or(b.modified.Compare(a.modified), strings.Compare(b.name, a.name))
+	})
+	return files
+}
+
+// describe reads an image's size and stored command, and finds what it is.
+func (s *Server) describe(f listed) galleryImage {
+	img := galleryImage{Name: f.name, URL: fileURL(f.name), Thumb: "/thumbs/" + url.PathEscape(f.name),
+		Modified: f.modified.UTC(), Kind: "other"}
+	full := filepath.Join(s.cfg.Outdir, f.name)
+	if file, err := os.Open(full); err == nil {
+		if cfg, _, err := image.DecodeConfig(bufio.NewReader(file)); err == nil {
+			img.Width, img.Height = cfg.Width, cfg.Height
+		}
+		file.Close()
+	}
+	if strings.EqualFold(path.Ext(f.name), ".png") {
+		img.Command, _ = pngmeta.ReadCommand(full)
+	}
+	parsed, err := job.Parse(img.Command)
+	switch {
+	case fixedName.MatchString(f.name):
+		img.Kind = "fixed"
+		img.Source = s.sourceOf(f.name, parsed)
+	case err == nil && parsed.Kind == job.Generate && parsed.Seed.Set:
+		img.Kind = "generated"
+		img.Seed = &parsed.Seed.Value
+	}
+	return img
+}
+
+// fixedName matches the names !fix gives: NAME.fixed.png, NAME.fixed-01.png.
+var fixedName = regexp.MustCompile(`^(.+)\.fixed(-\d+)?\.png$`)
+
+// sourceOf finds the image a fixed one came from in the output folder: the path its !fix
+// line names, else an image of the same name beside it or among the uploads.
+func (s *Server) sourceOf(name string, fix job.Job) *imageRef {
+	var candidates []string
+	if fix.Kind == job.Fix {
+		if rel, err := filepath.Rel(s.cfg.Outdir, fix.Path); err == nil && filepath.IsLocal(rel) {
+			candidates = append(candidates, filepath.ToSlash(rel))
+		}
+	}
+	stem := fixedName.FindStringSubmatch(name)[1]
+	for _, dir := range []string{"", uploadDir + "/"} {
+		for _, ext := range []string{".png", ".jpg", ".jpeg", ".webp"} {
+			candidates = append(candidates, dir+stem+ext)
+		}
+	}
+	for _, c := range candidates {
+		if checkName(c) != nil {
+			continue
+		}
+		if info, err := s.statInOutdir(c); err == nil && info.Mode().IsRegular() {
+			return &imageRef{Name: c, URL: fileURL(c)}
+		}
+	}
+	return nil
+}
+
+// fileURL is the address of an image of the output folder.
+func fileURL(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return "/files/" + strings.Join(parts, "/")
+}
+
+func intParam(r *http.Request, key string, fallback int) int {
+	text := r.URL.Query().Get(key)
+	if text == "" {
+		return fallback
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil {
+		return -1
+	}
+	return n
+}
