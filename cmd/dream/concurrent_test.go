@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"dream/internal/imageio"
+	"dream/internal/testenv"
 )
 
 // Several dream processes share one output folder (SPEC §1 "Files"): each name is claimed
@@ -28,7 +29,7 @@ const processes = 4
 func TestConcurrentFixKeepsEveryResult(t *testing.T) {
 	work := t.TempDir()
 	mustWrite(t, filepath.Join(work, "img.png"), mustRead(t, filepath.Join(sharedDir, "images", "astronaut.png")))
-	writeRestorer(t, "gfpgan", filepath.Join(work, "gfpgan.onnx"))
+	testenv.WriteRestorer(t, "gfpgan", filepath.Join(work, "gfpgan.onnx"))
 	args := []string{"--models", filepath.Join(sharedDir, "models"), "--device", "cpu",
 		"--gfpgan_model_path", "gfpgan.onnx", "--threads", "1", "--outdir", "out"}
 	outputs := runAtOnce(t, work, args, strings.Repeat("!fix img.png -G 1\n", 3))

@@ -36,6 +36,7 @@ import (
 	"dream/internal/job"
 	"dream/internal/ort"
 	"dream/internal/sd/sdtest"
+	"dream/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the stdout and stderr sections of the transcripts with what dream printed")
@@ -250,7 +251,7 @@ func runSetup(t *testing.T, work, action string) {
 			t.Fatal(err)
 		}
 	case f[0] == "restorer" && len(f) == 3:
-		writeRestorer(t, f[1], filepath.Join(work, f[2]))
+		testenv.WriteRestorer(t, f[1], filepath.Join(work, f[2]))
 	case f[0] == "sd" && len(f) >= 2:
 		writeStableDiffusion(t, filepath.Join(work, f[1]), f[2:])
 	case f[0] == "mkdir" && len(f) == 2:

@@ -1,4 +1,4 @@
-package main
+package testenv
 
 import (
 	"os"
@@ -8,9 +8,9 @@ import (
 	"dream/internal/onnxpb"
 )
 
-// writeRestorer writes a face restorer with the real exports' contract: gfpgan gives its
+// WriteRestorer writes a face restorer with the real exports' contract: gfpgan gives its
 // input back; codeformer has FaceFusion's float64 "weight" input and computes input · weight.
-func writeRestorer(t *testing.T, kind, path string) {
+func WriteRestorer(t testing.TB, kind, path string) {
 	t.Helper()
 	image := func(n string) onnxpb.ValueInfo {
 		return onnxpb.NewValueInfo(n, onnxpb.Float, onnxpb.Fixed(1), onnxpb.Fixed(3), onnxpb.Fixed(512), onnxpb.Fixed(512))
