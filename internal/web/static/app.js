@@ -1,0 +1,752 @@
+// The page of "dream --web". It builds dream> lines from two forms, sends them to the server,
+// and shows the job queue (live, from an EventSource) and the output folder's images.
+// The server parses every line with the shell's own parser, so the page never judges values:
+// it only spells the line and shows the server's error under the field it names.
+'use strict';
+
+const PER_PAGE = 24;
+
+const $ = (id) => document.getElementById(id);
+
+// What GET /api/settings answered; the line builders compare fields against its defaults.
+let settings = { defaults: {}, samplers: [], faceTools: [] };
+
+// ---------------------------------------------------------------------------------------------
+// Talking to the server
+
+// api sends a request and reads a JSON answer. It resolves with the status and the parsed body
+// for every HTTP answer (4xx included) and throws only when the server could not be reached,
+// so callers can tell "the server said no" from "no server".
+async function api(method, url, body) {
+  const options = { method, headers: { 'Content-Type': 'application/json' } };
+  if (body instanceof FormData) {
+    options.body = body;
+    delete options.headers; // the browser writes the multipart boundary itself
+  } else if (body !== undefined) {
+    options.body = JSON.stringify(body);
+  }
+  const res = await fetch(url, options);
+  const text = await res.text();
+  let data;
+  try {
+    data = text ? JSON.parse(text) : {};
+  } catch {
+    // A proxy or a crash may answer with plain text; keep its first line as the error.
+    data = { error: text.split('\n')[0] || res.statusText };
+  }
+  return { status: res.status, data };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building lines
+
+// quoteWord writes one word so that the shell's splitter reads it back unchanged: plain words
+// stay as they are (so "7000" reaches the parser as typed), others are double-quoted.
+function quoteWord(s) {
+  if (s !== '' && !/[\s"'\\]/.test(s)) return s;
+  return '"' + s.replace(/[\\"]/g, '\\$&') + '"';
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+// differs tells whether a field's text asks for something other than the default. Numbers are
+// compared as numbers so "7.50" equals 7.5; an empty field means "the default".
+function differs(text, def) {
+  if (text === '') return false;
+  if (def === undefined || def === null) return true;
+  if (NUMBER.test(text) && NUMBER.test(String(def))) return Number(text) !== Number(def);
+  return text !== String(def);
+}
+
+function val(id) {
+  return $(id).value.trim();
+}
+
+// generateLine spells the generation form as a dream> line, switches in the shell's order.
+function generateLine() {
+  const d = settings.defaults;
+  const parts = [quoteWord(val('prompt'))];
+  const add = (sw, id, def) => {
+    const v = val(id);
+    if (differs(v, def)) parts.push(sw, quoteWord(v));
+  };
+  add('-s', 'steps', d.steps);
+  const mode = $('seed-mode').value;
+  if (mode === 'fixed') parts.push('-S', quoteWord(val('seed')));
+  if (mode === 'last') parts.push('-S', '-1');
+  add('-n', 'iterations', d.iterations);
+  add('-W', 'width', d.width);
+  add('-H', 'height', d.height);
+  add('-C', 'cfg', d.cfg);
+  add('-A', 'sampler', d.sampler);
+  const init = val('init-image');
+  if (init !== '') {
+    parts.push('-I', quoteWord(init));
+    add('-f', 'init-strength', d.strength);
+  }
+  pushUpscale(parts, 'upscale-factor', 'upscale-strength');
+  const faces = val('face-strength');
+  if (differs(faces, 0)) {
+    parts.push('-G', quoteWord(faces));
+    const tool = val('face-tool');
+    add('-ft', 'face-tool', d.faceTool);
+    if (tool === 'codeformer') add('-cf', 'fidelity', d.fidelity);
+  }
+  if ($('save-original').checked) parts.push('--save_orig');
+  return parts.join(' ');
+}
+
+// pushUpscale adds "-U FACTOR STRENGTH"; the strength is always spelled out, as the shell's
+// own !fix lines do, so the line says exactly what will happen.
+function pushUpscale(parts, factorId, strengthId) {
+  const factor = val(factorId);
+  if (factor === '') return;
+  parts.push('-U', quoteWord(factor));
+  const strength = val(strengthId);
+  if (strength !== '') parts.push(quoteWord(strength));
+}
+
+// fixLine spells "!fix NAME ..." for one image. A fix has no stored defaults to fall back on,
+// so the restorer (and CodeFormer's fidelity) are always named when faces are restored.
+function fixLine(name) {
+  const parts = ['!fix', quoteWord(name)];
+  pushUpscale(parts, 'fix-upscale-factor', 'fix-upscale-strength');
+  const faces = val('fix-face-strength');
+  if (differs(faces, 0)) {
+    parts.push('-G', quoteWord(faces));
+    const tool = val('fix-face-tool');
+    if (tool !== '') parts.push('-ft', quoteWord(tool));
+    const fidelity = val('fix-fidelity');
+    if (tool === 'codeformer' && fidelity !== '') parts.push('-cf', quoteWord(fidelity));
+  }
+  return parts.join(' ');
+}
+
+// The fix form works on uploaded files when there are any, else on #fix-path. Files are sent
+// on submit; once uploaded, their server-side names replace them, so a retry after a 400 on
+// the line does not upload them again.
+let chosenFiles = []; // File objects not sent yet
+let uploaded = []; // {name, width, height} as the server stored them, not fixed yet
+
+// fixNames is what the next !fix lines will name. Before the upload the server's name is not
+// known yet; "uploads/<file name>" is the preview's best guess.
+function fixNames() {
+  if (uploaded.length) return uploaded.map((f) => f.name);
+  if (chosenFiles.length) return chosenFiles.map((f) => 'uploads/' + f.name);
+  return [val('fix-path')];
+}
+
+function updatePreviews() {
+  $('generate-line').textContent = generateLine();
+  $('fix-line').textContent = fixLine(fixNames()[0]);
+  // Dim the fields the line currently ignores, without disabling them.
+  $('seed').classList.toggle('idle', $('seed-mode').value !== 'fixed');
+  $('init-strength').classList.toggle('idle', val('init-image') === '');
+  $('upscale-strength').classList.toggle('idle', val('upscale-factor') === '');
+  $('fidelity').classList.toggle('idle', val('face-tool') !== 'codeformer');
+  $('fix-upscale-strength').classList.toggle('idle', val('fix-upscale-factor') === '');
+  $('fix-fidelity').classList.toggle('idle', val('fix-face-tool') !== 'codeformer');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+// Which field each switch of a 400 belongs to (the server names switches by their short
+// name). Anything else, "" and --save_orig included, lands in the form's general error.
+const GENERATE_FIELDS = {
+  '-s': 'steps', '-S': 'seed', '-n': 'iterations', '-W': 'width', '-H': 'height', '-C': 'cfg',
+  '-A': 'sampler', '-I': 'init-image', '-f': 'init-strength', '-U': 'upscale-factor',
+  '-G': 'face-strength', '-ft': 'face-tool', '-cf': 'fidelity',
+};
+const FIX_FIELDS = {
+  '-U': 'fix-upscale-factor', '-G': 'fix-face-strength', '-ft': 'fix-face-tool', '-cf': 'fix-fidelity',
+};
+
+function clearErrors(form) {
+  for (const el of form.querySelectorAll('.error')) el.textContent = '';
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+}
+
+// showError puts the server's text, unchanged, under the field its switch belongs to.
+function showError(fields, generalId, error, sw) {
+  const field = Object.hasOwn(fields, sw) ? fields[sw] : undefined;
+  if (field && $(field + '-error')) {
+    $(field + '-error').textContent = error;
+    $(field).setAttribute('aria-invalid', 'true');
+  } else {
+    $(generalId).textContent = error;
+  }
+}
+
+// Editing a field clears its own error: the message was about the old value.
+function clearFieldError(e) {
+  const el = e.target;
+  if (!el.id || !$(el.id + '-error')) return;
+  $(el.id + '-error').textContent = '';
+  el.removeAttribute('aria-invalid');
+}
+
+// submitLine posts one line; it answers true when the job was queued. On failure it has
+// already shown the error where it belongs.
+async function submitLine(line, fields, generalId) {
+  try {
+    const { status, data } = await api('POST', 'api/jobs', { line });
+    if (status === 202 || status === 200 || status === 201) {
+      // The event stream may already have told a newer state; only a job not seen yet is drawn.
+      if (data.job && !jobs.has(data.job.id)) onJob(data.job);
+      return true;
+    }
+    showError(fields, generalId, data.error || `the server answered ${status}`, data.switch || '');
+  } catch (err) {
+    $(generalId).textContent = 'Could not reach the server: ' + err.message;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The forms
+
+async function onGenerate(e) {
+  e.preventDefault();
+  const form = $('generate-form');
+  const button = $('generate');
+  button.disabled = true; // one click, one job
+  clearErrors(form);
+  try {
+    await submitLine(generateLine(), GENERATE_FIELDS, 'generate-error');
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function onFix(e) {
+  e.preventDefault();
+  const form = $('fix-form');
+  const button = $('fix');
+  button.disabled = true;
+  clearErrors(form);
+  try {
+    if (chosenFiles.length && !(await uploadChosen())) return;
+    if (uploaded.length) {
+      // One job per image; stop at the first refusal, which is likely about the shared
+      // switches, and keep the rest so a retry sends only what is left.
+      while (uploaded.length) {
+        if (!(await submitLine(fixLine(uploaded[0].name), FIX_FIELDS, 'fix-error'))) break;
+        uploaded.shift();
+      }
+      renderFileList();
+    } else {
+      await submitLine(fixLine(val('fix-path')), FIX_FIELDS, 'fix-error');
+    }
+  } finally {
+    button.disabled = false;
+    updatePreviews();
+  }
+}
+
+// uploadChosen sends every chosen file in one multipart request.
+async function uploadChosen() {
+  const body = new FormData();
+  for (const f of chosenFiles) body.append('file', f, f.name);
+  try {
+    const { status, data } = await api('POST', 'api/uploads', body);
+    if (status < 200 || status > 299) {
+      $('fix-error').textContent = data.error || `the upload failed (${status})`;
+      return false;
+    }
+    uploaded = data.files || [];
+    chosenFiles = [];
+    $('fix-files').value = '';
+    renderFileList();
+    if (!uploaded.length) $('fix-error').textContent = 'The server stored none of the files.';
+    return uploaded.length > 0;
+  } catch (err) {
+    $('fix-error').textContent = 'Could not upload: ' + err.message;
+    return false;
+  }
+}
+
+function chooseFiles(fileList) {
+  const files = Array.from(fileList || []);
+  if (!files.length) return;
+  chosenFiles = files;
+  uploaded = [];
+  $('fix-error').textContent = '';
+  renderFileList();
+  updatePreviews();
+}
+
+function forgetFiles() {
+  chosenFiles = [];
+  uploaded = [];
+  $('fix-files').value = '';
+  renderFileList();
+  updatePreviews();
+}
+
+// renderFileList shows what the next fix works on: chosen files with their size, or the
+// uploaded names with the size the server read.
+function renderFileList() {
+  const items = chosenFiles.length
+    ? chosenFiles.map((f) => listItem(f.name, `${Math.ceil(f.size / 1024)} KiB`))
+    : uploaded.map((f) => listItem(f.name, `uploaded, ${f.width}×${f.height}`));
+  $('fix-file-list').replaceChildren(...items);
+  $('fix-clear-files').hidden = items.length === 0;
+}
+
+function listItem(name, detail) {
+  const li = document.createElement('li');
+  const small = document.createElement('small');
+  small.textContent = ' ' + detail;
+  li.append(name, small);
+  return li;
+}
+
+function setUpDropZone() {
+  const zone = $('drop-zone');
+  const input = $('fix-files');
+  zone.addEventListener('click', () => input.click());
+  zone.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      input.click();
+    }
+  });
+  input.addEventListener('change', () => chooseFiles(input.files));
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault(); // without this the browser would open the dropped file itself
+    zone.classList.add('dragging');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('dragging');
+    chooseFiles(e.dataTransfer.files);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings and models
+
+function fillSelect(select, values) {
+  select.replaceChildren(...values.map((v) => new Option(v, v)));
+}
+
+async function loadSettings() {
+  try {
+    const { status, data } = await api('GET', 'api/settings');
+    if (status !== 200) throw new Error(data.error || `status ${status}`);
+    settings = { ...settings, ...data, defaults: data.defaults || {} };
+  } catch (err) {
+    $('generate-error').textContent = 'Could not load the settings: ' + err.message;
+    return;
+  }
+  const d = settings.defaults;
+  fillSelect($('sampler'), settings.samplers || []);
+  fillSelect($('face-tool'), settings.faceTools || []);
+  fillSelect($('fix-face-tool'), settings.faceTools || []);
+  const set = (id, v) => { if (v !== undefined) $(id).value = String(v); };
+  set('steps', d.steps);
+  set('iterations', d.iterations);
+  set('width', d.width);
+  set('height', d.height);
+  set('cfg', d.cfg);
+  set('sampler', d.sampler);
+  set('init-strength', d.strength);
+  set('upscale-strength', d.upscaleStrength);
+  set('face-strength', 0);
+  set('face-tool', d.faceTool);
+  set('fidelity', d.fidelity);
+  set('fix-upscale-strength', d.upscaleStrength);
+  set('fix-face-strength', 0);
+  set('fix-face-tool', d.faceTool);
+  set('fix-fidelity', d.fidelity);
+  // The limits are hints for people, not checks: the server still judges every value.
+  const limits = settings.limits || {};
+  if (limits.steps) $('steps').title = `${limits.steps[0]} to ${limits.steps[1]}`;
+  if (limits.size) $('width').title = $('height').title = `${limits.size[0]} to ${limits.size[1]} pixels`;
+  if (limits.cfg) $('cfg').title = `${limits.cfg[0]} to ${limits.cfg[1]}`;
+  if (settings.maxUploadBytes) {
+    $('drop-hint').textContent = `PNG, JPEG or WebP, up to ${Math.round(settings.maxUploadBytes / 1048576)} MiB each`;
+  }
+  if (settings.outdir) $('gallery-folder').textContent = settings.outdir;
+  updatePreviews();
+}
+
+async function loadModels() {
+  try {
+    const { status, data } = await api('GET', 'api/models');
+    $('models').textContent = status === 200 ? data.text || '' : data.error || `status ${status}`;
+  } catch (err) {
+    $('models').textContent = 'Could not load the models: ' + err.message;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The queue
+
+const jobs = new Map(); // id -> JOB, as last told by the server
+const jobItems = new Map(); // id -> its li
+const ACTIVE = new Set(['queued', 'running']);
+const KEEP_FINISHED = 50;
+
+// onJob takes one JOB (from the event stream or a POST answer) and redraws its entry.
+function onJob(job) {
+  const before = jobs.get(job.id);
+  jobs.set(job.id, job);
+  const li = renderJob(job);
+  const old = jobItems.get(job.id);
+  if (old) old.replaceWith(li);
+  jobItems.set(job.id, li);
+  orderQueue();
+  // A finished job wrote images: show them even if the gallery event was missed.
+  if (job.state === 'done' && (!before || before.state !== 'done')) scheduleGalleryReload();
+}
+
+// sortedJobs: running, then queued by position, then finished newest first.
+function sortedJobs() {
+  const rank = (j) => (j.state === 'running' ? 0 : j.state === 'queued' ? 1 : 2);
+  return [...jobs.values()].sort((a, b) => {
+    if (rank(a) !== rank(b)) return rank(a) - rank(b);
+    if (rank(a) === 1 && a.position !== b.position) return (a.position || 0) - (b.position || 0);
+    return rank(a) === 2 ? b.id - a.id : a.id - b.id;
+  });
+}
+
+function orderQueue() {
+  const list = $('queue');
+  let finished = 0;
+  const wanted = [];
+  for (const job of sortedJobs()) {
+    if (!ACTIVE.has(job.state) && ++finished > KEEP_FINISHED) {
+      jobs.delete(job.id); // the server forgets them too
+      continue;
+    }
+    wanted.push(jobItems.get(job.id));
+  }
+  // Move only what is out of place, so a steady queue does not re-layout on every step.
+  wanted.forEach((li, i) => {
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+  });
+  while (list.children.length > wanted.length) {
+    const extra = list.lastElementChild;
+    jobItems.delete(Number(extra.dataset.id));
+    extra.remove();
+  }
+}
+
+function renderJob(job) {
+  const li = document.createElement('li');
+  li.className = `job ${job.state}`;
+  li.dataset.id = job.id;
+
+  const head = document.createElement('div');
+  head.className = 'job-head';
+  const state = element('span', 'state', job.state);
+  head.append(state);
+  if (job.state === 'queued' && job.position) head.append(element('span', 'position', `#${job.position} in line`));
+  if (job.source === 'shell') head.append(element('span', 'source', 'shell'));
+  if (ACTIVE.has(job.state)) {
+    const cancel = element('button', 'cancel', 'cancel');
+    cancel.type = 'button';
+    cancel.addEventListener('click', () => cancelJob(job.id, cancel));
+    head.append(cancel);
+  }
+  li.append(head, element('code', 'line', job.line));
+
+  const p = job.progress;
+  const bar = document.createElement('progress');
+  if (p && p.total > 0) {
+    bar.max = p.total;
+    bar.value = p.done;
+  } else if (job.state === 'done') {
+    bar.max = bar.value = 1;
+  } else if (job.state !== 'running') {
+    bar.max = 1;
+    bar.value = 0;
+  } // a running job without numbers yet keeps the indeterminate bar
+  const failed = job.state === 'failed' || job.state === 'cancelled';
+  const text = failed && job.error ? job.error : (p && p.text) || '';
+  li.append(bar, element('div', 'progress-text', text));
+
+  for (const note of job.notes || []) li.append(element('div', 'note', note));
+  if (job.results && job.results.length) {
+    const results = element('div', 'results', '');
+    for (const r of job.results) {
+      const a = element('a', '', r.name);
+      a.href = fileURL(r.name);
+      a.target = '_blank';
+      results.append(a, ' ');
+    }
+    li.append(results);
+  }
+  return li;
+}
+
+async function cancelJob(id, button) {
+  button.disabled = true;
+  try {
+    const { status, data } = await api('POST', `api/jobs/${id}/cancel`);
+    const known = jobs.get(id);
+    if (status === 200 && data.job && (!known || ACTIVE.has(known.state))) onJob(data.job);
+    else button.title = data.error || `the server answered ${status}`;
+  } catch (err) {
+    button.title = 'Could not reach the server: ' + err.message;
+  }
+  button.disabled = false;
+}
+
+function element(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  el.textContent = text;
+  return el;
+}
+
+// fileURL escapes each part of a name inside the output folder, keeping its slashes.
+function fileURL(name) {
+  return 'files/' + name.split('/').map(encodeURIComponent).join('/');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event stream
+
+// connectEvents opens /api/events and resolves once it is open the first time. The browser
+// reconnects by itself after a drop; when the server refuses outright (the stream is closed),
+// the page tries again after a pause.
+function connectEvents() {
+  return new Promise((resolve) => {
+    let everOpen = false;
+    const open = () => {
+      const es = new EventSource('api/events');
+      es.addEventListener('open', () => {
+        setLive(true);
+        if (everOpen) {
+          // The server sends every job it knows on connect; start over so jobs of a
+          // restarted server do not mix with the old ones, and catch up on the gallery.
+          jobs.clear();
+          jobItems.clear();
+          $('queue').replaceChildren();
+          scheduleGalleryReload();
+        }
+        everOpen = true;
+        resolve();
+      });
+      es.addEventListener('error', () => {
+        setLive(false);
+        if (es.readyState === EventSource.CLOSED) setTimeout(open, 3000);
+      });
+      es.addEventListener('job', (e) => onJob(JSON.parse(e.data)));
+      es.addEventListener('gallery', () => scheduleGalleryReload());
+    };
+    open();
+  });
+}
+
+function setLive(on) {
+  const live = $('live');
+  live.textContent = on ? 'live' : 'reconnecting…';
+  live.classList.toggle('off', !on);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gallery
+
+let galleryPage = 0;
+let galleryPages = 1;
+let gallerySeq = 0; // only the newest request may draw, however the answers race
+let reloadTimer = 0;
+
+// A batch finishing sends several events at once; one reload is enough.
+function scheduleGalleryReload() {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(() => loadGallery(galleryPage), 150);
+}
+
+async function loadGallery(page) {
+  const seq = ++gallerySeq;
+  let status, data;
+  try {
+    ({ status, data } = await api('GET', `api/gallery?page=${page}&per_page=${PER_PAGE}`));
+  } catch (err) {
+    if (seq === gallerySeq) $('gallery-error').textContent = 'Could not load the gallery: ' + err.message;
+    return;
+  }
+  if (seq !== gallerySeq) return;
+  if (status !== 200) {
+    $('gallery-error').textContent = data.error || `the server answered ${status}`;
+    return;
+  }
+  $('gallery-error').textContent = '';
+  galleryPages = Math.max(1, Math.ceil((data.total || 0) / PER_PAGE));
+  if (page >= galleryPages && page > 0) return loadGallery(galleryPages - 1); // images were removed
+  galleryPage = page;
+  $('gallery-page').textContent = `page ${page + 1} of ${galleryPages}`;
+  $('gallery-prev').disabled = page === 0;
+  $('gallery-next').disabled = page >= galleryPages - 1;
+
+  // Keep the figures of images that did not change, so their thumbnails do not blink.
+  const old = new Map();
+  for (const fig of $('gallery').children) old.set(fig.dataset.key, fig);
+  const figures = (data.images || []).map((img) => {
+    const key = `${img.name}|${img.modified}|${img.command}`;
+    return old.get(key) || renderImage(img, key);
+  });
+  $('gallery').replaceChildren(...figures);
+}
+
+function renderImage(img, key) {
+  const fig = document.createElement('figure');
+  fig.className = 'image';
+  fig.dataset.name = img.name;
+  fig.dataset.key = key;
+
+  const link = document.createElement('a');
+  link.href = img.url;
+  link.target = '_blank';
+  link.className = 'thumb';
+  const thumb = document.createElement('img');
+  thumb.src = img.thumb;
+  thumb.loading = 'lazy';
+  thumb.alt = img.name;
+  thumb.title = `${img.width}×${img.height}`;
+  link.append(thumb);
+
+  fig.append(link, element('figcaption', '', img.name), element('code', 'command', img.command || ''));
+
+  const actions = element('div', 'actions', '');
+  const button = (cls, label, title, onClick) => {
+    const b = element('button', cls, label);
+    b.type = 'button';
+    b.title = title;
+    b.addEventListener('click', onClick);
+    actions.append(b);
+    return b;
+  };
+  if (img.kind === 'generated' && img.seed !== undefined) {
+    button('use-seed', 'seed', `use seed ${img.seed}`, () => {
+      $('seed-mode').value = 'fixed';
+      $('seed').value = String(img.seed);
+      updatePreviews();
+      $('seed').focus();
+    });
+  }
+  button('use-init', 'img2img', 'use as the img2img source', () => {
+    $('init-image').value = img.name;
+    updatePreviews();
+    $('init-image').focus();
+  });
+  button('fix', 'fix…', 'upscale or restore faces', () => {
+    forgetFiles(); // the user now means this image, not files chosen earlier
+    $('fix-path').value = img.name;
+    updatePreviews();
+    $('fix-form').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  });
+  const copy = button('copy', 'copy', 'copy the command', () => copyText(img.command, copy));
+  copy.disabled = !img.command;
+  if (img.kind === 'fixed' && img.source) {
+    button('compare', 'compare', 'before and after', () => openCompare(img));
+  }
+  const download = element('a', 'download', 'download');
+  download.href = img.url + '?download=1';
+  download.download = img.name.split('/').pop();
+  actions.append(download);
+  fig.append(actions);
+  return fig;
+}
+
+// copyText uses the clipboard API where the browser allows it (secure contexts only, so not
+// on a plain-http LAN address) and the old selection trick elsewhere.
+async function copyText(text, button) {
+  let ok = false;
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      ok = true;
+    } catch { /* fall through to the old way */ }
+  }
+  if (!ok) {
+    const area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.style.position = 'fixed';
+    area.style.opacity = '0';
+    document.body.append(area);
+    area.select();
+    try { ok = document.execCommand('copy'); } catch { ok = false; }
+    area.remove();
+  }
+  button.textContent = ok ? 'copied' : 'copy failed';
+  setTimeout(() => { button.textContent = 'copy'; }, 1200);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Before/after
+
+// openCompare stacks the source under the fixed image in one box with the fixed image's
+// shape; both fill it with object-fit, so a smaller source lines up with its upscale.
+function openCompare(img) {
+  const box = document.querySelector('#compare .compare-box');
+  const ratio = img.width && img.height ? img.width / img.height : 1;
+  box.style.aspectRatio = String(ratio);
+  box.style.width = `min(90vw, calc(75vh * ${ratio}))`;
+  $('compare-before').src = img.source.url;
+  $('compare-after').src = img.url;
+  $('compare-range').value = 50;
+  clipCompare();
+  $('compare').hidden = false;
+  $('compare-range').focus();
+}
+
+// The after image shows left of the slider, the before image right of it.
+function clipCompare() {
+  const p = Number($('compare-range').value);
+  $('compare-after').style.clipPath = `inset(0 ${100 - p}% 0 0)`;
+  document.querySelector('#compare .compare-box').style.setProperty('--split', p + '%');
+}
+
+function closeCompare() {
+  $('compare').hidden = true;
+  $('compare-before').removeAttribute('src');
+  $('compare-after').removeAttribute('src');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+function start() {
+  for (const form of [$('generate-form'), $('fix-form')]) {
+    form.addEventListener('input', updatePreviews);
+    form.addEventListener('change', updatePreviews);
+    form.addEventListener('input', clearFieldError);
+  }
+  $('generate-form').addEventListener('submit', onGenerate);
+  $('fix-form').addEventListener('submit', onFix);
+  // Enter sends the prompt, like the shell; Shift+Enter still breaks the line.
+  $('prompt').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      $('generate-form').requestSubmit();
+    }
+  });
+  setUpDropZone();
+  $('fix-clear-files').addEventListener('click', forgetFiles);
+
+  $('gallery-prev').addEventListener('click', () => loadGallery(Math.max(0, galleryPage - 1)));
+  $('gallery-next').addEventListener('click', () => loadGallery(Math.min(galleryPages - 1, galleryPage + 1)));
+
+  $('compare-range').addEventListener('input', clipCompare);
+  $('compare-close').addEventListener('click', closeCompare);
+  $('compare').addEventListener('click', (e) => { if (e.target === $('compare')) closeCompare(); });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !$('compare').hidden) closeCompare();
+  });
+
+  updatePreviews();
+  // Tests (and nothing else) wait for this flag: everything the page shows has arrived once.
+  Promise.all([loadSettings(), loadModels(), loadGallery(0), connectEvents()]).then(() => {
+    window.dreamReady = true;
+  });
+}
+
+start();
