@@ -26,7 +26,7 @@ test: ort
 	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt would change:"; gofmt -l cmd internal; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
-	$(GO) test -count=1 -race -timeout 30m ./internal/shell/ ./internal/ort/ ./internal/imageio/ ./internal/pipeline/ ./internal/upscale/ ./internal/face/ ./internal/models/ ./internal/clip/ ./internal/sd/ ./internal/sampler/
+	$(GO) test -count=1 -race -timeout 30m ./internal/shell/ ./internal/ort/ ./internal/imageio/ ./internal/pipeline/ ./internal/upscale/ ./internal/face/ ./internal/models/ ./internal/clip/ ./internal/sd/ ./internal/sampler/ ./internal/queue/ ./internal/web/ ./internal/progress/
 
 bench: ort build
 	$(GO) run ./cmd/dream-bench

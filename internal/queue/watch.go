@@ -67,3 +67,10 @@ func (q *Queue) broadcastLocked(t *Ticket) {
 		w.put(s)
 	}
 }
+
+// Watchers counts the watchers, such as the page's open event streams.
+func (q *Queue) Watchers() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.watchers)
+}

@@ -14,7 +14,7 @@ import (
 const keepAlive = 15 * time.Second
 
 // events streams the queue's changes as Server-Sent Events: first every job the queue
-// knows, then each change as it happens ("job"), and "gallery" when a job ended, since it
+// knows, then "ready", then each change as it happens ("job"), and "gallery" when a job ended, since it
 // may have written files. The stream ends when the client leaves or the server stops.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
@@ -34,6 +34,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		if sendJob(w, jobs[i]) != nil {
 			return
 		}
+	}
+	// "ready" ends the snapshot: the page knows the stream is open even when no job is known.
+	if _, err := fmt.Fprint(w, "event: ready\ndata: {}\n\n"); err != nil {
+		return
 	}
 	flusher.Flush()
 	ping := time.NewTicker(keepAlive)

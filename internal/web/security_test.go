@@ -132,7 +132,7 @@ func TestOnlyTheOutputFolderIsServed(t *testing.T) {
 	writePNG(t, filepath.Join(ts.outdir, ".dream-prefix-000001.png"), 8, 8)
 	os.WriteFile(filepath.Join(ts.outdir, "notes.txt"), []byte("x"), 0o644)
 	os.Symlink(secret, filepath.Join(ts.outdir, "leaving.png"))
-	os.Symlink(filepath.Join(ts.outdir, "mine.png"), filepath.Join(ts.outdir, "staying.png"))
+	os.Symlink("mine.png", filepath.Join(ts.outdir, "staying.png"))
 	os.Symlink(secretDir, filepath.Join(ts.outdir, "elsewhere"))
 	cases := []struct {
 		path   string
@@ -146,7 +146,7 @@ func TestOnlyTheOutputFolderIsServed(t *testing.T) {
 		{"/files/elsewhere/secret.png", http.StatusNotFound},
 		{"/files/%2e%2e/" + filepath.Base(secretDir) + "/secret.png", http.StatusBadRequest},
 		{"/files/..%2f" + filepath.Base(secretDir) + "%2fsecret.png", http.StatusBadRequest},
-		{"/files/" + url(secret), http.StatusBadRequest},
+		{"/files/%2F" + strings.TrimPrefix(secret, "/"), http.StatusBadRequest},
 		{"/files/.dream-prefix-000001.png", http.StatusBadRequest},
 		{"/files/notes.txt", http.StatusNotFound},
 		{"/files/missing.png", http.StatusNotFound},
@@ -176,8 +176,6 @@ func TestOnlyTheOutputFolderIsServed(t *testing.T) {
 		t.Errorf("DELETE /files/mine.png: %d", status)
 	}
 }
-
-func url(path string) string { return strings.TrimPrefix(path, "/") }
 
 // rawGet sends a request line as given, without a client's cleaning.
 func rawGet(t *testing.T, ts *testServer, path string) (int, string) {
@@ -212,7 +210,7 @@ func TestUploads(t *testing.T) {
 		{"an image", map[string][]byte{"cat.png": small}, http.StatusCreated, "uploads/cat.png", ""},
 		{"the same name again", map[string][]byte{"cat.png": small}, http.StatusCreated, "uploads/cat-01.png", ""},
 		{"a path for a name", map[string][]byte{"../../etc/evil name!.png": small}, http.StatusCreated, "uploads/evil_name_.png", ""},
-		{"a hidden name", map[string][]byte{".bashrc": small}, http.StatusCreated, "uploads/bashrc.png", ""},
+		{"a hidden name", map[string][]byte{".bashrc": small}, http.StatusCreated, "uploads/upload.png", ""},
 		{"not an image", map[string][]byte{"notes.png": []byte("hello, this is text")}, http.StatusBadRequest, "", "is not a PNG, JPEG or WebP image"},
 		{"too many pixels", map[string][]byte{"huge.png": huge}, http.StatusRequestEntityTooLarge, "", "is too large: 30000x30000 pixels"},
 		{"too many bytes", map[string][]byte{"big.png": append(pngBytes(t, 16, 12), make([]byte, 2<<20)...)}, http.StatusRequestEntityTooLarge, "", "larger than 1 MB"},
@@ -266,10 +264,7 @@ func TestClientsThatLeave(t *testing.T) {
 	}
 	ts.postJob(t, `"a fox" -s 2 -S 1 -W 64 -H 64`)
 	for i := 0; ; i++ {
-		ts.queue.mu.Lock()
-		watchers := len(ts.queue.watchers)
-		ts.queue.mu.Unlock()
-		if watchers <= 3 || i > 100 {
+		if ts.queue.Watchers() == 3 || i > 100 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -97,6 +98,9 @@ func (s *Server) store(fileName string, data []byte) (uploaded, int, error) {
 		return uploaded{}, http.StatusBadRequest, err
 	}
 	dir := filepath.Join(s.cfg.Outdir, uploadDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return uploaded{}, http.StatusInsufficientStorage, fmt.Errorf("%s could not be stored: %v", name, err)
+	}
 	path, err := imageio.WriteFileExclusive(dir, numbered(name), func(out io.Writer) error {
 		_, err := io.Copy(out, bytes.NewReader(data))
 		return err

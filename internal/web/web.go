@@ -83,7 +83,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/gallery", s.gallery)
 	s.mux.HandleFunc("GET /files/{name...}", s.file)
 	s.mux.HandleFunc("GET /thumbs/{name...}", s.thumbnail)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusNotFound, fmt.Sprintf("no such page: %s", r.URL.Path))
 	})
 }
