@@ -58,7 +58,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		Outdir: ts.outdir, ModelDir: testenv.Shared("models"), Upscaler: "general-x4v3",
 		RestorerPaths: map[string]string{"gfpgan": filepath.Join(work, "gfpgan.onnx")},
 		SDModel:       filepath.Join(work, "sd"), KeepModels: true,
-		Runtime:       func() (*ort.Runtime, error) { return testRuntime, nil },
+		Runtime: func() (*ort.Runtime, error) { return testRuntime, nil },
 		Progress: func(task pipeline.Task, done, total int) {
 			ts.queue.Report(task, done, total)
 			select {
