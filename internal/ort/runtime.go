@@ -207,6 +207,8 @@ func (r *Runtime) Loaded(path string) bool {
 type modelSource struct {
 	path string
 	data []byte
+	// half marks a float16 model that callers use as a float32 one (see forProvider).
+	half bool
 }
 
 func (src modelSource) key() string {
@@ -232,13 +234,13 @@ func (r *Runtime) session(src modelSource, want Contract) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	inNames, err := matchAll("input", ins, want.Inputs)
+	inNames, outNames, half, err := matchContract(ins, outs, want)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(src.path), err)
 	}
-	outNames, err := matchAll("output", outs, want.Outputs)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(src.path), err)
+	if half {
+		src.half = true
+		ins, outs = asFloat32(ins), asFloat32(outs)
 	}
 	s, err := r.newSession(src, inNames, outNames)
 	if err != nil {
@@ -356,6 +358,10 @@ func (r *Runtime) newSession(src modelSource, inNames, outNames []string) (*Sess
 			r.started(provider)
 			return &Session{Path: src.path, Provider: provider, dyn: dyn, returnMemory: r.opts.ReturnMemory}, nil
 		}
+		if provider == "cpu" && src.half {
+			return nil, fmt.Errorf("%s is a float16 model that ONNX Runtime cannot run on CPU (%s): run it on a GPU with --device cuda, or use its float32 export",
+				src.path, shortError(err))
+		}
 		if provider == "cpu" {
 			return nil, fmt.Errorf("cannot open model %s: %s", src.path, shortError(err))
 		}
@@ -366,6 +372,10 @@ func (r *Runtime) newSession(src modelSource, inNames, outNames []string) (*Sess
 
 // openOn creates a session for the model on one provider.
 func (r *Runtime) openOn(provider string, src modelSource, inNames, outNames []string) (*onnx.DynamicAdvancedSession, error) {
+	src, err := forProvider(provider, src)
+	if err != nil {
+		return nil, err
+	}
 	opts, err := r.sessionOptions(provider, src)
 	if err != nil {
 		return nil, err
