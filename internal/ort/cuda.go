@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"dream/internal/onnxpb"
 )
 
 // device is a --device value read: the providers to try and the GPU to run on.
@@ -117,4 +119,42 @@ func (r *Runtime) GPU() (GPU, error) {
 		return GPU{}, fmt.Errorf("no model runs on CUDA")
 	}
 	return gpuInfo(r.dev.gpu)
+}
+
+// deviceProbe is a model of one Identity node: opening it shows which provider a model gets.
+var deviceProbe = func() []byte {
+	var g onnxpb.Graph
+	g.Inputs = []onnxpb.ValueInfo{onnxpb.NewValueInfo("x", onnxpb.Float, onnxpb.Fixed(1))}
+	g.Outputs = []onnxpb.ValueInfo{onnxpb.NewValueInfo("y", onnxpb.Float, onnxpb.Fixed(1))}
+	g.Add("Identity", []string{"x"}, []string{"y"})
+	return (&onnxpb.Model{Graph: g}).Marshal()
+}()
+
+// DeviceLine says in one line where models run, for --models-list: "device: CUDA, GPU 0,
+// NVIDIA H200, 139.8 GiB (138.9 GiB free), ONNX Runtime 1.29.0 from PATH", or "device: CPU,
+// ONNX Runtime 1.30.0 from PATH; CUDA is not available (REASON)". It opens a one-node model
+// the way a job opens its models, so an accelerator that cannot start is found out as a job
+// would find it.
+func (r *Runtime) DeviceLine() string {
+	library := fmt.Sprintf("ONNX Runtime %s from %s", r.Version, r.LibraryPath)
+	want := Contract{Inputs: []Tensor{{Type: Float32}}, Outputs: []Tensor{{Type: Float32}}}
+	s, err := r.SessionFromData("dream-device-probe.onnx", deviceProbe, want)
+	if err != nil {
+		return fmt.Sprintf("device: none, %s: %v", library, err)
+	}
+	line := "device: " + r.deviceName(s.Provider) + ", " + library
+	r.state.mu.Lock()
+	defer r.state.mu.Unlock()
+	for _, p := range r.dev.providers {
+		if reason, failed := r.state.unavailable[p]; failed {
+			line += fmt.Sprintf("; %s is not available (%s)", providerNames[p], reason)
+		}
+	}
+	return line
+}
+
+// CheckDevice checks a --device value before anything is loaded.
+func CheckDevice(value string) error {
+	_, err := parseDevice(value)
+	return err
 }

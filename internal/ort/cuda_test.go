@@ -175,7 +175,7 @@ func TestGPUBuildWithoutNVIDIALibraries(t *testing.T) {
 				if len(res.Notices) != 1 {
 					t.Fatalf("got %d notices, want one: %q", len(res.Notices), res.Notices)
 				}
-				for _, part := range append([]string{"CUDA is not available: ", "on CPU"}, cudaLibraryNames...) {
+				for _, part := range append([]string{"CUDA is not available (", "on CPU"}, cudaLibraryNames...) {
 					if !strings.Contains(res.Notices[0], part) {
 						t.Errorf("the notice lacks %q", part)
 					}
@@ -210,5 +210,28 @@ func TestGPUInfoWithoutDriver(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "cannot ask the NVIDIA driver about GPU 0: libcuda.so.1") {
 		t.Errorf("gpuInfo(0) error %q does not name the driver's library", err)
+	}
+}
+
+func TestDeviceLine(t *testing.T) {
+	base := testRuntime(t)
+	library := "ONNX Runtime " + base.Version + " from " + base.LibraryPath
+	tests := []struct {
+		device string
+		want   string // the whole line, or its start when wantMore
+		more   string // what the rest must contain
+	}{
+		{device: "cpu", want: "device: CPU, " + library},
+		{device: "cuda", want: "device: CPU, " + library + "; CUDA is not available (", more: "CUDA"},
+	}
+	for _, tt := range tests {
+		rt, err := base.WithOptions(Options{Device: tt.device})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := rt.DeviceLine()
+		if tt.more == "" && got != tt.want || !strings.HasPrefix(got, tt.want) || strings.Contains(got, "\n") {
+			t.Errorf("--device %s: %q, want %q…", tt.device, got, tt.want)
+		}
 	}
 }

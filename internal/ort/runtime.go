@@ -412,7 +412,7 @@ func (r *Runtime) giveUp(provider, reason, path string) {
 	r.state.mu.Lock()
 	r.state.unavailable[provider] = reason
 	r.state.mu.Unlock()
-	r.opts.Notice(fmt.Sprintf("%s is not available: %s; running %s and later models on CPU",
+	r.opts.Notice(fmt.Sprintf("%s is not available (%s); running %s and later models on CPU",
 		providerNames[provider], reason, filepath.Base(path)))
 }
 
