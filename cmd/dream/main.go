@@ -103,6 +103,9 @@ func (f *flags) validate() error {
 	if !slices.Contains([]string{"1.4", "1.3", "1.2"}, f.gfpganVer) {
 		return fmt.Errorf("--gfpgan_version %s: use 1.4, 1.3 or 1.2", f.gfpganVer)
 	}
+	if err := ort.CheckDevice(f.device); err != nil {
+		return fmt.Errorf("--device: %v", err)
+	}
 	if f.tile < 0 || (f.tile > 0 && f.tile < 32) {
 		return fmt.Errorf("--esrgan_bg_tile %d: use 0 (automatic) or a size of at least 32 pixels", f.tile)
 	}
@@ -123,9 +126,6 @@ func (f *flags) validate() error {
 		if _, err := batch.ParseShard(f.shard); err != nil {
 			return err
 		}
-	}
-	if err := ort.CheckDevice(f.device); err != nil {
-		return fmt.Errorf("--device: %v", err)
 	}
 	if f.threads < 0 {
 		return fmt.Errorf("--threads %d: use 0 (every core) or a positive number", f.threads)
