@@ -28,7 +28,7 @@ models: build
 # and the CUDA build, whose install and library search they check without a GPU.
 test: ort
 	@scripts/install_onnxruntime 1.20.1 >/dev/null
-	@scripts/install_onnxruntime --cuda >/dev/null 2>&1
+	@scripts/install_onnxruntime --cuda >/dev/null
 	@scripts/install_test_tools
 	@scripts/fetch_upscayl_models >/dev/null
 	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt would change:"; gofmt -l cmd internal; exit 1; }
