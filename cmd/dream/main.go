@@ -77,7 +77,7 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.BoolVar(&f.tiledDecode, "tiled_decode", false, "decode generated images in 256×256 tiles, to save memory (images above 512×512 always are)")
 	fs.IntVar(&f.tile, "esrgan_bg_tile", 0, "upscale tile size in input pixels (default: the largest that fits the memory budget)")
 	fs.StringVar(&f.maxMemory, "max_memory", "", "memory a model may work in, such as 800M or 4G; sizes the upscaler's tiles (default: a quarter of the memory available at start)")
-	fs.StringVar(&f.device, "device", "auto", "execution provider: auto, cpu, cuda or coreml")
+	fs.StringVar(&f.device, "device", "auto", "execution provider: auto, cpu, cuda, cuda:N (GPU number N) or coreml; with --models-list, says which one models get")
 	fs.StringVar(&f.device, "providers", "auto", "same as --device")
 	fs.IntVar(&f.threads, "threads", 0, "threads per model run (default: every core)")
 	fs.StringVar(&f.ortLib, "ort-lib", "", "path of the ONNX Runtime shared library (default $"+ort.EnvLibrary+", then dream's own install)")
@@ -115,6 +115,9 @@ func (f *flags) validate() error {
 	}
 	if !slices.Contains([]string{"1.4", "1.3", "1.2"}, f.gfpganVer) {
 		return fmt.Errorf("--gfpgan_version %s: use 1.4, 1.3 or 1.2", f.gfpganVer)
+	}
+	if err := ort.CheckDevice(f.device); err != nil {
+		return fmt.Errorf("--device: %v", err)
 	}
 	if f.tile < 0 || (f.tile > 0 && f.tile < 32) {
 		return fmt.Errorf("--esrgan_bg_tile %d: use 0 (automatic) or a size of at least 32 pixels", f.tile)
@@ -172,6 +175,9 @@ func run(args []string) int {
 
 	if f.listModels {
 		models.WriteStatus(os.Stdout, models.Dir(f.models))
+		if fs.Changed("device") || fs.Changed("providers") {
+			fmt.Println(deviceLine(f))
+		}
 		return 0
 	}
 	if f.preload {
@@ -293,6 +299,16 @@ func runtimeOpener(f *flags, restoreInterrupt func()) func() (*ort.Runtime, erro
 			AfterAccelerator: restoreInterrupt,
 		})
 	}
+}
+
+// deviceLine opens ONNX Runtime for the --device asked for and says where models would run,
+// or why ONNX Runtime cannot be opened.
+func deviceLine(f *flags) string {
+	rt, err := ort.Open(ort.Options{Library: f.ortLib, Threads: f.threads, Device: f.device})
+	if err != nil {
+		return "device: none: " + err.Error()
+	}
+	return rt.DeviceLine()
 }
 
 // keepModels decides sd.Policy.KeepAll: "auto" keeps the text encoder and VAE loaded when the

@@ -112,15 +112,18 @@ func (m *Model) Marshal() []byte {
 	return e.b
 }
 
-// WriteFile writes the encoded model to path.
+// WriteFile writes the encoded model to path (see WriteModelFile).
+func (m *Model) WriteFile(path string) error {
+	return WriteModelFile(path, m.Marshal())
+}
+
+// WriteModelFile writes the bytes of a model file to path.
 //
 // The data goes to a temporary file in the same directory which is then
 // renamed over path. A rename within one directory is atomic, so readers
 // (and a crash halfway through) see either the old file or the complete
 // new one, never a truncated model.
-func (m *Model) WriteFile(path string) (err error) {
-	data := m.Marshal()
-
+func WriteModelFile(path string, data []byte) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("onnxpb: write model: %w", err)

@@ -231,6 +231,16 @@ func Float32Tensor(name string, dims []int64, data []float32) Tensor {
 	return newTensor(name, Float, dims, data)
 }
 
+// Float16Tensor makes a float16 tensor from float32 values, each rounded to the nearest half
+// (HalfFromFloat32); see Float32Tensor.
+func Float16Tensor(name string, dims []int64, data []float32) Tensor {
+	halves := make([]uint16, len(data))
+	for i, f := range data {
+		halves[i] = HalfFromFloat32(f)
+	}
+	return newTensor(name, Float16, dims, halves)
+}
+
 // Float64Tensor makes a float64 (ONNX DOUBLE) tensor; see Float32Tensor.
 func Float64Tensor(name string, dims []int64, data []float64) Tensor {
 	return newTensor(name, Double, dims, data)
@@ -246,7 +256,7 @@ func Int32Tensor(name string, dims []int64, data []int32) Tensor {
 	return newTensor(name, Int32, dims, data)
 }
 
-func newTensor[T float32 | float64 | int32 | int64](name string, dt DataType, dims []int64, data []T) Tensor {
+func newTensor[T float32 | float64 | int32 | int64 | uint16](name string, dt DataType, dims []int64, data []T) Tensor {
 	if n := elementCount(dims); n != int64(len(data)) {
 		panic(fmt.Sprintf("onnxpb: tensor %q: dims %v hold %d elements, got %d", name, dims, n, len(data)))
 	}

@@ -76,12 +76,26 @@ const helperEnv = "DREAM_ORT_TEST_OPEN"
 const helperPrefix = "open-result: "
 
 // openSpec is the part of Options a subprocess gets: the functions cannot cross.
-type openSpec struct{ Library, Device string }
+type openSpec struct {
+	Library, Device string
+	// Model, when set, is a model file the subprocess opens a session for after Open.
+	Model string
+	// AppendCUDA makes the subprocess append the CUDA provider to session options, as a
+	// session on CUDA does, without dream's check beforehand.
+	AppendCUDA bool
+}
 
 type openResult struct {
 	Err     string // Open's error text, "" on success
 	TooOld  bool   // errors.Is(err, ErrTooOld)
 	Version string // Runtime.Version on success
+	Library string // Runtime.LibraryPath on success
+	// Provider and Notices are the model's session's provider and what Open and the
+	// session told the user.
+	Provider string
+	Notices  []string
+	// CUDAErr is ONNX Runtime's answer to appending the CUDA provider, "" when it took it.
+	CUDAErr string
 }
 
 // TestHelperProcess is not a test by itself: openInSubprocess re-executes the test binary to run
@@ -98,11 +112,29 @@ func TestHelperProcess(t *testing.T) {
 		t.Fatalf("bad %s: %v", helperEnv, err)
 	}
 	var res openResult
-	rt, err := Open(Options{Library: opts.Library, Device: opts.Device})
+	rt, err := Open(Options{Library: opts.Library, Device: opts.Device,
+		Notice: func(s string) { res.Notices = append(res.Notices, s) }})
 	if err != nil {
 		res.Err, res.TooOld = err.Error(), errors.Is(err, ErrTooOld)
 	} else {
-		res.Version = rt.Version
+		res.Version, res.Library = rt.Version, rt.LibraryPath
+	}
+	if err == nil && opts.Model != "" {
+		if s, err := rt.Session(opts.Model, doubleContract); err != nil {
+			res.Err = err.Error()
+		} else {
+			res.Provider = s.Provider
+		}
+	}
+	if err == nil && opts.AppendCUDA {
+		so, err := onnx.NewSessionOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.dev.appendCUDA(rt.LibraryPath, so); err != nil {
+			res.CUDAErr = err.Error()
+		}
+		so.Destroy()
 	}
 	line, _ := json.Marshal(res)
 	fmt.Printf("%s%s\n", helperPrefix, line)
@@ -111,7 +143,13 @@ func TestHelperProcess(t *testing.T) {
 // openInSubprocess runs Open(opts) in a fresh test process and returns what it reported.
 func openInSubprocess(t *testing.T, opts Options) openResult {
 	t.Helper()
-	spec, err := json.Marshal(openSpec{Library: opts.Library, Device: opts.Device})
+	return openSpecInSubprocess(t, openSpec{Library: opts.Library, Device: opts.Device})
+}
+
+// openSpecInSubprocess runs Open, and what else spec asks, in a fresh test process.
+func openSpecInSubprocess(t *testing.T, s openSpec) openResult {
+	t.Helper()
+	spec, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -261,7 +261,7 @@ func TestOpenFailures(t *testing.T) {
 			// The device is checked before any library is loaded.
 			name:    "unknown device",
 			opts:    func(t *testing.T) Options { return Options{Library: goodLibrary(t), Device: "bogus"} },
-			wantErr: []string{`unknown device "bogus": use auto, cpu, cuda or coreml`},
+			wantErr: []string{`unknown device "bogus": use auto, cpu, cuda, cuda:N (the GPU numbered N) or coreml`},
 		},
 		{
 			name: "current release",

@@ -24,10 +24,11 @@ type Options struct {
 	Library string
 	// Threads is the number of intra-op threads; 0 means one per CPU Go sees (runtime.NumCPU).
 	Threads int
-	// Device is "auto" (the accelerator this platform may have, else CPU), "cpu", "cuda" or
-	// "coreml".
+	// Device is "auto" (the accelerator this platform may have, else CPU), "cpu", "cuda",
+	// "cuda:N" (the GPU numbered N) or "coreml".
 	Device string
-	// Notice receives one-line messages for the user, such as a fallback to CPU.
+	// Notice receives one-line messages for the user: the GPU models run on, or the reason
+	// an accelerator cannot be used and the fallback to CPU.
 	Notice func(string)
 	// AfterAccelerator runs after a session was created with an accelerator: the CUDA provider
 	// replaces Go's signal handlers, and the caller re-installs its own here.
@@ -40,14 +41,36 @@ type Options struct {
 // Runtime is the process's ONNX Runtime: one environment and one session per model file.
 type Runtime struct {
 	opts        Options
+	dev         device
 	LibraryPath string
 	Version     string
 
 	mu       sync.Mutex
 	sessions map[string]*Session
-	// unavailable holds the accelerators that failed once; they are not tried again, so the
-	// fallback is announced once per process, not once per model.
-	unavailable map[string]bool
+	state    *deviceState
+}
+
+// deviceState is what a Runtime learned about its accelerators. ReturningMemory's Runtimes
+// share it with the one they come from, so the user hears about the device once per process
+// rather than once per kind of model.
+type deviceState struct {
+	mu sync.Mutex
+	// unavailable holds the accelerators that failed once, with the reason; they are not
+	// tried again, so the fallback is announced once, not once per model.
+	unavailable map[string]string
+	// runs holds the accelerators a session was opened on; the first such session is
+	// announced.
+	runs map[string]bool
+}
+
+func newDeviceState() *deviceState {
+	return &deviceState{unavailable: map[string]string{}, runs: map[string]bool{}}
+}
+
+func (s *deviceState) running(provider string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.runs[provider]
 }
 
 var (
@@ -63,11 +86,11 @@ func Open(opts Options) (*Runtime, error) {
 	if opened != nil {
 		return opened, nil
 	}
-	opts, err := opts.withDefaults()
+	opts, dev, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	path, err := FindLibrary(opts.Library)
+	path, err := chooseLibrary(opts.Library, dev)
 	if err != nil {
 		return nil, err
 	}
@@ -85,23 +108,21 @@ func Open(opts Options) (*Runtime, error) {
 	if version == "" {
 		version = onnx.GetVersion()
 	}
-	opened = &Runtime{opts: opts, LibraryPath: path, Version: version,
-		sessions: map[string]*Session{}, unavailable: map[string]bool{}}
+	opened = &Runtime{opts: opts, dev: dev, LibraryPath: path, Version: version,
+		sessions: map[string]*Session{}, state: newDeviceState()}
 	return opened, nil
 }
 
-// withDefaults fills in the zero fields and checks the device name.
-func (opts Options) withDefaults() (Options, error) {
+// withDefaults fills in the zero fields and reads the device.
+func (opts Options) withDefaults() (Options, device, error) {
 	if opts.Device == "" {
 		opts.Device = "auto"
 	}
 	if opts.Notice == nil {
 		opts.Notice = func(string) {}
 	}
-	if _, err := providersFor(opts.Device); err != nil {
-		return opts, err
-	}
-	return opts, nil
+	dev, err := parseDevice(opts.Device)
+	return opts, dev, err
 }
 
 // WithOptions returns a Runtime on r's environment whose sessions are opened with opts' Device,
@@ -110,7 +131,11 @@ func (opts Options) withDefaults() (Options, error) {
 // the loaded file. The new Runtime caches its own sessions: a model opened through both r and it
 // is loaded twice.
 func (r *Runtime) WithOptions(opts Options) (*Runtime, error) {
-	opts, err := opts.withDefaults()
+	return r.withOptions(opts, newDeviceState())
+}
+
+func (r *Runtime) withOptions(opts Options, state *deviceState) (*Runtime, error) {
+	opts, dev, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +144,8 @@ func (r *Runtime) WithOptions(opts Options) (*Runtime, error) {
 			r.LibraryPath, opts.Library)
 	}
 	opts.Library = r.LibraryPath
-	return &Runtime{opts: opts, LibraryPath: r.LibraryPath, Version: r.Version,
-		sessions: map[string]*Session{}, unavailable: map[string]bool{}}, nil
+	return &Runtime{opts: opts, dev: dev, LibraryPath: r.LibraryPath, Version: r.Version,
+		sessions: map[string]*Session{}, state: state}, nil
 }
 
 // ReturningMemory returns a Runtime on r's environment, with r's options, whose sessions give
@@ -128,11 +153,12 @@ func (r *Runtime) WithOptions(opts Options) (*Runtime, error) {
 // largest working set a session ever needed until the session closes: a model that runs once
 // in a while next to a big one that stays loaded (Stable Diffusion's VAE beside its UNet)
 // then adds its peak to the other's for good. The cost is allocating the buffers again on
-// every run, which is small next to a run of these models.
+// every run, which is small next to a run of these models. It shares what r learned about
+// the device.
 func (r *Runtime) ReturningMemory() (*Runtime, error) {
 	opts := r.opts
 	opts.ReturnMemory = true
-	return r.WithOptions(opts)
+	return r.withOptions(opts, r.state)
 }
 
 func sameFile(a, b string) bool {
@@ -181,6 +207,8 @@ func (r *Runtime) Loaded(path string) bool {
 type modelSource struct {
 	path string
 	data []byte
+	// half marks a float16 model that callers use as a float32 one (see forProvider).
+	half bool
 }
 
 func (src modelSource) key() string {
@@ -206,13 +234,13 @@ func (r *Runtime) session(src modelSource, want Contract) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	inNames, err := matchAll("input", ins, want.Inputs)
+	inNames, outNames, half, err := matchContract(ins, outs, want)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(src.path), err)
 	}
-	outNames, err := matchAll("output", outs, want.Outputs)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(src.path), err)
+	if half {
+		src.half = true
+		ins, outs = asFloat32(ins), asFloat32(outs)
 	}
 	s, err := r.newSession(src, inNames, outNames)
 	if err != nil {
@@ -318,39 +346,105 @@ func (r *Runtime) describeWithRuntime(src modelSource) ([]onnx.InputOutputInfo, 
 	return ins, outs, nil
 }
 
-// newSession creates the session on the chosen providers, falling back to CPU with one line
-// when an accelerator cannot be used.
+// newSession creates the session on the first provider that can open it, falling back to
+// CPU with one line when an accelerator cannot be used.
 func (r *Runtime) newSession(src modelSource, inNames, outNames []string) (*Session, error) {
-	path := src.path
-	providers, _ := providersFor(r.opts.Device)
-	for _, provider := range providers {
-		if r.unavailable[provider] {
+	for _, provider := range r.dev.providers {
+		if !r.usable(provider, src.path) {
 			continue
 		}
-		opts, err := r.sessionOptions(provider, src)
+		dyn, err := r.openOn(provider, src, inNames, outNames)
 		if err == nil {
-			var dyn *onnx.DynamicAdvancedSession
-			if src.data != nil {
-				dyn, err = onnx.NewDynamicAdvancedSessionWithONNXData(src.data, inNames, outNames, opts)
-			} else {
-				dyn, err = onnx.NewDynamicAdvancedSession(path, inNames, outNames, opts)
-			}
-			opts.Destroy()
-			if err == nil {
-				if provider != "cpu" && r.opts.AfterAccelerator != nil {
-					r.opts.AfterAccelerator()
-				}
-				return &Session{Path: path, Provider: provider, dyn: dyn, returnMemory: r.opts.ReturnMemory}, nil
-			}
+			r.started(provider)
+			return &Session{Path: src.path, Provider: provider, dyn: dyn, returnMemory: r.opts.ReturnMemory}, nil
+		}
+		if provider == "cpu" && src.half {
+			return nil, fmt.Errorf("%s is a float16 model that ONNX Runtime cannot run on CPU (%s): run it on a GPU with --device cuda, or use its float32 export",
+				src.path, shortError(err))
 		}
 		if provider == "cpu" {
-			return nil, fmt.Errorf("cannot open model %s: %s", path, shortError(err))
+			return nil, fmt.Errorf("cannot open model %s: %s", src.path, shortError(err))
 		}
-		r.unavailable[provider] = true
-		r.opts.Notice(fmt.Sprintf("%s is not available (%s); running %s and later models on CPU",
-			providerNames[provider], shortError(err), filepath.Base(path)))
+		r.giveUp(provider, shortError(err), src.path)
 	}
-	return nil, fmt.Errorf("no execution provider could open %s", path)
+	return nil, fmt.Errorf("no execution provider could open %s", src.path)
+}
+
+// openOn creates a session for the model on one provider.
+func (r *Runtime) openOn(provider string, src modelSource, inNames, outNames []string) (*onnx.DynamicAdvancedSession, error) {
+	src, err := forProvider(provider, src)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := r.sessionOptions(provider, src)
+	if err != nil {
+		return nil, err
+	}
+	defer opts.Destroy()
+	if src.data != nil {
+		return onnx.NewDynamicAdvancedSessionWithONNXData(src.data, inNames, outNames, opts)
+	}
+	return onnx.NewDynamicAdvancedSession(src.path, inNames, outNames, opts)
+}
+
+// usable reports whether a provider is worth trying for the model at path. CUDA is checked
+// first for what can be seen without ONNX Runtime (a CPU build, a library the loader will not
+// find): ONNX Runtime would name only the first missing library, dream names them all.
+func (r *Runtime) usable(provider, path string) bool {
+	r.state.mu.Lock()
+	_, failed := r.state.unavailable[provider]
+	tried := failed || r.state.runs[provider]
+	r.state.mu.Unlock()
+	if failed {
+		return false
+	}
+	if provider == "cuda" && !tried {
+		if problem := cudaProblem(r.LibraryPath); problem != "" {
+			r.giveUp(provider, problem, path)
+			return false
+		}
+	}
+	return true
+}
+
+// giveUp marks an accelerator unavailable for this Runtime and tells the user why, once.
+func (r *Runtime) giveUp(provider, reason, path string) {
+	r.state.mu.Lock()
+	r.state.unavailable[provider] = reason
+	r.state.mu.Unlock()
+	r.opts.Notice(fmt.Sprintf("%s is not available (%s); running %s and later models on CPU",
+		providerNames[provider], reason, filepath.Base(path)))
+}
+
+// started is called after a session was opened on provider. The first session on CUDA says
+// which GPU runs it. An accelerator replaced Go's signal handlers, which the caller restores.
+func (r *Runtime) started(provider string) {
+	if provider == "cpu" {
+		return
+	}
+	r.state.mu.Lock()
+	first := !r.state.runs[provider]
+	r.state.runs[provider] = true
+	r.state.mu.Unlock()
+	if r.opts.AfterAccelerator != nil {
+		r.opts.AfterAccelerator()
+	}
+	if first {
+		r.opts.Notice("running on " + r.deviceName(provider))
+	}
+}
+
+// deviceName describes an accelerator in use: "CUDA, GPU 0, NVIDIA H200, 139.8 GiB (…)".
+func (r *Runtime) deviceName(provider string) string {
+	name := providerNames[provider]
+	if provider != "cuda" {
+		return name
+	}
+	gpu, err := r.GPU()
+	if err != nil {
+		return fmt.Sprintf("%s, GPU %d (%v)", name, r.dev.gpu, err)
+	}
+	return name + ", " + gpu.String()
 }
 
 // externalDataFolderKey is ONNX Runtime's session option for where the external data of a
@@ -360,12 +454,11 @@ const externalDataFolderKey = "session.model_external_initializers_file_folder_p
 // Providers lists the execution providers the next session will be tried on, best first:
 // those of the device, less the ones that failed before. The last is always "cpu".
 func (r *Runtime) Providers() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	all, _ := providersFor(r.opts.Device)
+	r.state.mu.Lock()
+	defer r.state.mu.Unlock()
 	var left []string
-	for _, p := range all {
-		if !r.unavailable[p] {
+	for _, p := range r.dev.providers {
+		if _, failed := r.state.unavailable[p]; !failed {
 			left = append(left, p)
 		}
 	}
@@ -373,24 +466,6 @@ func (r *Runtime) Providers() []string {
 }
 
 var providerNames = map[string]string{"cuda": "CUDA", "coreml": "CoreML", "cpu": "CPU"}
-
-// providersFor lists the providers to try for a --device value, best first; CPU is always last.
-func providersFor(device string) ([]string, error) {
-	switch strings.ToLower(device) {
-	case "", "auto":
-		if runtime.GOOS == "darwin" {
-			return []string{"coreml", "cpu"}, nil
-		}
-		return []string{"cuda", "cpu"}, nil
-	case "cpu":
-		return []string{"cpu"}, nil
-	case "cuda":
-		return []string{"cuda", "cpu"}, nil
-	case "coreml":
-		return []string{"coreml", "cpu"}, nil
-	}
-	return nil, fmt.Errorf("unknown device %q: use auto, cpu, cuda or coreml", device)
-}
 
 func (r *Runtime) sessionOptions(provider string, src modelSource) (*onnx.SessionOptions, error) {
 	opts, err := onnx.NewSessionOptions()
@@ -434,12 +509,7 @@ func (r *Runtime) configure(opts *onnx.SessionOptions, provider string) error {
 	}
 	switch provider {
 	case "cuda":
-		cuda, err := onnx.NewCUDAProviderOptions()
-		if err != nil {
-			return err
-		}
-		defer cuda.Destroy()
-		return opts.AppendExecutionProviderCUDA(cuda)
+		return r.dev.appendCUDA(r.LibraryPath, opts)
 	case "coreml":
 		return opts.AppendExecutionProviderCoreMLV2(map[string]string{"ModelFormat": "MLProgram"})
 	}

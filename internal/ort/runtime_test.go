@@ -179,7 +179,7 @@ func TestWithOptionsErrors(t *testing.T) {
 		opts Options
 		want string // "" for success
 	}{
-		{"unknown device", Options{Device: "bogus"}, `unknown device "bogus": use auto, cpu, cuda or coreml`},
+		{"unknown device", Options{Device: "bogus"}, `unknown device "bogus": use auto, cpu, cuda, cuda:N (the GPU numbered N) or coreml`},
 		{"another library", Options{Library: other}, "ONNX Runtime is already loaded from " + base.LibraryPath +
 			"; cannot switch to " + other + " in the same process"},
 		{"the loaded library", Options{Library: base.LibraryPath, Device: "cpu"}, ""},

@@ -58,5 +58,22 @@ func DefaultMaxMemory() int64 {
 	if available == 0 {
 		return unknownMemory
 	}
-	return min(max(int64(available/memoryShare), minModelMemory), maxModelMemory)
+	return budgetOf(available, memoryShare)
+}
+
+// gpuMemoryShare is the share of a GPU's free memory a model's working set may take: half,
+// more than of RAM, since the images, the system and other programs live in RAM, not on the
+// card. The rest is for cuDNN's workspaces, which the exhaustive algorithm search sizes, and
+// for the next model's weights. (Not measured on a GPU yet: the tile costs in
+// upscale.Model.BytesPerPixel are CPU figures, taken as the GPU's for want of better.)
+const gpuMemoryShare = 2
+
+// GPUMaxMemory is --max_memory's default for a model that runs on a GPU with free bytes of
+// memory free after its weights loaded, within the same bounds as DefaultMaxMemory.
+func GPUMaxMemory(free uint64) int64 {
+	return budgetOf(free, gpuMemoryShare)
+}
+
+func budgetOf(available uint64, share int) int64 {
+	return min(max(int64(available/uint64(share)), minModelMemory), maxModelMemory)
 }

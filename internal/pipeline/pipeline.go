@@ -32,7 +32,8 @@ type Config struct {
 	// Tile is --esrgan_bg_tile, in input pixels; 0 chooses it from the memory budget.
 	Tile int
 	// MaxMemory is --max_memory: the bytes a model's working set may take, which sizes the
-	// upscaler's tiles. 0 means DefaultMaxMemory.
+	// upscaler's tiles. 0 means GPUMaxMemory for a model that runs on CUDA, DefaultMaxMemory
+	// for one on the CPU.
 	MaxMemory int64
 	// RestorerPaths overrides the face restorer's file per -ft name (--gfpgan_model_path,
 	// --codeformer_model_path).
@@ -67,7 +68,9 @@ type Task struct {
 
 // Pipeline runs jobs one at a time.
 type Pipeline struct {
-	cfg       Config
+	cfg Config
+	// ramBudget is --max_memory, or its default for a model on the CPU, known at start.
+	ramBudget int64
 	rt        *ort.Runtime
 	upscalers map[string]*upscale.Model // by model path
 	restorers map[string]*face.Restorer // by model path
@@ -84,10 +87,11 @@ func New(cfg Config) *Pipeline {
 	if cfg.Upscaler == "" {
 		cfg.Upscaler = models.DefaultUpscaler
 	}
-	if cfg.MaxMemory <= 0 {
-		cfg.MaxMemory = DefaultMaxMemory()
+	ram := cfg.MaxMemory
+	if ram <= 0 {
+		ram = DefaultMaxMemory()
 	}
-	return &Pipeline{cfg: cfg, upscalers: map[string]*upscale.Model{}, restorers: map[string]*face.Restorer{},
+	return &Pipeline{cfg: cfg, ramBudget: ram, upscalers: map[string]*upscale.Model{}, restorers: map[string]*face.Restorer{},
 		hashes: map[string]string{}, swept: map[string]bool{}}
 }
 

@@ -9,6 +9,7 @@ import (
 	"dream/internal/imageio"
 	"dream/internal/job"
 	"dream/internal/models"
+	"dream/internal/ort"
 	"dream/internal/pngmeta"
 	"dream/internal/upscale"
 )
@@ -73,7 +74,7 @@ func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Jo
 	var steps []pngmeta.Step
 	if plan.upscaler != "" {
 		opts := upscale.Options{Factor: j.Upscale.Factor, Strength: j.Upscale.Strength, Tile: p.cfg.Tile,
-			Budget: p.cfg.MaxMemory}
+			Budget: p.ramBudget}
 		if p.cfg.Progress != nil {
 			task := Task{Name: fmt.Sprintf("upscaling ×%d", j.Upscale.Factor), Unit: "tiles"}
 			opts.Progress = func(done, total int) { p.cfg.Progress(task, done, total) }
@@ -84,6 +85,7 @@ func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Jo
 		if err != nil {
 			return nil, nil, err
 		}
+		opts.Budget = p.budgetFor(m.Session)
 		if img, err = m.Upscale(ctx, img, opts); err != nil {
 			return nil, nil, err
 		}
@@ -91,6 +93,20 @@ func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Jo
 			Model: p.modelRef(plan.upscaler)})
 	}
 	return img, steps, nil
+}
+
+// budgetFor is the memory a model's working set may take: --max_memory when given, else a
+// share of the GPU's free memory, asked now, for a model that runs on CUDA, and of the RAM
+// available at start for one on the CPU. A GPU whose free memory the driver does not tell
+// keeps the RAM's figure.
+func (p *Pipeline) budgetFor(s *ort.Session) int64 {
+	if p.cfg.MaxMemory > 0 || s.Provider != "cuda" {
+		return p.ramBudget
+	}
+	if gpu, err := p.rt.GPU(); err == nil {
+		return GPUMaxMemory(gpu.Free)
+	}
+	return p.ramBudget
 }
 
 // upscaler returns the model at path, loading it on first use.
