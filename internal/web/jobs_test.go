@@ -38,9 +38,10 @@ func TestSettingsAndModels(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "realesr-general-x4v3") || !strings.Contains(body, "installed") {
 		t.Errorf("GET /api/models: %d %s", status, body)
 	}
-	status, body = ts.get(t, "/")
-	if status != 200 || !strings.Contains(body, "<html") {
-		t.Errorf("GET /: %d %.200s", status, body)
+	for path, want := range map[string]string{"/": "<html", "/static/app.js": "EventSource", "/static/style.css": "{"} {
+		if status, body := ts.get(t, path); status != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d %.200s", path, status, body)
+		}
 	}
 }
 
