@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,25 +33,8 @@ type webDream struct {
 	url    string
 	outdir string
 	stdin  io.WriteCloser
-	output *syncBuffer // what dream printed, both streams
+	output *testenv.Buffer // what dream printed, both streams
 	tab    context.Context
-}
-
-type syncBuffer struct {
-	mu   sync.Mutex
-	text strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.text.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.text.String()
 }
 
 // startWeb starts dream --web on the test Stable Diffusion export (whose steps do stepWork
@@ -79,7 +61,7 @@ func startWeb(t *testing.T, stepWork int, prepare func(outdir string)) *webDream
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(work, "cache"), ort.EnvLibrary+"="+library)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	d := &webDream{outdir: outdir, stdin: stdin, output: &syncBuffer{}}
+	d := &webDream{outdir: outdir, stdin: stdin, output: &testenv.Buffer{}}
 	cmd.Stderr = d.output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

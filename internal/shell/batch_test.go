@@ -1,13 +1,11 @@
 package shell
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"dream/internal/batch"
@@ -22,27 +20,8 @@ func TestMain(m *testing.M) {
 	testenv.Run(m, func(rt *ort.Runtime) { runtime = rt })
 }
 
-// lockedBuffer is a Buffer that a batch's background saves may write to while the loop does.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Split(strings.TrimSpace(b.buf.String()), "\n")
-}
-
-// newTestShell is a shell on a real pipeline with the fast upscaler, writing into dir/out.
-func newTestShell(dir string) (*Shell, *lockedBuffer, *lockedBuffer) {
-	out, errs := &lockedBuffer{}, &lockedBuffer{}
+func newTestShell(dir string) (*Shell, *testenv.Buffer, *testenv.Buffer) {
+	out, errs := &testenv.Buffer{}, &testenv.Buffer{}
 	s := &Shell{Out: out, Err: errs}
 	s.Pipeline = pipeline.New(pipeline.Config{
 		Outdir:   filepath.Join(dir, "out"),
@@ -83,7 +62,7 @@ func TestFixFolderSavesWhileTheNextImageRuns(t *testing.T) {
 	s.Handle(context.Background(), "!fix "+scans+" -U 2")
 
 	var ok []string
-	for _, line := range out.lines() {
+	for _, line := range out.Lines() {
 		if strings.HasPrefix(line, "ok ") {
 			ok = append(ok, strings.Fields(line)[1])
 		}
@@ -95,10 +74,10 @@ func TestFixFolderSavesWhileTheNextImageRuns(t *testing.T) {
 	if !slices.Equal(ok, want) {
 		t.Errorf("ok lines for %v, want %v", ok, want)
 	}
-	if last := out.lines()[len(out.lines())-1]; !strings.HasPrefix(last, "done 4, skipped 0, failed 1 of 5 images") {
+	if last := out.Lines()[len(out.Lines())-1]; !strings.HasPrefix(last, "done 4, skipped 0, failed 1 of 5 images") {
 		t.Errorf("the last line is %q, want the summary", last)
 	}
-	if e := errs.lines(); len(e) != 1 || !strings.HasPrefix(e[0], "failed "+filepath.Join(scans, "bad.png")+": ") {
+	if e := errs.Lines(); len(e) != 1 || !strings.HasPrefix(e[0], "failed "+filepath.Join(scans, "bad.png")+": ") {
 		t.Errorf("errors: %q", e)
 	}
 	if s.Failures != 1 {
@@ -128,7 +107,7 @@ func TestResumeSkipsDoneImages(t *testing.T) {
 	entries, _ := batch.Plan([]string{"!fix " + scans + " -U 2", "!fix " + scans + " -U 4"}, s.Pipeline.Outdir)
 	s.runEntries(context.Background(), entries, batch.All)
 	var got []string
-	for _, line := range out.lines() {
+	for _, line := range out.Lines() {
 		got = append(got, strings.Join(strings.Fields(line)[:2], " "))
 	}
 	slices.Sort(got)

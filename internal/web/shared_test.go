@@ -1,22 +1,21 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"dream/internal/queue"
 	"dream/internal/shell"
+	"dream/internal/testenv"
 )
 
 // The shell and the page in one process share one queue (issue 13): a line typed at the
 // prompt while the page's job runs waits for it, then runs, and both finish.
 func TestShellAndPageShareTheQueue(t *testing.T) {
 	ts := startServer(t, serverOptions{stepWork: 20})
-	var out, errs lockedBuffer
+	var out, errs testenv.Buffer
 	sh := &shell.Shell{Pipeline: ts.web.cfg.Pipeline, Out: &out, Err: &errs, Queue: ts.queue}
 	watcher := ts.queue.Watch()
 	defer watcher.Stop()
@@ -77,22 +76,4 @@ func TestShellAndPageShareTheQueue(t *testing.T) {
 	if files, _ := os.ReadDir(ts.outdir); len(files) != 2 {
 		t.Errorf("%d files in the output folder, want the page's image and the shell's", len(files))
 	}
-}
-
-// lockedBuffer is a buffer the shell and the test may use from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
