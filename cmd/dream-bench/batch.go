@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"dream/internal/imageio"
@@ -21,11 +22,16 @@ const (
 	batchW, batchH = 256, 192
 )
 
+// batchRounds is how many times the batch and the bare runs are measured, one after the
+// other: on a shared machine their speed drifts by several per cent from minute to minute, so
+// each batch is set against bare runs made just before it, and the median round is reported.
+const batchRounds = 3
+
 // batchSection measures what a batch adds to the model's own work: one dream process fixes a
 // folder of 20 small images (!fix DIR) and, in a second run, only the first of them. Their
 // difference is what images 2 to 20 cost with the model already loaded (decoding, the model,
-// encoding, saving, the batch's own bookkeeping), which is set against the bare model runs
-// on the same 19 images. Target: at most 1.1×.
+// encoding, saving, the batch's own bookkeeping), which is set against bare model runs on the
+// same 19 images, measured just before. Target: at most 1.1×.
 func batchSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) error {
 	const upscaler = "general-x4v3"
 	fmt.Printf("\nbatch: !fix of a folder of %d small images in one process, %s ×4 (target ≤ 1.10× the bare model time)\n",
@@ -35,32 +41,81 @@ func batchSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 	if err != nil {
 		return err
 	}
-	var bare time.Duration
-	for _, src := range images[1:] {
-		took, err := bareRunTime(ctx, rt, c, upscaler, src)
+	bare, err := newBareRuns(ctx, rt, c, upscaler, images[1:])
+	if err != nil {
+		return err
+	}
+	defer bare.destroy()
+	var ratios []float64
+	for round := range batchRounds {
+		model, err := bare.time(ctx)
 		if err != nil {
 			return err
 		}
-		bare += took
+		all, err := timeBatch(ctx, c, dir, upscaler, "scans")
+		if err != nil {
+			return err
+		}
+		first, err := timeBatch(ctx, c, dir, upscaler, images[0])
+		if err != nil {
+			return err
+		}
+		rest := all - first
+		ratios = append(ratios, secs(rest)/secs(model))
+		fmt.Printf("  round %d: dream, %d images %.2f s, the first alone %.2f s, so images 2–%d %.2f s; bare model on them %.2f s: %.3f×\n",
+			round+1, batchImages, secs(all), secs(first), batchImages, secs(rest), secs(model), ratios[round])
 	}
+	slices.Sort(ratios)
+	fmt.Printf("  batch/bare, the median of %d rounds: %.3f×\n", batchRounds, ratios[batchRounds/2])
 	jobs, err := timeSingleJobs(ctx, c, rt, upscaler, images[1:], filepath.Join(dir, "single"))
 	if err != nil {
 		return err
 	}
-	all, err := timeBatch(ctx, c, dir, upscaler, "scans")
+	model, err := bare.time(ctx)
 	if err != nil {
 		return err
 	}
-	first, err := timeBatch(ctx, c, dir, upscaler, images[0])
-	if err != nil {
-		return err
-	}
-	rest := all - first
-	fmt.Printf("  dream, %d images %.2f s; the first alone %.2f s; so images 2–%d took %.2f s\n",
-		batchImages, secs(all), secs(first), batchImages, secs(rest))
-	fmt.Printf("  bare model on images 2–%d: %.2f s in all; batch/bare %.3f×\n", batchImages, secs(bare), secs(rest)/secs(bare))
-	fmt.Printf("  (the same 19 as single !fix jobs in this process, model loaded: %.2f s, %.3f× bare)\n", secs(jobs), secs(jobs)/secs(bare))
+	fmt.Printf("  (the same 19 as single !fix jobs in this process, model loaded: %.2f s, %.3f× bare)\n", secs(jobs), secs(jobs)/secs(model))
 	return nil
+}
+
+// bareRuns holds a bare run of the model for each image, warmed up.
+type bareRuns []*bareRun
+
+func newBareRuns(ctx context.Context, rt *ort.Runtime, c config, upscaler string, images []string) (bareRuns, error) {
+	var runs bareRuns
+	for _, src := range images {
+		b, err := newBareRun(ctx, rt, c.models(), upscaler, src)
+		if err != nil {
+			runs.destroy()
+			return nil, err
+		}
+		runs = append(runs, b)
+		if _, err := b.time(ctx); err != nil { // the first run of a shape plans its memory
+			runs.destroy()
+			return nil, err
+		}
+	}
+	return runs, nil
+}
+
+// time is one bare run of each image, in all.
+func (runs bareRuns) time(ctx context.Context) (time.Duration, error) {
+	var total time.Duration
+	for _, b := range runs {
+		took, err := b.time(ctx)
+		if err != nil {
+			return 0, err
+		}
+		total += took
+	}
+	return total, nil
+}
+
+func (runs bareRuns) destroy() {
+	for _, b := range runs {
+		b.destroy()
+	}
 }
 
 // writeBatchImages cuts 20 different pieces out of the test photos.
@@ -97,27 +152,6 @@ func crop(img *imageio.Image, x0, y0, w, h int) *imageio.Image {
 		copy(out.Pix[y*w*px:(y+1)*w*px], img.Pix[((y0+y)*img.W+x0)*px:][:w*px])
 	}
 	return out
-}
-
-// bareRun is the median of three bare model runs on an image, after a warm-up run: a typical
-// run, as the batch's runs are, not the luckiest one.
-func bareRunTime(ctx context.Context, rt *ort.Runtime, c config, upscaler, src string) (time.Duration, error) {
-	b, err := newBareRun(ctx, rt, c.models(), upscaler, src)
-	if err != nil {
-		return 0, err
-	}
-	defer b.destroy()
-	var times []time.Duration
-	for i := range 4 {
-		took, err := b.time(ctx)
-		if err != nil {
-			return 0, err
-		}
-		if i > 0 {
-			times = append(times, took)
-		}
-	}
-	return median(times), nil
 }
 
 // timeBatch runs dream --from_file with one !fix line for path in dir, into a fresh folder.

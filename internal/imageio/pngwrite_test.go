@@ -56,14 +56,15 @@ func TestWritePNGMatchesBandsCompressedAlone(t *testing.T) {
 		img := New(layout.w, layout.h, layout.channels, layout.depth)
 		for i := range img.Pix {
 			// Flat stretches and noise in turn, so the bands compress to very different sizes
-			// and a reused buffer is sometimes larger than the band it gets.
-			if y := i / (len(img.Pix) / img.H); y/(bandRows/2)%2 == 0 {
+			// and a reused buffer is sometimes larger than the band it gets; every other band
+			// starts flat, so both ways of compressing a band are used.
+			if y := i / (len(img.Pix) / img.H); (y+bandRows/2)/bandRows%2 == 0 {
 				img.Pix[i] = byte(rng.IntN(256))
 			} else {
 				img.Pix[i] = byte(i / 5000)
 			}
 		}
-		want := bandsCompressedAlone(t, img)
+		want := bandsCompressedAlone(t, img, false)
 		for _, procs := range []int{1, 2, 3, 8} {
 			old := runtime.GOMAXPROCS(procs)
 			var buf bytes.Buffer
@@ -80,8 +81,10 @@ func TestWritePNGMatchesBandsCompressedAlone(t *testing.T) {
 }
 
 // bandsCompressedAlone writes img as writePNG must, one band after another, each with a new
-// compressor, checksum and rows, as the writer once did.
-func bandsCompressedAlone(t *testing.T, img *Image) []byte {
+// compressor, checksum and rows: Paeth and Huffman coding alone, or, for a band whose first
+// rows look redundant, each row's best filter and string matching. With thorough, every band
+// is compressed the latter way, as the writer did before.
+func bandsCompressedAlone(t *testing.T, img *Image, thorough bool) []byte {
 	var file bytes.Buffer
 	file.Write(pngSignature)
 	writeChunk(&file, "IHDR", header(img))
@@ -90,37 +93,85 @@ func bandsCompressedAlone(t *testing.T, img *Image) []byte {
 	rowLen := img.W * bpp
 	adler := uint32(1)
 	for y0 := 0; y0 < img.H; y0 += bandRows {
-		var out bytes.Buffer
-		zw, err := flate.NewWriter(&out, flate.BestSpeed)
-		if err != nil {
-			t.Fatal(err)
+		compressed, raw := bandAlone(t, img, y0, flate.HuffmanOnly, func(dst, cur, prev []byte) { paethRow(dst, cur, prev, bpp) })
+		if thorough || newBandCompressor(img, make([]byte, rowLen)).looksRedundant(y0, min(y0+bandRows, img.H)) {
+			var scratch [4][]byte
+			for i := range scratch {
+				scratch[i] = make([]byte, rowLen)
+			}
+			compressed, raw = bandAlone(t, img, y0, flate.BestSpeed, func(dst, cur, prev []byte) { filterRow(dst, cur, prev, bpp, &scratch) })
 		}
-		var raw []byte
-		prev := make([]byte, rowLen)
-		if y0 > 0 {
-			prev = img.Pix[(y0-1)*rowLen : y0*rowLen]
-		}
-		var scratch [4][]byte
-		for i := range scratch {
-			scratch[i] = make([]byte, rowLen)
-		}
-		for y := y0; y < min(y0+bandRows, img.H); y++ {
-			cur := img.Pix[y*rowLen : (y+1)*rowLen]
-			filtered := make([]byte, 1+rowLen)
-			filterRow(filtered, cur, prev, bpp, &scratch)
-			zw.Write(filtered)
-			raw = append(raw, filtered...)
-			prev = cur
-		}
-		zw.Flush()
 		adler = adler32Combine(adler, adler32.Checksum(raw), len(raw))
-		writeChunk(&file, "IDAT", out.Bytes())
+		writeChunk(&file, "IDAT", compressed)
 	}
 	tail := []byte{0x01, 0x00, 0x00, 0xff, 0xff, 0, 0, 0, 0}
 	binary.BigEndian.PutUint32(tail[5:], adler)
 	writeChunk(&file, "IDAT", tail)
 	writeChunk(&file, "IEND", nil)
 	return file.Bytes()
+}
+
+// bandAlone filters and compresses the band that starts at row y0 with a new compressor of
+// the level, and returns the compressed and the filtered bytes.
+func bandAlone(t *testing.T, img *Image, y0, level int, filter func(dst, cur, prev []byte)) (compressed, raw []byte) {
+	rowLen := img.W * img.Channels * img.bytesPerSample()
+	var out bytes.Buffer
+	zw, err := flate.NewWriter(&out, level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := make([]byte, rowLen)
+	if y0 > 0 {
+		prev = img.Pix[(y0-1)*rowLen : y0*rowLen]
+	}
+	for y := y0; y < min(y0+bandRows, img.H); y++ {
+		cur := img.Pix[y*rowLen : (y+1)*rowLen]
+		filtered := make([]byte, 1+rowLen)
+		filter(filtered, cur, prev)
+		zw.Write(filtered)
+		raw = append(raw, filtered...)
+		prev = cur
+	}
+	zw.Flush()
+	return out.Bytes(), raw
+}
+
+// The writer's files against the same bands all compressed the thorough way (each row's
+// best filter and string matching, as the writer did before it tried Huffman coding alone):
+// smaller on photographs, the same on flat and drawn images, where Huffman coding alone
+// would be several times larger.
+func TestWritePNGSize(t *testing.T) {
+	photo, err := Load(filepath.Join("..", "..", "..", "shared", "images", "coffee.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := New(512, 512, 3, 8)
+	for i := range flat.Pix {
+		flat.Pix[i] = byte(200 + (i/(3*512*64))%2*30) // two grays in bands of 64 rows
+	}
+	drawn := New(512, 512, 4, 8)
+	for y := range 512 {
+		for x := range 512 {
+			if (x/32+y/32)%2 == 0 || x == y {
+				copy(drawn.Pix[(y*512+x)*4:], []byte{20, 40, 200, 255})
+			}
+		}
+	}
+	for _, c := range []struct {
+		name string
+		img  *Image
+		most float64 // the largest size allowed, as a share of the thorough way's
+	}{{"photo", photo, 0.99}, {"flat", flat, 1}, {"drawn", drawn, 1}} {
+		var ours bytes.Buffer
+		if err := writePNG(&ours, c.img, nil); err != nil {
+			t.Fatal(err)
+		}
+		thorough := len(bandsCompressedAlone(t, c.img, true))
+		t.Logf("%s: %d bytes, %d the thorough way", c.name, ours.Len(), thorough)
+		if float64(ours.Len()) > c.most*float64(thorough) {
+			t.Errorf("%s: %d bytes, more than %.2f× the thorough way's %d", c.name, ours.Len(), c.most, thorough)
+		}
+	}
 }
 
 // What the writer allocates depends on the workers, not on the number of bands: a compressor
@@ -199,4 +250,26 @@ func enlargeNearest(img *Image, f int) *Image {
 		}
 	}
 	return big
+}
+
+// paeth is the predictor of the PNG specification (section 9.4) for every a, b and c.
+func TestPaethEveryInput(t *testing.T) {
+	for a := range 256 {
+		for b := range 256 {
+			for c := range 256 {
+				p := a + b - c
+				pa, pb, pc := max(p-a, a-p), max(p-b, b-p), max(p-c, c-p)
+				want := c
+				switch {
+				case pa <= pb && pa <= pc:
+					want = a
+				case pb <= pc:
+					want = b
+				}
+				if got := paeth(byte(a), byte(b), byte(c)); got != byte(want) {
+					t.Fatalf("paeth(%d, %d, %d) = %d, want %d", a, b, c, got, want)
+				}
+			}
+		}
+	}
 }
