@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -25,14 +26,18 @@ const thumbSide = 256
 
 // thumbnails makes each image's thumbnail once and keeps it in the user's cache folder,
 // named by the image's path, size and time, so that an image written anew gets a new one.
-// One is made at a time: a gallery of hundreds of new images does not take every core from
-// a running job.
+// At most one is made per core at a time, and one image's thumbnail once however many ask:
+// a gallery of hundreds of new images does not take every core from a running job for long.
 type thumbnails struct {
-	dir    string
-	making sync.Mutex
+	dir   string
+	slots chan struct{}
+	mu    sync.Mutex
+	busy  map[string]chan struct{} // the thumbnails being made, closed when made
 }
 
-func newThumbnails(dir string) *thumbnails { return &thumbnails{dir: dir} }
+func newThumbnails(dir string) *thumbnails {
+	return &thumbnails{dir: dir, slots: make(chan struct{}, runtime.GOMAXPROCS(0)), busy: map[string]chan struct{}{}}
+}
 
 // thumbnail serves an image's thumbnail as JPEG.
 func (s *Server) thumbnail(w http.ResponseWriter, r *http.Request) {
@@ -57,20 +62,36 @@ func (t *thumbnails) get(path string, info fs.FileInfo) ([]byte, error) {
 	abs, _ := filepath.Abs(path)
 	key := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", abs, info.Size(), info.ModTime().UnixNano()))
 	cached := filepath.Join(t.dir, hex.EncodeToString(key[:16])+".jpg")
-	if data, err := os.ReadFile(cached); err == nil {
-		return data, nil
+	for {
+		if data, err := os.ReadFile(cached); err == nil {
+			return data, nil
+		}
+		t.mu.Lock()
+		made, busy := t.busy[cached]
+		if !busy {
+			t.busy[cached] = make(chan struct{})
+			t.mu.Unlock()
+			break // this request makes it
+		}
+		t.mu.Unlock()
+		<-made // another request is making it: read it when it is made
 	}
-	t.making.Lock()
-	defer t.making.Unlock()
-	if data, err := os.ReadFile(cached); err == nil {
-		return data, nil // made while this request waited
-	}
+	defer t.done(cached)
+	t.slots <- struct{}{}
 	data, err := makeThumbnail(path)
+	<-t.slots
 	if err != nil {
 		return nil, err
 	}
 	t.keep(cached, data)
 	return data, nil
+}
+
+func (t *thumbnails) done(cached string) {
+	t.mu.Lock()
+	close(t.busy[cached])
+	delete(t.busy, cached)
+	t.mu.Unlock()
 }
 
 // keep writes a thumbnail into the cache; a cache that cannot be written only costs time.
