@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -363,5 +364,61 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Beyond the loopback interface the page never runs without a token: dream makes one and
+// prints it in the address, and a request without it is refused. --web_token gives one.
+func TestWebBeyondLoopbackNeedsAToken(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		args  []string
+		token string // "" for one dream makes
+	}{
+		{"made at start", []string{"--host", "0.0.0.0"}, ""},
+		{"given", []string{"--host", "0.0.0.0", "--web_token", "open-sesame"}, "open-sesame"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"--web", "--port", "0", "--outdir", t.TempDir()}, c.args...)
+			cmd := exec.Command(dreamBinary, args...)
+			stdin, _ := cmd.StdinPipe()
+			stdout, _ := cmd.StdoutPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				stdin.Close()
+				cmd.Process.Signal(os.Interrupt)
+				cmd.Wait()
+			}()
+			lines := bufio.NewScanner(stdout)
+			if !lines.Scan() {
+				t.Fatal("dream --web printed nothing")
+			}
+			m := regexp.MustCompile(`^the page is at (http://127\.0\.0\.1:\d+/)\?token=(\S+)$`).FindStringSubmatch(lines.Text())
+			if m == nil {
+				t.Fatalf("dream printed %q, want the address with its token", lines.Text())
+			}
+			base, token := m[1], m[2]
+			if c.token != "" && token != c.token {
+				t.Errorf("the address has the token %q, want the one given, %q", token, c.token)
+			}
+			if c.token == "" && !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(token) {
+				t.Errorf("the token made at start is %q, want 32 hex digits", token)
+			}
+			for _, r := range []struct {
+				url    string
+				status int
+			}{{base + "api/jobs", 401}, {base + "api/jobs?token=" + token, 200}, {base + "?token=wrong", 401}} {
+				res, err := http.Get(r.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != r.status {
+					t.Errorf("GET %s: %d, want %d", r.url, res.StatusCode, r.status)
+				}
+			}
+		})
 	}
 }
