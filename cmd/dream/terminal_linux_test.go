@@ -391,3 +391,25 @@ func TestTerminalBatchProgress(t *testing.T) {
 		t.Errorf("dream exited with %v after q", err)
 	}
 }
+
+// dream --web on a terminal keeps the dream> prompt: it prints the page's address, takes
+// lines as the shell does, and q ends both the prompt and the page.
+func TestTerminalWebKeepsThePrompt(t *testing.T) {
+	work := t.TempDir()
+	term := startInTerminal(t, work, "--web", "--port", "0", "--models", filepath.Join(sharedDir, "models"), "--device", "cpu")
+	term.waitFor(t, "the page is at http://127.0.0.1:")
+	term.waitFor(t, "dream> ")
+	term.send(t, "!fix "+filepath.Join(sharedDir, "images", "coffee_crop128.png")+" -U 2\r")
+	term.waitFor(t, "wrote outputs/img-samples/coffee_crop128.fixed.png (256x256)")
+	term.send(t, "q\r")
+	done := make(chan error)
+	go func() { done <- term.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("dream --web exited with %v after q", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("dream --web still runs 10 s after q")
+	}
+}
