@@ -314,3 +314,17 @@ func hugePNGHeader(t *testing.T, w, h int) []byte {
 	binary.BigEndian.PutUint32(data[8+8+13:], crc32.ChecksumIEEE(data[12:8+8+13]))
 	return data
 }
+
+// A handler that fails in a way nobody foresaw answers with one line, not a stack trace, and
+// the server goes on.
+func TestPanicIsOneLine(t *testing.T) {
+	ts := startServer(t, serverOptions{})
+	ts.web.mux.HandleFunc("GET /test/panic", func(http.ResponseWriter, *http.Request) { panic("index out of range [3] with length 3") })
+	status, body := ts.get(t, "/test/panic")
+	if status != http.StatusInternalServerError || !isOneLineError(body) || strings.Contains(body, "index out of range") {
+		t.Errorf("a panicking handler answered %d %s", status, body)
+	}
+	if status, _ := ts.get(t, "/api/jobs"); status != 200 {
+		t.Errorf("after the panic, GET /api/jobs: %d", status)
+	}
+}
