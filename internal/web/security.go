@@ -33,7 +33,8 @@ func IsLoopback(host string) bool {
 
 // admit checks a request before any handler sees it, and answers it when it is refused:
 //   - Host must name this server (a loopback name, the --host address, or an IP address),
-//     so that a web site whose name was rebound to 127.0.0.1 cannot read the page;
+//     so that a web site whose name was rebound to 127.0.0.1 cannot read the page; with a
+//     token, the token guards against that instead;
 //   - the token, when the server has one, must come as ?token=, a cookie or a bearer header;
 //   - a request that changes anything must come from the page itself: a browser's Origin
 //     and Sec-Fetch-Site headers are checked (cross-site request forgery).
@@ -54,8 +55,13 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // knownHost tells whether the Host header names this server. An IP address cannot be
-// rebound, so any is accepted; a name must be a loopback name or the --host name.
+// rebound, so any is accepted; a name must be a loopback name or the --host name. A server
+// with a token answers to any name (people reach it by the machine's name): a page whose name
+// was rebound to it cannot have the token, so it gets nothing.
 func (s *Server) knownHost(hostport string) bool {
+	if s.cfg.Token != "" {
+		return true
+	}
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		host = hostport // no port

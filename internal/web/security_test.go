@@ -73,6 +73,18 @@ func TestTokenIsRequired(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", c.name, status, body, c.status)
 		}
 	}
+	// With a token, the machine's own name is fine, and a rebound name still gets nothing.
+	for _, c := range []struct {
+		header string
+		status int
+	}{{"", http.StatusUnauthorized}, {"Bearer s3cret", http.StatusOK}} {
+		req, _ := http.NewRequest("GET", ts.URL+"/api/jobs", nil)
+		req.Host = "workstation.lan:9090"
+		req.Header.Set("Authorization", c.header)
+		if status, _ := ts.do(t, req); status != c.status {
+			t.Errorf("Host workstation.lan, Authorization %q: %d, want %d", c.header, status, c.status)
+		}
+	}
 	res, err := http.Get(ts.URL + "/api/settings?token=s3cret")
 	if err != nil {
 		t.Fatal(err)
