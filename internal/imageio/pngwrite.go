@@ -166,7 +166,7 @@ type bandCompressor struct {
 	rowLen   int    // bytes per row
 	zeros    []byte // the row above the first: the filters see zeros there
 	huffman  *flate.Writer
-	lz       *flate.Writer
+	lz       *flate.Writer // nil until a band needs string matching
 	sum      hash.Hash32
 	filtered []byte // the filter byte and the chosen filter's output
 	scratch  [4][]byte
@@ -184,9 +184,8 @@ const redundantBits = 2.5
 func newBandCompressor(img *Image, zeros []byte) *bandCompressor {
 	bpp := img.Channels * img.bytesPerSample()
 	rowLen := img.W * bpp
-	huffman, _ := flate.NewWriter(nil, flate.HuffmanOnly) // valid levels, so no error
-	lz, _ := flate.NewWriter(nil, flate.BestSpeed)
-	c := &bandCompressor{img: img, bpp: bpp, rowLen: rowLen, zeros: zeros, huffman: huffman, lz: lz,
+	huffman, _ := flate.NewWriter(nil, flate.HuffmanOnly) // a valid level, so no error
+	c := &bandCompressor{img: img, bpp: bpp, rowLen: rowLen, zeros: zeros, huffman: huffman,
 		sum: adler32.New(), filtered: make([]byte, 1+rowLen)}
 	for i := range c.scratch {
 		c.scratch[i] = make([]byte, rowLen)
@@ -201,6 +200,9 @@ func newBandCompressor(img *Image, zeros []byte) *bandCompressor {
 // string matching instead.
 func (c *bandCompressor) compress(out *bytes.Buffer, y0, y1 int) band {
 	if c.looksRedundant(y0, y1) {
+		if c.lz == nil { // made on first need: a photograph's bands never need it
+			c.lz, _ = flate.NewWriter(nil, flate.BestSpeed)
+		}
 		return c.deflate(out, y0, y1, c.lz, c.adaptiveRow)
 	}
 	return c.deflate(out, y0, y1, c.huffman, paethRow)

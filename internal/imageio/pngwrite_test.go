@@ -185,10 +185,11 @@ func TestWritePNGAllocatesPerWorkerNotPerBand(t *testing.T) {
 		img.Pix[i] = byte(i*7919>>5) ^ byte(i/3000)
 	}
 	rawBand := bandRows * (1 + img.W*3)
-	// Per worker: the compressor (under 2 MB) and rows; per slot: a buffer that deflate's
-	// worst case keeps a little above the raw band, and the doubling growth of bytes.Buffer
-	// may leave garbage as large again.
-	budget := workers*(2<<20+6*img.W*3) + 2*workers*4*rawBand
+	// Per worker: two compressors (under 2 MB each: Huffman coding alone, and string
+	// matching for redundant bands) and rows; per slot: a buffer that deflate's worst case
+	// keeps a little above the raw band, and the doubling growth of bytes.Buffer may leave
+	// garbage as large again.
+	budget := workers*(2*(2<<20)+6*img.W*3) + 2*workers*4*rawBand
 	writePNG(io.Discard, img, nil) // let the runtime settle its own one-off allocations
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
