@@ -20,7 +20,7 @@ func TestShellAndPageShareTheQueue(t *testing.T) {
 	watcher := ts.queue.Watch()
 	defer watcher.Stop()
 
-	_, answer := ts.postJob(t, `"a fox from the page" -s 12 -S 1 -W 64 -H 64`)
+	_, answer := ts.postJob(t, `"a fox from the page" -s 40 -S 1 -W 64 -H 64`)
 	pageJob := jobID(t, answer)
 	ts.waitFor(t, pageJob, queue.Running)
 	shellDone := make(chan struct{})
