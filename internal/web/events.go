@@ -14,8 +14,9 @@ import (
 const keepAlive = 15 * time.Second
 
 // events streams the queue's changes as Server-Sent Events: first every job the queue
-// knows, then "ready", then each change as it happens ("job"), and "gallery" when a job ended, since it
-// may have written files. The stream ends when the client leaves or the server stops.
+// knows, then "ready", then each change as it happens ("job"), and "gallery" when a job
+// ended, since it may have written files. The stream ends when the client leaves or the
+// server stops.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
