@@ -316,7 +316,7 @@ func TestPageGalleryOf500(t *testing.T) {
 		for i := range 500 {
 			// Links: 500 names (and 500 thumbnails) without 400 MB of copies.
 			if err := os.Link(photo, filepath.Join(dir, fmt.Sprintf("photo-%03d.png", i))); err != nil {
-				copyFile(t, photo, filepath.Join(dir, fmt.Sprintf("photo-%03d.png", i)))
+				testenv.CopyFile(t, photo, filepath.Join(dir, fmt.Sprintf("photo-%03d.png", i)))
 			}
 		}
 	})
@@ -355,16 +355,6 @@ func TestPageGalleryOf500(t *testing.T) {
 		t.Errorf("the output folder holds %d entries, want the 500 images alone", len(entries))
 	}
 	screenshot(t, d.tab, "gallery")
-}
-
-func copyFile(t *testing.T, from, to string) {
-	data, err := os.ReadFile(from)
-	if err == nil {
-		err = os.WriteFile(to, data, 0o644)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // Beyond the loopback interface the page never runs without a token: dream makes one and

@@ -20,11 +20,18 @@ func FixedNames(srcPath string) ([]string, error) {
 	if name == "" {
 		return nil, fmt.Errorf("no file name in %q", srcPath)
 	}
+	return NumberedNames(name+".fixed", ".png"), nil
+}
+
+// NumberedNames are STEM.EXT, then STEM-01.EXT up to STEM-99.EXT: the names a new file may
+// take, in order of preference, for WriteFileExclusive.
+func NumberedNames(stem, ext string) []string {
 	names := make([]string, 0, maxNameSuffix+1)
-	for n := 0; n <= maxNameSuffix; n++ {
-		names = append(names, fixedFileName(name, n))
+	names = append(names, stem+ext)
+	for n := 1; n <= maxNameSuffix; n++ {
+		names = append(names, fmt.Sprintf("%s-%02d%s", stem, n, ext))
 	}
-	return names, nil
+	return names
 }
 
 // sourceStem is the file name of srcPath without its image extension.
@@ -41,14 +48,6 @@ func sourceStem(srcPath string) string {
 		}
 	}
 	return base // ".png" alone is a hidden file's whole name, not an extension
-}
-
-// fixedFileName is NAME.fixed.png for n = 0, else NAME.fixed-NN.png.
-func fixedFileName(name string, n int) string {
-	if n == 0 {
-		return name + ".fixed.png"
-	}
-	return fmt.Sprintf("%s.fixed-%02d.png", name, n)
 }
 
 // NextPrefix is the PREFIX of SPEC §1's PREFIX.SEED.png names: one more than the highest

@@ -43,3 +43,15 @@ func Run(m *testing.M, use func(*ort.Runtime)) {
 	use(rt)
 	os.Exit(m.Run())
 }
+
+// CopyFile copies the file from to the path to.
+func CopyFile(t testing.TB, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err == nil {
+		err = os.WriteFile(to, data, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}

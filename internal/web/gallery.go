@@ -63,8 +63,12 @@ func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
 	from := min(pageNo*perPage, len(files))
 	to := min(from+perPage, len(files))
 	images := make([]galleryImage, 0, to-from)
-	for _, f := range files[from:to] {
-		images = append(images, s.describe(f))
+	// One handle on the folder for the page: os.Root keeps every lookup inside it.
+	if root, err := os.OpenRoot(s.cfg.Outdir); err == nil {
+		defer root.Close()
+		for _, f := range files[from:to] {
+			images = append(images, s.describe(root, f))
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": len(files), "page": pageNo, "perPage": perPage, "images": images})
 }
@@ -96,11 +100,11 @@ func (s *Server) listImages() []listed {
 }
 
 // describe reads an image's size and stored command, and finds what it is.
-func (s *Server) describe(f listed) galleryImage {
+func (s *Server) describe(root *os.Root, f listed) galleryImage {
 	img := galleryImage{Name: f.name, URL: fileURL(f.name), Thumb: "/thumbs/" + url.PathEscape(f.name),
 		Modified: f.modified.UTC(), Kind: "other"}
 	full := filepath.Join(s.cfg.Outdir, f.name)
-	if file, err := os.Open(full); err == nil {
+	if file, err := root.Open(f.name); err == nil {
 		if cfg, _, err := image.DecodeConfig(bufio.NewReader(file)); err == nil {
 			img.Width, img.Height = cfg.Width, cfg.Height
 		}
@@ -113,7 +117,7 @@ func (s *Server) describe(f listed) galleryImage {
 	switch {
 	case fixedName.MatchString(f.name):
 		img.Kind = "fixed"
-		img.Source = s.sourceOf(f.name, parsed)
+		img.Source = s.sourceOf(root, f.name, parsed)
 	case err == nil && parsed.Kind == job.Generate && parsed.Seed.Set:
 		img.Kind = "generated"
 		img.Seed = &parsed.Seed.Value
@@ -126,7 +130,7 @@ var fixedName = regexp.MustCompile(`^(.+)\.fixed(-\d+)?\.png$`)
 
 // sourceOf finds the image a fixed one came from in the output folder: the path its !fix
 // line names, else an image of the same name beside it or among the uploads.
-func (s *Server) sourceOf(name string, fix job.Job) *imageRef {
+func (s *Server) sourceOf(root *os.Root, name string, fix job.Job) *imageRef {
 	var candidates []string
 	if fix.Kind == job.Fix {
 		if rel, err := filepath.Rel(s.cfg.Outdir, fix.Path); err == nil && filepath.IsLocal(rel) {
@@ -143,7 +147,7 @@ func (s *Server) sourceOf(name string, fix job.Job) *imageRef {
 		if checkName(c) != nil {
 			continue
 		}
-		if info, err := s.statInOutdir(c); err == nil && info.Mode().IsRegular() {
+		if info, err := root.Stat(c); err == nil && info.Mode().IsRegular() {
 			return &imageRef{Name: c, URL: fileURL(c)}
 		}
 	}

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
-	"time"
 
 	"golang.org/x/image/draw"
 
@@ -95,15 +95,11 @@ func (t *thumbnails) done(cached string) {
 }
 
 // keep writes a thumbnail into the cache; a cache that cannot be written only costs time.
+// Processes that race write the same bytes, so the last one may replace the file.
 func (t *thumbnails) keep(path string, data []byte) {
-	if err := os.MkdirAll(t.dir, 0o755); err != nil {
-		return
+	if os.MkdirAll(t.dir, 0o755) == nil {
+		imageio.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(data); return err })
 	}
-	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), time.Now().UnixNano())
-	if os.WriteFile(tmp, data, 0o644) == nil {
-		os.Rename(tmp, path) // processes that race write the same bytes
-	}
-	os.Remove(tmp)
 }
 
 // makeThumbnail decodes an image as dream reads it (turned as its EXIF says) and scales it

@@ -6,7 +6,6 @@ import (
 	"image/jpeg"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -20,7 +19,7 @@ func TestThumbnailsAreMadeOnce(t *testing.T) {
 	ts := startServer(t, serverOptions{})
 	photo := testenv.Shared("images", "astronaut.png")
 	for i := range 3 {
-		copyFile(t, photo, filepath.Join(ts.outdir, fmt.Sprintf("p%d.png", i)))
+		testenv.CopyFile(t, photo, filepath.Join(ts.outdir, fmt.Sprintf("p%d.png", i)))
 	}
 	var wg sync.WaitGroup
 	got := make([][]byte, 12)
@@ -50,15 +49,5 @@ func TestThumbnailsAreMadeOnce(t *testing.T) {
 	}
 	if len(ts.web.thumbs.busy) != 0 {
 		t.Errorf("thumbnails still marked as being made: %v", ts.web.thumbs.busy)
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	data, err := os.ReadFile(from)
-	if err == nil {
-		err = os.WriteFile(to, data, 0o644)
-	}
-	if err != nil {
-		t.Fatal(err)
 	}
 }

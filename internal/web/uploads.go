@@ -101,14 +101,15 @@ func (s *Server) store(fileName string, data []byte) (uploaded, int, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return uploaded{}, http.StatusInsufficientStorage, fmt.Errorf("%s could not be stored: %v", name, err)
 	}
-	path, err := imageio.WriteFileExclusive(dir, numbered(name), func(out io.Writer) error {
+	ext := path.Ext(name)
+	written, err := imageio.WriteFileExclusive(dir, imageio.NumberedNames(strings.TrimSuffix(name, ext), ext), func(out io.Writer) error {
 		_, err := io.Copy(out, bytes.NewReader(data))
 		return err
 	})
 	if err != nil {
 		return uploaded{}, http.StatusInsufficientStorage, fmt.Errorf("%s could not be stored: %v", name, err)
 	}
-	return uploaded{Name: uploadDir + "/" + filepath.Base(path), Width: w, Height: h}, 0, nil
+	return uploaded{Name: uploadDir + "/" + filepath.Base(written), Width: w, Height: h}, 0, nil
 }
 
 // sanitise makes a file name from what the browser sent: its base name, letters, digits,
@@ -133,15 +134,4 @@ func sanitise(fileName string) string {
 		stem = "upload"
 	}
 	return stem + ext
-}
-
-// numbered is name, then name-01 to name-99: the names an upload may take, in order.
-func numbered(name string) []string {
-	ext := path.Ext(name)
-	stem := strings.TrimSuffix(name, ext)
-	names := []string{name}
-	for n := 1; n <= 99; n++ {
-		names = append(names, fmt.Sprintf("%s-%02d%s", stem, n, ext))
-	}
-	return names
 }
