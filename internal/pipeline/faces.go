@@ -39,6 +39,8 @@ func (p *Pipeline) restoreFaces(ctx context.Context, before, after *imageio.Imag
 	if err != nil {
 		return nil, nil, "", err
 	}
+	// Detection on a large photo takes a while before the first face is known.
+	p.report(Task{Name: "finding faces", Unit: "images"}, 0, 1)
 	opts := face.Options{Strength: j.Faces.Strength, Fidelity: j.Faces.Fidelity}
 	if p.cfg.Progress != nil {
 		task := Task{Name: "restoring faces", Unit: "faces"}

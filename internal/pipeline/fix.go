@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"path/filepath"
 
 	"dream/internal/imageio"
 	"dream/internal/job"
@@ -68,6 +69,8 @@ func (p *Pipeline) fix(ctx context.Context, j job.Job) (*fixed, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A photo of many megapixels takes most of a second to decode: the bar shows first.
+	p.report(Task{Name: "reading " + filepath.Base(src), Unit: "images"}, 0, 1)
 	img, err := imageio.Load(src)
 	if err != nil {
 		return nil, err

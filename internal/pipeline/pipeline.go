@@ -147,3 +147,10 @@ func (p *Pipeline) runtime() (*ort.Runtime, error) {
 	p.rt = rt
 	return rt, nil
 }
+
+// report tells the progress callback, when there is one, how far a task has come.
+func (p *Pipeline) report(task Task, done, total int) {
+	if p.cfg.Progress != nil {
+		p.cfg.Progress(task, done, total)
+	}
+}
