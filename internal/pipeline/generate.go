@@ -79,6 +79,10 @@ func (p *Pipeline) request(j job.Job, init *imageio.Image, images int) sd.Reques
 			}
 			p.cfg.Progress(task, done, total)
 		}
+		// Opening a full-size UNet from a cold disk takes most of a minute: the bar says so.
+		req.Loading = func(done, total int) {
+			p.cfg.Progress(Task{Name: "loading Stable Diffusion", Unit: "models"}, done, total)
+		}
 	}
 	return req
 }

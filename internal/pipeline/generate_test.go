@@ -217,7 +217,8 @@ func TestGenerateWithoutModel(t *testing.T) {
 }
 
 // Each image of a -n line reports 0 when its sampling starts, so that a bar's clock starts
-// there, then every step; its task tells its place in the line.
+// there, then every step; its task tells its place in the line. Before the first image, the
+// models being opened are reported.
 func TestGenerateReportsEachImage(t *testing.T) {
 	var got []string
 	p, _ := sdPipeline(t, func(task Task, done, total int) {
@@ -227,6 +228,7 @@ func TestGenerateReportsEachImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		"loading Stable Diffusion (part 0 of 0): 0/2", "loading Stable Diffusion (part 0 of 0): 1/2",
 		"generating 1/2 (part 0 of 2): 0/2", "generating 1/2 (part 0 of 2): 1/2", "generating 1/2 (part 0 of 2): 2/2",
 		"generating 2/2 (part 1 of 2): 0/2", "generating 2/2 (part 1 of 2): 1/2", "generating 2/2 (part 1 of 2): 2/2",
 	}

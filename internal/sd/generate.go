@@ -24,6 +24,10 @@ type Request struct {
 	// Progress, when set, is called with done = 0 when the sampling of an image starts
 	// (its models loaded) and after every sampler step of every image.
 	Progress func(image, done, total int)
+	// Loading, when set, is told when the models are opened before the first step: 0 of 2
+	// as the prompt's encoder opens, 1 of 2 as the UNet (gigabytes, read from disk) opens.
+	// It is not called when the UNet is already open.
+	Loading func(done, total int)
 }
 
 // Result is one generated image.
@@ -40,6 +44,12 @@ func (m *Model) Generate(ctx context.Context, req Request, seeds []uint32, each 
 	if req.Width%8 != 0 || req.Height%8 != 0 || req.Width <= 0 || req.Height <= 0 {
 		return fmt.Errorf("image size %dx%d is not a positive multiple of 8", req.Width, req.Height)
 	}
+	loading := func(done int) {
+		if req.Loading != nil && m.unet == nil {
+			req.Loading(done, 2)
+		}
+	}
+	loading(0)
 	embeddings, truncated, err := m.encodePrompt(ctx, req.Prompt)
 	if err != nil {
 		return err
@@ -50,6 +60,7 @@ func (m *Model) Generate(ctx context.Context, req Request, seeds []uint32, each 
 			return err
 		}
 	}
+	loading(1)
 	if err := m.openUNet(); err != nil {
 		return err
 	}

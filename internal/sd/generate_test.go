@@ -3,9 +3,11 @@ package sd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -257,5 +259,30 @@ func TestWorkloadChangesNothing(t *testing.T) {
 	heavy := generateOne(t, openExport(t, sdtest.Export{Mean: oneLatent, Spread: 0.5, Workload: 8}), req, 1)
 	if !equalPix(plain, heavy) {
 		t.Error("the workload changed the image")
+	}
+}
+
+// The models' opening is reported before the first step, and not again while the UNet stays
+// open (--keep_models yes); a line after the UNet was closed reports it again.
+func TestLoadingIsReported(t *testing.T) {
+	m := openExport(t, sdtest.Export{Mean: [4]float32{0.3, -0.2, 0.5, 0.1}})
+	for _, keep := range []bool{true, false} {
+		m.policy.KeepAll = keep
+		for line := range 2 {
+			var reports []string
+			req := Request{Prompt: "a fox", Width: 32, Height: 32, Steps: 1, CFGScale: 7.5, Sampler: "k_euler",
+				Loading: func(done, total int) { reports = append(reports, fmt.Sprintf("%d/%d", done, total)) }}
+			if err := m.Generate(context.Background(), req, []uint32{1}, func(Result) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"0/2", "1/2"}
+			if keep && line == 1 {
+				want = nil // the UNet is still open
+			}
+			if !slices.Equal(reports, want) {
+				t.Errorf("keep %v, line %d: loading reported %q, want %q", keep, line+1, reports, want)
+			}
+		}
+		m.closeUNet()
 	}
 }
