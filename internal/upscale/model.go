@@ -37,6 +37,8 @@ type Model struct {
 	// costs n·(1 + Slowdown·n). Large windows outgrow the caches, so the quickest plan is not
 	// always the one with the largest windows.
 	Slowdown float64
+	// spare is the input and output of the last upscale, kept for the next image.
+	spare spareTensors
 }
 
 // Costs of the two kinds of Real-ESRGAN network with ONNX Runtime 1.30 on CPU (2 cores).

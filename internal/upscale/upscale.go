@@ -101,6 +101,7 @@ type job struct {
 	maxValue float32
 	// The network input and output, one pair reused by every tile.
 	in, out *onnx.Tensor[float32]
+	pair    *tensors
 	// inW, inH are the tensor's sides: the window, made even for ×2 networks.
 	inW, inH int
 	// Bicubic tables from source to output, for the strength blend.
@@ -166,21 +167,17 @@ func (m *Model) newJob(img *imageio.Image, opts Options, window image.Point) (*j
 	if opts.Factor != m.Scale {
 		j.shrinkX, j.shrinkY = lanczosHalfTaps(img.W*m.Scale), lanczosHalfTaps(img.H*m.Scale)
 	}
-	var err error
-	if j.in, err = onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, int64(j.inH), int64(j.inW))); err != nil {
+	pair, err := m.spare.take(j.inW, j.inH, m.Scale)
+	if err != nil {
 		return nil, err
 	}
-	s := int64(m.Scale)
-	if j.out, err = onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, s*int64(j.inH), s*int64(j.inW))); err != nil {
-		j.in.Destroy()
-		return nil, err
-	}
+	j.pair, j.in, j.out = pair, pair.in, pair.out
 	return j, nil
 }
 
+// destroy hands the tensors back to the model for the next image of the same size.
 func (j *job) destroy() {
-	j.in.Destroy()
-	j.out.Destroy()
+	j.model.spare.give(j.pair, j.model.Scale)
 }
 
 // channelSet says which part of the image a tile run computes.
