@@ -502,6 +502,14 @@ func (r *Runtime) configure(opts *onnx.SessionOptions, provider string) error {
 	if err := opts.SetMemPattern(false); err != nil {
 		return err
 	}
+	// ONNX Runtime's threads spin between operators by default, so a run holds every core
+	// even while one thread finishes an operator alone. A batch encodes the last image while
+	// the model runs the next, and the spinning took the cores it needed: 20 small images
+	// ran 4% faster with it off (10.4–10.8 s against 11.0–11.2 s, alternating runs), and a
+	// lone model run no slower.
+	if err := opts.AddSessionConfigEntry(spinningKey, "0"); err != nil {
+		return err
+	}
 	if r.opts.ReturnMemory {
 		if err := opts.SetCpuMemArena(false); err != nil {
 			return err
@@ -515,6 +523,10 @@ func (r *Runtime) configure(opts *onnx.SessionOptions, provider string) error {
 	}
 	return nil
 }
+
+// spinningKey is ONNX Runtime's session option for whether idle intra-op threads spin
+// (kOrtSessionOptionsConfigAllowIntraOpSpinning).
+const spinningKey = "session.intra_op.allow_spinning"
 
 // Session is one loaded model. Inputs and Outputs are the model's declared tensors in the order
 // of the contract it was opened with; Run takes values in that order.

@@ -382,3 +382,16 @@ func TestAllocationFailureFromORT(t *testing.T) {
 		t.Errorf("error %q does not start with the model's name", err)
 	}
 }
+
+// Sessions leave the cores to the rest of dream between operators: their threads do not spin.
+func TestSessionsDoNotSpin(t *testing.T) {
+	rt := testRuntime(t)
+	opts, err := rt.sessionOptions("cpu", modelSource{path: "model.onnx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opts.Destroy()
+	if got, err := opts.GetSessionConfigEntry(spinningKey); err != nil || got != "0" {
+		t.Errorf("%s = %q (%v), want \"0\"", spinningKey, got, err)
+	}
+}
