@@ -24,8 +24,9 @@ const (
 
 // batchRounds is how many times the batch and the bare runs are measured, one after the
 // other: on a shared machine their speed drifts by several per cent from minute to minute, so
-// each batch is set against bare runs made just before it, and the median round is reported.
-const batchRounds = 3
+// each batch is set against the mean of bare runs made just before and just after it, and the
+// median round is reported.
+const batchRounds = 5
 
 // batchSection measures what a batch adds to the model's own work: one dream process fixes a
 // folder of 20 small images (!fix DIR) and, in a second run, only the first of them. Their
@@ -48,7 +49,7 @@ func batchSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 	defer bare.destroy()
 	var ratios []float64
 	for round := range batchRounds {
-		model, err := bare.time(ctx)
+		before, err := bare.time(ctx)
 		if err != nil {
 			return err
 		}
@@ -60,10 +61,15 @@ func batchSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 		if err != nil {
 			return err
 		}
+		after, err := bare.time(ctx)
+		if err != nil {
+			return err
+		}
+		model := (before + after) / 2
 		rest := all - first
 		ratios = append(ratios, secs(rest)/secs(model))
-		fmt.Printf("  round %d: dream, %d images %.2f s, the first alone %.2f s, so images 2–%d %.2f s; bare model on them %.2f s: %.3f×\n",
-			round+1, batchImages, secs(all), secs(first), batchImages, secs(rest), secs(model), ratios[round])
+		fmt.Printf("  round %d: dream, %d images %.2f s, the first alone %.2f s, so images 2–%d %.2f s; bare model on them %.2f s before, %.2f s after: %.3f×\n",
+			round+1, batchImages, secs(all), secs(first), batchImages, secs(rest), secs(before), secs(after), ratios[round])
 	}
 	slices.Sort(ratios)
 	fmt.Printf("  batch/bare, the median of %d rounds: %.3f×\n", batchRounds, ratios[batchRounds/2])
