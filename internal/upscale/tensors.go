@@ -78,4 +78,3 @@ func (t *tensors) destroy() {
 	t.in.Destroy()
 	t.out.Destroy()
 }
-
