@@ -504,9 +504,10 @@ func (r *Runtime) configure(opts *onnx.SessionOptions, provider string) error {
 	}
 	// ONNX Runtime's threads spin between operators by default, so a run holds every core
 	// even while one thread finishes an operator alone. A batch encodes the last image while
-	// the model runs the next, and the spinning took the cores it needed: 20 small images
-	// ran 4% faster with it off (10.4–10.8 s against 11.0–11.2 s, alternating runs), and a
-	// lone model run no slower.
+	// the model runs the next, and the spinning took the cores it needed: 19 small images
+	// ran 4% faster with it off (10.4–10.8 s against 11.0–11.2 s, alternating runs). Lone
+	// runs of x4plus and general-x4v3 measured the same either way, within this machine's
+	// noise of a few per cent.
 	if err := opts.AddSessionConfigEntry(spinningKey, "0"); err != nil {
 		return err
 	}
