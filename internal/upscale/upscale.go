@@ -99,7 +99,8 @@ type job struct {
 	factor   int
 	strength float32
 	maxValue float32
-	// The network input and output, one pair reused by every tile.
+	// The network input and output, one pair reused by every tile: pair's, which goes back
+	// to the model for the next image when the job ends.
 	in, out *onnx.Tensor[float32]
 	pair    *tensors
 	// inW, inH are the tensor's sides: the window, made even for ×2 networks.
