@@ -18,28 +18,32 @@ type tensors struct {
 // when the shell idles.
 const keptTensorBytes = 64 << 20
 
-// spareTensors holds the pair the last upscale left, for the next one of its size.
+// spareTensors holds the pair the last upscale left, for the next one of its size: at most one
+// pair a model.
 type spareTensors struct {
 	mu   sync.Mutex
 	pair *tensors
 }
 
 // take returns the kept pair when it is w×h, else a new one; nil and an error when ONNX
-// Runtime cannot make one.
+// Runtime cannot make one. A kept pair of another size is given back first: the sizes of a
+// batch's images change rarely, and a retry with smaller tiles after running out of memory
+// must not hold the larger pair meanwhile.
 func (s *spareTensors) take(w, h, scale int) (*tensors, error) {
 	s.mu.Lock()
 	pair := s.pair
+	s.pair = nil
+	s.mu.Unlock()
 	if pair != nil && pair.w == w && pair.h == h {
-		s.pair = nil
-		s.mu.Unlock()
 		return pair, nil
 	}
-	s.mu.Unlock()
+	if pair != nil {
+		pair.destroy()
+	}
 	return newTensors(w, h, scale)
 }
 
-// give keeps pair for the next upscale, or destroys it when it is too large; the pair kept
-// before is destroyed.
+// give keeps pair for the next upscale, or destroys it when it is too large.
 func (s *spareTensors) give(pair *tensors, scale int) {
 	if !worthKeeping(pair.w, pair.h, scale) {
 		pair.destroy()
@@ -49,7 +53,7 @@ func (s *spareTensors) give(pair *tensors, scale int) {
 	old := s.pair
 	s.pair = pair
 	s.mu.Unlock()
-	if old != nil {
+	if old != nil { // another upscale of the model ran at the same time
 		old.destroy()
 	}
 }
