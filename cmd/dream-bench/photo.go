@@ -51,7 +51,7 @@ func photoSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 	fmt.Printf("  tiles %d×%d, window %s, pad %d: window area / image area %.3f\n", g.Cols(), g.Rows(),
 		g.Window(photoW, photoH, m.Pad), m.Pad, m.Overlap(photoW, photoH, opts))
 
-	perPixel, err := bareSecondsPerPixel(ctx, m)
+	perPixel, err := bareSecondsPerPixel(ctx, rt, path, m.Scale)
 	if err != nil {
 		return err
 	}
@@ -71,13 +71,15 @@ func photoSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 	return nil
 }
 
-// bareSecondsPerPixel times the model alone on a bareSide² window, the best of three runs
-// after one that lets ONNX Runtime plan the shape.
-func bareSecondsPerPixel(ctx context.Context, m *upscale.Model) (float64, error) {
-	b, err := newBareWindow(m, bareSide, bareSide)
+// bareSecondsPerPixel times the network in path alone, whole, on a bareSide² window, the best
+// of three runs after one that lets ONNX Runtime plan the shape. Its session is closed
+// afterwards, so its memory is not held while the job runs.
+func bareSecondsPerPixel(ctx context.Context, rt *ort.Runtime, path string, scale int) (float64, error) {
+	b, err := newBareWindow(rt, path, scale, bareSide, bareSide)
 	if err != nil {
 		return 0, err
 	}
+	defer rt.Release(b.session)
 	defer b.destroy()
 	best := time.Duration(0)
 	for i := range 4 {

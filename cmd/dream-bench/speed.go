@@ -230,7 +230,6 @@ func newBareRun(ctx context.Context, rt *ort.Runtime, modelDir, upscaler, src st
 	if err != nil {
 		return nil, err
 	}
-	// rt.Session caches sessions per file, so this is the session the pipeline runs.
 	m, err := upscale.Load(ctx, rt, path)
 	if err != nil {
 		return nil, err
@@ -239,7 +238,7 @@ func newBareRun(ctx context.Context, rt *ort.Runtime, modelDir, upscaler, src st
 	if err != nil {
 		return nil, err
 	}
-	b, err := newBareWindow(m, img.W, img.H)
+	b, err := newBareWindow(rt, path, m.Scale, img.W, img.H)
 	if err != nil {
 		return nil, err
 	}
@@ -247,14 +246,20 @@ func newBareRun(ctx context.Context, rt *ort.Runtime, modelDir, upscaler, src st
 	return b, nil
 }
 
-// newBareWindow is a bare run of m on a w×h input of zeros.
-func newBareWindow(m *upscale.Model, w, h int) (*bareRun, error) {
-	b := &bareRun{session: m.Session, w: w, h: h}
-	var err error
+// newBareWindow is a bare run of the network in path on a w×h input of zeros: the network
+// whole, in one session, even where the upscaler runs it as a body and a tail
+// (upscale.Model.Tail). rt.Session caches sessions per file, so for a network the upscaler
+// runs whole this is the session the pipeline runs.
+func newBareWindow(rt *ort.Runtime, path string, scale, w, h int) (*bareRun, error) {
+	session, err := rt.Session(path, upscale.Contract)
+	if err != nil {
+		return nil, err
+	}
+	b := &bareRun{session: session, w: w, h: h}
 	if b.in, err = onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, int64(h), int64(w))); err != nil {
 		return nil, err
 	}
-	s := int64(m.Scale)
+	s := int64(scale)
 	if b.out, err = onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, s*int64(h), s*int64(w))); err != nil {
 		b.in.Destroy()
 		return nil, err

@@ -9,38 +9,41 @@ package onnxpb
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
 
 // ortLib is the path of the ONNX Runtime shared library.
-var ortLib = os.Getenv("ONNXRUNTIME_LIB")
+var ortLib string
 
+// TestMain loads ONNX Runtime: $ONNXRUNTIME_LIB, else the library the repository's install
+// script puts in place and names. (This package cannot use internal/ort, which imports it.)
+// A library that cannot be found or loaded ends the tests: they run the real runtime or fail.
 func TestMain(m *testing.M) {
-	if ortLib != "" {
-		ort.SetSharedLibraryPath(ortLib)
-		if err := ort.InitializeEnvironment(); err != nil {
-			// A library that is set but broken is a failure, not a skip.
-			fmt.Fprintf(os.Stderr, "onnxpb: ONNXRUNTIME_LIB=%s: %v\n", ortLib, err)
+	ortLib = os.Getenv("ONNXRUNTIME_LIB")
+	if ortLib == "" {
+		out, err := exec.Command("../../scripts/install_onnxruntime").Output()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "onnxpb: scripts/install_onnxruntime: %v\n", err)
 			os.Exit(1)
 		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		ortLib = lines[len(lines)-1]
+	}
+	ort.SetSharedLibraryPath(ortLib)
+	if err := ort.InitializeEnvironment(); err != nil {
+		fmt.Fprintf(os.Stderr, "onnxpb: ONNX Runtime at %s: %v\n", ortLib, err)
+		os.Exit(1)
 	}
 	code := m.Run()
-	if ortLib != "" {
-		ort.DestroyEnvironment()
-	}
+	ort.DestroyEnvironment()
 	os.Exit(code)
-}
-
-func requireORT(t *testing.T) {
-	t.Helper()
-	if ortLib == "" {
-		t.Skip("ONNXRUNTIME_LIB is not set; set it to the path of libonnxruntime.so to run the ONNX Runtime tests")
-	}
 }
 
 // value is a named test tensor; data is a []float32, []float64, []int32
@@ -52,7 +55,6 @@ type value struct {
 }
 
 func TestORTRun(t *testing.T) {
-	requireORT(t)
 
 	tests := []struct {
 		name    string
@@ -255,7 +257,6 @@ func checkTensor[T float32 | float64 | int32 | int64](t *testing.T, name string,
 }
 
 func TestORTInputOutputInfo(t *testing.T) {
-	requireORT(t)
 
 	tensor := func(name string, dt ort.TensorElementDataType, dims ...int64) ort.InputOutputInfo {
 		return ort.InputOutputInfo{Name: name, OrtValueType: ort.ONNXTypeTensor, Dimensions: dims, DataType: dt}
@@ -310,7 +311,6 @@ func TestORTInputOutputInfo(t *testing.T) {
 }
 
 func TestORTMetadata(t *testing.T) {
-	requireORT(t)
 
 	g := Graph{Name: "meta_graph"}
 	g.Inputs = []ValueInfo{NewValueInfo("x", Float, Fixed(1))}

@@ -352,7 +352,6 @@ func sequenceInputModel() []byte {
 // The real models compared with what ONNX Runtime reports. ONNX Runtime says -1 for a
 // symbolic or unknown dimension.
 func TestReadSignatureRealModels(t *testing.T) {
-	requireORT(t)
 	for _, name := range []string{"realesrgan-x4plus.onnx", "realesr-general-x4v3.onnx", "face_detection_yunet.onnx"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("..", "..", "..", "shared", "models", name)

@@ -23,8 +23,11 @@ var Contract = ort.Contract{
 
 // Model is a loaded upscaling network.
 type Model struct {
-	Name    string
+	Name string
+	// Session runs the network on a window: the whole network, or, when Tail is set, its
+	// body, whose features Tail enlarges piece by piece (see split.go).
 	Session *ort.Session
+	Tail    *ort.Session
 	// Scale is the network's own factor, 2 or 4, found by running it once on a small input.
 	Scale int
 	// BytesPerPixel is the memory one window pixel costs while the model runs; the windows
@@ -68,29 +71,40 @@ const (
 	compactSlowdown      = 1e-8
 	largePad             = 48
 	largeBytesPerPixel   = 12 << 10
+	splitBytesPerPixel   = 4700
 	largeSlowdown        = 3e-7
 	largeModelFileSize   = 20 << 20
 )
 
-// Load opens a model file through the runtime and finds its scale.
+// Load opens a model file through the runtime and finds its scale. A network is opened as its
+// body and its tail when it splits (see split.go), else whole.
 func Load(ctx context.Context, rt *ort.Runtime, path string) (*Model, error) {
-	session, err := rt.Session(path, Contract)
-	if err != nil {
+	m := costsOf(path)
+	m.Name = filepath.Base(path)
+	var err error
+	if m.Session, m.Tail, err = openSplit(rt, path); err != nil {
 		return nil, err
 	}
-	m := costsOf(path)
-	m.Name, m.Session = filepath.Base(path), session
-	if m.Scale, err = probeScale(ctx, session); err != nil {
+	if m.Session == nil {
+		if m.Session, err = rt.Session(path, Contract); err != nil {
+			return nil, err
+		}
+		if m.BytesPerPixel == splitBytesPerPixel {
+			m.BytesPerPixel = largeBytesPerPixel
+		}
+	}
+	if m.Scale, err = m.probeScale(ctx); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
 // costsOf is a Model with the pad, memory and speed costs of the network in path, told by its
-// file's size (see the measurements above), and nothing else.
+// file's size (see the measurements above), and nothing else. A large network is taken to
+// split (every RRDBNet export does); Load corrects that when it does not.
 func costsOf(path string) *Model {
 	if info, err := os.Stat(path); err == nil && info.Size() > largeModelFileSize {
-		return &Model{Pad: largePad, BytesPerPixel: largeBytesPerPixel, Slowdown: largeSlowdown}
+		return &Model{Pad: largePad, BytesPerPixel: splitBytesPerPixel, Slowdown: largeSlowdown}
 	}
 	return &Model{Pad: compactPad, BytesPerPixel: compactBytesPerPixel, Slowdown: compactSlowdown}
 }
@@ -109,22 +123,30 @@ func Tiles(path string, w, h int, opts Options) int {
 const probeSize = 16
 
 // probeScale runs the model on a small input and reads the factor off the output's size.
-func probeScale(ctx context.Context, s *ort.Session) (int, error) {
+func (m *Model) probeScale(ctx context.Context) (int, error) {
 	in, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, probeSize, probeSize))
 	if err != nil {
 		return 0, err
 	}
 	defer in.Destroy()
 	outputs := []ort.Value{nil}
-	if err := s.Run(ctx, []ort.Value{in}, outputs); err != nil {
+	if err := m.Session.Run(ctx, []ort.Value{in}, outputs); err != nil {
 		return 0, err
+	}
+	if m.Tail != nil {
+		features := outputs[0]
+		defer features.Destroy()
+		outputs[0] = nil
+		if err := m.Tail.Run(ctx, []ort.Value{features}, outputs); err != nil {
+			return 0, err
+		}
 	}
 	defer outputs[0].Destroy()
 	shape := outputs[0].GetShape()
 	scale := int(shape[3]) / probeSize
 	if shape[2] != shape[3] || int(shape[3]) != scale*probeSize || (scale != 2 && scale != 4) {
 		return 0, fmt.Errorf("%s: a %dx%d input gave a %dx%d output; dream needs a ×2 or ×4 upscaler",
-			filepath.Base(s.Path), probeSize, probeSize, shape[3], shape[2])
+			m.Name, probeSize, probeSize, shape[3], shape[2])
 	}
 	return scale, nil
 }

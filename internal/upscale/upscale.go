@@ -191,8 +191,7 @@ const (
 
 func (j *job) runTile(ctx context.Context, t tile, set channelSet) error {
 	j.fill(t, set)
-	err := j.model.Session.Run(ctx, []ort.Value{j.in}, []ort.Value{j.out})
-	if err != nil {
+	if err := j.model.runWindow(ctx, j.in, j.out); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
@@ -200,6 +199,24 @@ func (j *job) runTile(ctx context.Context, t tile, set channelSet) error {
 	}
 	j.store(t, set)
 	return nil
+}
+
+// runWindow runs the network on in into out: in one run, or for a split network, its body
+// and then its tail on the body's features.
+func (m *Model) runWindow(ctx context.Context, in, out *onnx.Tensor[float32]) error {
+	if m.Tail == nil {
+		return m.Session.Run(ctx, []ort.Value{in}, []ort.Value{out})
+	}
+	outputs := []ort.Value{nil}
+	if err := m.Session.Run(ctx, []ort.Value{in}, outputs); err != nil {
+		return err
+	}
+	defer outputs[0].Destroy()
+	features, ok := outputs[0].(*onnx.Tensor[float32])
+	if !ok {
+		return fmt.Errorf("the network's body gave %T features, not float32", outputs[0])
+	}
+	return m.enlarge(ctx, features, out)
 }
 
 // fill writes the tile's window into the input tensor as RGB in [0,1]. Gray is repeated into

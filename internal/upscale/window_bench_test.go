@@ -8,8 +8,6 @@ import (
 	"time"
 
 	onnx "github.com/yalue/onnxruntime_go"
-
-	"dream/internal/ort"
 )
 
 // BenchmarkWindow runs each model bare on square windows of several sides, to show how the
@@ -37,7 +35,7 @@ func BenchmarkWindow(b *testing.B) {
 				}
 				defer out.Destroy()
 				run := func() {
-					if err := m.Session.Run(context.Background(), []ort.Value{in}, []ort.Value{out}); err != nil {
+					if err := m.runWindow(context.Background(), in, out); err != nil {
 						b.Fatal(err)
 					}
 				}
