@@ -27,7 +27,7 @@ func (e *Editable) Split(cut string, elemType DataType, dims ...Dim) (head, tail
 	headReads := readNames(e.Nodes[:first])
 	tailReads := readNames(e.Nodes[first:])
 	part := func(isHead bool) []byte {
-		out := &encoder{}
+		out := &encoder{b: make([]byte, 0, len(e.model)+1024)}
 		for _, f := range e.modelFields {
 			if f.num != modelGraph {
 				out.b = append(out.b, f.raw...)

@@ -50,12 +50,17 @@ type Model struct {
 //
 // Memory: peak RSS of a whole dream process upscaling one window, against the window's pixels.
 // x4plus took 1.26 GB at 256², 2.21 GB at 384², 3.31 GB at 512² and 6.37 GB at 724² (10.4 KiB
-// a pixel from 256² to 512², 11.7 KiB from 512² to 724²); general-x4v3 413 MB at 512² and
-// 616 MB at 724² (0.78 KiB a pixel).
+// a pixel from 256² to 512², 11.7 KiB from 512² to 724²) run whole; run as body and tail
+// (split.go), 1.32 GB at 512² and 4.94 GB at 1024² (4.6 KiB a pixel, the body's activations
+// and the features between the parts, the tail's pieces adding a fixed 180 MB). general-x4v3
+// 413 MB at 512² and 616 MB at 724² (0.78 KiB a pixel).
 //
-// Speed (BenchmarkWindow, warm runs on a quiet machine): x4plus ran 4.67k px/s on a 362²
-// window, 4.82k at 512², 4.41k at 724² and 4.02k at 1000², so a megapixel window costs 20%
-// more a pixel than a 512² one; general-x4v3 gets faster with size, 61k px/s at 256² to 72k
+// Speed (BenchmarkWindow, warm runs on a quiet machine): x4plus whole ran 4.67k px/s on a
+// 362² window, 4.82k at 512², 4.41k at 724² and 4.02k at 1000², so a megapixel window cost
+// 20% more a pixel than a 512² one. That was its tail, whose 64-channel activations at 16
+// times the window's pixels outgrow every cache: its body alone, in the same process and
+// alternating, ran 8.67k px/s at 512² and 8.54k at 1024² (1.6% slower), and 7.57k and 8.04k
+// in a noisier pair; the tail in 128² pieces costs the same a pixel at any window. general-x4v3 gets faster with size, 61k px/s at 256² to 72k
 // at 1448², then slower again: a 4000×3000 photo ×2 took 222 s both in two windows of
 // 2020×3000 (1.01× the image's pixels, 6.2 GB peak) and in twelve of about 1030² (1.05×,
 // 1.7 GB), so its 6-megapixel windows cost some 5% more a pixel.
@@ -71,8 +76,9 @@ const (
 	compactSlowdown      = 1e-8
 	largePad             = 48
 	largeBytesPerPixel   = 12 << 10
-	splitBytesPerPixel   = 4700
 	largeSlowdown        = 3e-7
+	splitBytesPerPixel   = 4700
+	splitSlowdown        = 2e-8
 	largeModelFileSize   = 20 << 20
 )
 
@@ -90,7 +96,7 @@ func Load(ctx context.Context, rt *ort.Runtime, path string) (*Model, error) {
 			return nil, err
 		}
 		if m.BytesPerPixel == splitBytesPerPixel {
-			m.BytesPerPixel = largeBytesPerPixel
+			m.BytesPerPixel, m.Slowdown = largeBytesPerPixel, largeSlowdown
 		}
 	}
 	if m.Scale, err = m.probeScale(ctx); err != nil {
@@ -104,7 +110,7 @@ func Load(ctx context.Context, rt *ort.Runtime, path string) (*Model, error) {
 // split (every RRDBNet export does); Load corrects that when it does not.
 func costsOf(path string) *Model {
 	if info, err := os.Stat(path); err == nil && info.Size() > largeModelFileSize {
-		return &Model{Pad: largePad, BytesPerPixel: splitBytesPerPixel, Slowdown: largeSlowdown}
+		return &Model{Pad: largePad, BytesPerPixel: splitBytesPerPixel, Slowdown: splitSlowdown}
 	}
 	return &Model{Pad: compactPad, BytesPerPixel: compactBytesPerPixel, Slowdown: compactSlowdown}
 }
