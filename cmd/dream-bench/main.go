@@ -46,6 +46,7 @@ func (c config) models() string { return filepath.Join(c.shared, "models") }
 func (c config) image(name string) string { return filepath.Join(c.shared, "images", name) }
 
 func main() {
+	ort.UseHugePages() // as dream does, so the bare runs and the jobs get the same memory
 	if len(os.Args) == 3 && os.Args[1] == childLoadFlag {
 		if err := childLoad(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, "dream-bench:", err)

@@ -76,7 +76,7 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.keepModels, "keep_models", "auto", "keep the text encoder and VAE loaded between images: auto (when RAM is plentiful), yes or no")
 	fs.BoolVar(&f.tiledDecode, "tiled_decode", false, "decode generated images in 256×256 tiles, to save memory (images above 512×512 always are)")
 	fs.IntVar(&f.tile, "esrgan_bg_tile", 0, "upscale tile size in input pixels (default: the largest that fits the memory budget)")
-	fs.StringVar(&f.maxMemory, "max_memory", "", "memory a model may work in, such as 800M or 4G; sizes the upscaler's tiles (default: a quarter of the memory available at start)")
+	fs.StringVar(&f.maxMemory, "max_memory", "", "memory a model may work in, such as 800M or 4G; sizes the upscaler's tiles (default: a third of the memory available at start)")
 	fs.StringVar(&f.device, "device", "auto", "execution provider: auto, cpu, cuda, cuda:N (GPU number N) or coreml; with --models-list, says which one models get")
 	fs.StringVar(&f.device, "providers", "auto", "same as --device")
 	fs.IntVar(&f.threads, "threads", 0, "threads per model run (default: every core)")
@@ -158,6 +158,7 @@ func (f *flags) validate() error {
 }
 
 func main() {
+	ort.UseHugePages()
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -19,8 +19,8 @@ func TestGPUMaxMemory(t *testing.T) {
 			t.Errorf("GPUMaxMemory(%d MiB free) = %d MiB, want %d MiB", tt.free>>20, got>>20, tt.want>>20)
 		}
 	}
-	// On RAM the share is a quarter, within the same bounds.
-	if got := budgetOf(8<<30, memoryShare); got != 2<<30 {
-		t.Errorf("budgetOf(8 GiB, a quarter) = %d MiB", got>>20)
+	// On RAM the share is a third, within the same bounds.
+	if got := budgetOf(9<<30, memoryShare); got != 3<<30 {
+		t.Errorf("budgetOf(9 GiB, a third) = %d MiB", got>>20)
 	}
 }
