@@ -51,7 +51,18 @@ func photoSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 	fmt.Printf("  tiles %d×%d, window %s, pad %d: window area / image area %.3f\n", g.Cols(), g.Rows(),
 		g.Window(photoW, photoH, m.Pad), m.Pad, m.Overlap(photoW, photoH, opts))
 
-	perPixel, err := bareSecondsPerPixel(ctx, rt, path, m.Scale)
+	// The bare runs come before and after the job, which takes minutes: this machine's speed
+	// drifts by 5–10% between minutes, and one side alone followed the drift or not by chance.
+	bare, err := newBareWindow(rt, path, m.Scale, bareSide, bareSide)
+	if err != nil {
+		return err
+	}
+	defer rt.Release(bare.session)
+	defer bare.destroy()
+	if _, err := bare.time(ctx); err != nil { // the first run of a shape plans its memory
+		return err
+	}
+	before, err := bareSecondsPerPixel(ctx, bare)
 	if err != nil {
 		return err
 	}
@@ -64,34 +75,30 @@ func photoSection(ctx context.Context, c config, rt *ort.Runtime, tmp string) er
 		return err
 	}
 	os.Remove(run.path)
+	after, err := bareSecondsPerPixel(ctx, bare)
+	if err != nil {
+		return err
+	}
+	perPixel := (before + after) / 2
 	model := perPixel * photoW * photoH
-	fmt.Printf("  bare model on one %d² window: %.1f µs a pixel, so %.1f s for the photo's pixels\n",
-		bareSide, perPixel*1e6, model)
+	fmt.Printf("  bare model on one %d² window, median of 3 before the job and of 3 after: %.1f and %.1f µs a pixel, so %.1f s for the photo's pixels\n",
+		bareSide, before*1e6, after*1e6, model)
 	fmt.Printf("  whole job %.1f s: %.3f× the bare model time\n", secs(run.took), secs(run.took)/model)
 	return nil
 }
 
-// bareSecondsPerPixel times the network in path alone, whole, on a bareSide² window, the best
-// of three runs after one that lets ONNX Runtime plan the shape. Its session is closed
-// afterwards, so its memory is not held while the job runs.
-func bareSecondsPerPixel(ctx context.Context, rt *ort.Runtime, path string, scale int) (float64, error) {
-	b, err := newBareWindow(rt, path, scale, bareSide, bareSide)
-	if err != nil {
-		return 0, err
-	}
-	defer rt.Release(b.session)
-	defer b.destroy()
-	best := time.Duration(0)
-	for i := range 4 {
+// bareSecondsPerPixel times the network alone, whole, on a bareSide² window: the median of
+// three runs.
+func bareSecondsPerPixel(ctx context.Context, b *bareRun) (float64, error) {
+	var runs []time.Duration
+	for range 3 {
 		took, err := b.time(ctx)
 		if err != nil {
 			return 0, err
 		}
-		if i > 0 && (best == 0 || took < best) {
-			best = took
-		}
+		runs = append(runs, took)
 	}
-	return best.Seconds() / (bareSide * bareSide), nil
+	return median(runs).Seconds() / (bareSide * bareSide), nil
 }
 
 // firstFixSection times a new dream process doing its first `!fix -U 4` of a 256² image with
