@@ -50,7 +50,9 @@ func openSplit(rt *ort.Runtime, path string) (body, tail *ort.Session, err error
 	if !ok {
 		return nil, nil, nil
 	}
-	if body, err = rt.SessionFromData(path+"#body", bodyData, bodyContract); err != nil {
+	// The body is named for the file, as it is what messages about the model (the CUDA
+	// fallback note, a failed run) should name.
+	if body, err = rt.SessionFromData(path, bodyData, bodyContract); err != nil {
 		return nil, nil, err
 	}
 	if tail, err = rt.SessionFromData(path+"#tail", tailData, tailContract); err != nil {
