@@ -49,8 +49,6 @@ func logFace(t testing.TB, label string, f Face) {
 		f.Landmarks[4].X, f.Landmarks[4].Y, f.Box[0].X, f.Box[0].Y, f.Box[1].X, f.Box[1].Y)
 }
 
-func pointDist(a, b Point) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
-
 // checkEyes fails unless f's eyes are within tol pixels of the astronaut's, mapped by
 // p ↦ p·scale + offset.
 func checkEyes(t testing.TB, f Face, scale float64, offset Point, tol float64) {

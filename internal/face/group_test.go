@@ -7,7 +7,9 @@ import (
 	"image"
 	"image/png"
 	"math"
+	"math/rand"
 	"os"
+	"slices"
 	"testing"
 
 	"golang.org/x/image/draw"
@@ -29,7 +31,9 @@ var groupSize = image.Pt(2400, 1600)
 var astronautHead = image.Rect(130, 10, 320, 220)
 
 // headCopy is one paste: the copy's eye distance (the scale is that over the astronaut's),
-// where the top-left corner of the head goes, and what the copy tests.
+// where the top-left corner of the head goes, and what the copy tests. A negative coordinate
+// counts from the canvas's far edge to the head's far edge instead, so a copy can sit at the
+// right or bottom border whatever its size.
 type headCopy struct {
 	eyes float64
 	at   Point
@@ -54,6 +58,7 @@ func groupPhoto(t testing.TB, astronaut Face, copies []headCopy) (*imageio.Image
 	var pasted []pastedFace
 	for _, c := range copies {
 		s := c.eyes / astronaut.EyeDistance()
+		c.at = c.placed(s)
 		tx, ty := c.at.X-s*float64(astronautHead.Min.X), c.at.Y-s*float64(astronautHead.Min.Y)
 		draw.CatmullRom.Transform(canvas, f64.Aff3{s, 0, tx, 0, s, ty}, photo, astronautHead, draw.Src, nil)
 		// x/image/draw maps pixel centres, (x+0.5) ↦ s·(x+0.5) + tx, where Point has them at
@@ -72,6 +77,18 @@ func groupPhoto(t testing.TB, astronaut Face, copies []headCopy) (*imageio.Image
 	return toImageio(t, canvas), pasted
 }
 
+// placed resolves negative coordinates of c.at for a head scaled by s.
+func (c headCopy) placed(s float64) Point {
+	at := c.at
+	if at.X < 0 {
+		at.X += float64(groupSize.X) - s*float64(astronautHead.Dx())
+	}
+	if at.Y < 0 {
+		at.Y += float64(groupSize.Y) - s*float64(astronautHead.Dy())
+	}
+	return at
+}
+
 // checkPlacement fails unless every head lies whole on the canvas and no two overlap.
 func checkPlacement(t testing.TB, pasted []pastedFace) {
 	t.Helper()
@@ -87,16 +104,27 @@ func checkPlacement(t testing.TB, pasted []pastedFace) {
 	}
 }
 
-// landmarkTolerance is how far a found landmark may be from the pasted one. YuNet's landmarks
-// are not precise to 3 px: moving astronaut.png itself by 8 px moves its left mouth corner by
-// 5 px, and between positions and scales the worst landmark of a face is off by 6–25% of the
-// eye distance, most often the left mouth corner (the tests log every face's). So: 3 px, for
-// the pixels of the smallest faces, plus 20% of the eye distance.
-func landmarkTolerance(eyes float64) float64 { return 3 + 0.2*eyes }
+// landmarkTolerance is how far a found landmark may be from the pasted one, whatever the
+// face's size. YuNet's own landmarks miss by up to a quarter of the eye distance between
+// places and sizes (24 px at 150 px between the eyes); the refinement (refine.go) is what
+// brings them within it.
+const landmarkTolerance = 3.0
 
 // checkFound fails unless every pasted face is found exactly once, with its landmarks within
 // landmarkTolerance, and nothing else is found.
 func checkFound(t *testing.T, found []Face, pasted []pastedFace) {
+	t.Helper()
+	if matched := checkPasted(t, found, pasted); matched != len(found) {
+		for _, f := range found {
+			logFace(t, "found", f)
+		}
+		t.Errorf("found %d faces, %d of them not pasted", len(found), len(found)-matched)
+	}
+}
+
+// checkPasted fails unless every pasted face is found exactly once, with its landmarks within
+// landmarkTolerance. It returns how many found faces match a pasted one.
+func checkPasted(t *testing.T, found []Face, pasted []pastedFace) int {
 	t.Helper()
 	matched := 0
 	for _, p := range pasted {
@@ -119,35 +147,30 @@ func checkFound(t *testing.T, found []Face, pasted []pastedFace) {
 		}
 		t.Logf("%5.1f px face, score %.3f, landmarks off by%s px (worst %4.1f%% of the eye distance) %s",
 			p.eyes, f.Score, errs, 100*worst/p.eyes, p.note)
-		if tol := landmarkTolerance(p.eyes); worst > tol {
-			t.Errorf("%5.1f px face %s: a landmark is %.1f px off, want ≤ %.1f", p.eyes, p.note, worst, tol)
+		if worst > landmarkTolerance {
+			t.Errorf("%5.1f px face %s: a landmark is %.1f px off, want ≤ %.1f", p.eyes, p.note, worst, landmarkTolerance)
 		}
 	}
-	if matched != len(found) {
-		for _, f := range found {
-			logFace(t, "found", f)
-		}
-		t.Errorf("found %d faces, %d of them not pasted", len(found), len(found)-matched)
-	}
+	return matched
 }
 
 // groupCopies are faces from 12 px between the eyes (found only at full size) to 150 px (found
 // only in the 640 copy), at the canvas borders and across the windows' inner edges.
 var groupCopies = []headCopy{
-	{150, Point{2, 928}, "at the left and bottom borders"},
-	{119, Point{1917, 2}, "at the top and right borders"},
+	{150, Point{2, -2}, "at the left and bottom borders"},
+	{119, Point{-2, 2}, "at the top and right borders"},
 	{94.6, Point{1100, 1000}, "across the left window's right edge"},
 	{75.2, Point{650, 2}, "at the top border"},
 	{59.8, Point{950, 400}, "across the right window's left edge"},
-	{47.5, Point{2206, 1386}, "in the bottom-right corner"},
+	{47.5, Point{-2, -2}, "in the bottom-right corner"},
 	{37.8, Point{2, 2}, "in the top-left corner"},
 	{30, Point{1300, 2}, "at the top border, across the left window's right edge"},
-	{23.9, Point{2301, 800}, "at the right border"},
-	{19, Point{1600, 1513}, "at the bottom border"},
-	{17, Point{2329, 600}, "at the right border"},
+	{23.9, Point{-2, 800}, "at the right border"},
+	{19, Point{1600, -2}, "at the bottom border"},
+	{17, Point{-2, 600}, "at the right border"},
 	{15.1, Point{700, 800}, ""},
 	{12, Point{1700, 700}, ""},
-	{12, Point{800, 1544}, "at the bottom border"},
+	{12, Point{800, -2}, "at the bottom border"},
 }
 
 func TestYuNetGroupPhoto(t *testing.T) {
@@ -155,6 +178,47 @@ func TestYuNetGroupPhoto(t *testing.T) {
 	astronaut := oneFace(t, detectFaces(t, y, sharedImage(t, "images", "astronaut.png")))
 	img, pasted := groupPhoto(t, astronaut, groupCopies)
 	checkFound(t, detectFaces(t, y, img), pasted)
+}
+
+// Copies at sizes and places drawn at random (seeded, so a failure repeats) land on every
+// phase of YuNet's stride grid and every scale between its strides, where its own landmarks
+// are furthest apart. Only the pasted faces are checked: heads dropped side by side on the
+// coffee photo make edges that YuNet sometimes takes for a face (score 0.70–0.72 on seeds 3
+// and 4), which says nothing about landmarks; TestYuNetGroupPhoto checks that nothing else is
+// found on a designed layout.
+func TestYuNetLandmarksAtRandomPlaces(t *testing.T) {
+	y := sharedYuNet(t)
+	astronaut := oneFace(t, detectFaces(t, y, sharedImage(t, "images", "astronaut.png")))
+	for seed := int64(1); seed <= 4; seed++ {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			copies := randomCopies(rand.New(rand.NewSource(seed)), astronaut.EyeDistance(), 12)
+			img, pasted := groupPhoto(t, astronaut, copies)
+			found := detectFaces(t, y, img)
+			if matched := checkPasted(t, found, pasted); matched != len(found) {
+				t.Logf("%d faces found that were not pasted", len(found)-matched)
+			}
+		})
+	}
+}
+
+// randomCopies draws up to n copies that fit the canvas without overlapping, their eye
+// distances spread evenly on a log scale from 12 to 150 px.
+func randomCopies(rng *rand.Rand, astronautEyes float64, n int) []headCopy {
+	var copies []headCopy
+	var heads []image.Rectangle
+	for try := 0; try < 1000 && len(copies) < n; try++ {
+		eyes := 12 * math.Pow(150.0/12, rng.Float64())
+		s := eyes / astronautEyes
+		w, h := s*float64(astronautHead.Dx()), s*float64(astronautHead.Dy())
+		at := Point{rng.Float64() * (float64(groupSize.X) - w - 1), rng.Float64() * (float64(groupSize.Y) - h - 1)}
+		head := image.Rect(int(at.X)-1, int(at.Y)-1, int(at.X+w)+2, int(at.Y+h)+2)
+		if slices.ContainsFunc(heads, head.Overlaps) {
+			continue
+		}
+		heads = append(heads, head)
+		copies = append(copies, headCopy{eyes, at, fmt.Sprintf("at (%.0f, %.0f)", at.X, at.Y)})
+	}
+	return copies
 }
 
 // Faces cut by a window's inner edge at every fraction: the window that sees part of a face
@@ -265,4 +329,18 @@ func BenchmarkDetect(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N)/megapixels, "ms/MP")
 		})
 	}
+}
+
+// BenchmarkRefineLandmarks measures what the landmark refinement costs per face (Detect pays
+// it once for every face it returns).
+func BenchmarkRefineLandmarks(b *testing.B) {
+	y := sharedYuNet(b)
+	img := sharedImage(b, "images", "astronaut.png")
+	faces := detectFaces(b, y, img)
+	for b.Loop() {
+		if err := y.refineAll(context.Background(), img, slices.Clone(faces)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N*len(faces)), "ms/face")
 }

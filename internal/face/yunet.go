@@ -110,6 +110,9 @@ func LoadYuNet(rt *ort.Runtime, path string) (*YuNet, error) {
 //     large the photo. This pass keeps faces up to yunetMaxFullSizeFace;
 //   - a copy whose long side is yunetMaxSide finds the faces too large for the network's
 //     receptive field at full size. An image already that small needs only the first pass.
+//
+// Each face's landmarks are then refined (refine.go), so the same face gets the same
+// landmarks wherever it sits and whatever its size; boxes and scores are the detector's.
 func (y *YuNet) Detect(ctx context.Context, img *imageio.Image) ([]Face, error) {
 	if err := checkDetectImage(img); err != nil {
 		return nil, err
@@ -122,7 +125,11 @@ func (y *YuNet) Detect(ctx context.Context, img *imageio.Image) ([]Face, error) 
 		}
 		faces = append(faces, found...)
 	}
-	return suppress(best(faces, yunetTopK), yunetNMSIoU), nil
+	faces = suppress(best(faces, yunetTopK), yunetNMSIoU)
+	if err := y.refineAll(ctx, img, faces); err != nil {
+		return nil, err
+	}
+	return faces, nil
 }
 
 // yunetFrames lists the runs Detect makes on a w×h image: a window at full size per window
