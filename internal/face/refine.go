@@ -7,7 +7,6 @@ import (
 	onnx "github.com/yalue/onnxruntime_go"
 
 	"dream/internal/imageio"
-	"dream/internal/ort"
 )
 
 // Landmark refinement. YuNet's landmarks depend on where a face falls on the network's stride
@@ -145,16 +144,7 @@ func copyCropWindow(crop []float32, span, ox, oy int, dst []float32) {
 // in crop coordinates, offset being the window's corner in them); ok is false when no face
 // has its eyes within half the template's eye distance.
 func (y *YuNet) landmarksInWindow(ctx context.Context, in *onnx.Tensor[float32], template [5]Point, offset Point) ([5]Point, bool, error) {
-	outputs := make([]ort.Value, len(YuNetContract.Outputs))
-	defer destroyValues(outputs)
-	if err := y.Session.Run(ctx, []ort.Value{in}, outputs); err != nil {
-		return [5]Point{}, false, err
-	}
-	data, err := y.outputData(outputs)
-	if err != nil {
-		return [5]Point{}, false, err
-	}
-	faces, err := decodeYuNet(data, refineSize, refineSize, y.Threshold)
+	faces, err := y.run(ctx, in, refineSize, refineSize)
 	if err != nil {
 		return [5]Point{}, false, err
 	}

@@ -193,19 +193,9 @@ func (y *YuNet) detectIn(ctx context.Context, img *imageio.Image, frame yunetFra
 	}
 	defer in.Destroy()
 	frame.fill(img, in.GetData())
-
-	outputs := make([]ort.Value, len(YuNetContract.Outputs))
-	defer destroyValues(outputs)
-	if err := y.Session.Run(ctx, []ort.Value{in}, outputs); err != nil {
-		return nil, err
-	}
-	data, err := y.outputData(outputs)
+	faces, err := y.run(ctx, in, frame.padW, frame.padH)
 	if err != nil {
 		return nil, err
-	}
-	faces, err := decodeYuNet(data, frame.padW, frame.padH, y.Threshold)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(y.Session.Path), err)
 	}
 	faces = best(faces, yunetTopK)
 	kept := faces[:0]
@@ -215,6 +205,25 @@ func (y *YuNet) detectIn(ctx context.Context, img *imageio.Image, frame yunetFra
 		}
 	}
 	return kept, nil
+}
+
+// run runs the network on a padW×padH input already in the tensor and returns the faces
+// scoring at least the threshold, before NMS, in the input's coordinates.
+func (y *YuNet) run(ctx context.Context, in *onnx.Tensor[float32], padW, padH int) ([]Face, error) {
+	outputs := make([]ort.Value, len(YuNetContract.Outputs))
+	defer destroyValues(outputs)
+	if err := y.Session.Run(ctx, []ort.Value{in}, outputs); err != nil {
+		return nil, err
+	}
+	data, err := y.outputData(outputs)
+	if err != nil {
+		return nil, err
+	}
+	faces, err := decodeYuNet(data, padW, padH, y.Threshold)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(y.Session.Path), err)
+	}
+	return faces, nil
 }
 
 // checkDetectImage rejects what Detect cannot read, so a malformed image is an error, not a panic.
