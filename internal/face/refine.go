@@ -65,7 +65,9 @@ func refineTemplate(span int) [5]Point {
 
 func pointDist(a, b Point) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
 
-// refineAll refines every face's landmarks; boxes and scores stay as detected.
+// refineAll refines the landmarks of every face large enough to be restored; boxes and
+// scores stay as detected. Faces under MinEyeDistance keep YuNet's landmarks: Restore skips
+// them, so refining them would be time spent for nothing.
 func (y *YuNet) refineAll(ctx context.Context, img *imageio.Image, faces []Face) error {
 	in, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, refineSize, refineSize))
 	if err != nil {
@@ -73,6 +75,9 @@ func (y *YuNet) refineAll(ctx context.Context, img *imageio.Image, faces []Face)
 	}
 	defer in.Destroy()
 	for i := range faces {
+		if faces[i].EyeDistance() < MinEyeDistance {
+			continue
+		}
 		for _, shifts := range refineRounds {
 			landmarks, ok, err := y.landmarksOverShifts(ctx, img, faces[i].Landmarks, shifts, in)
 			if err != nil {

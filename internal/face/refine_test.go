@@ -24,17 +24,40 @@ func TestRefineOffsetsCoverEveryStride(t *testing.T) {
 	}
 }
 
-// Where the crop shows no face, the landmarks stay as the detector gave them.
-func TestRefineKeepsLandmarksWithoutAFace(t *testing.T) {
+// Landmarks stay as the detector gave them where the crop shows no face, and on a face too
+// small to be restored; a face that is there is refined.
+func TestRefineKeepsOrMovesLandmarks(t *testing.T) {
 	y := sharedYuNet(t)
-	coffee := sharedImage(t, "images", "coffee.png")
-	invented := Face{Score: 0.9, Landmarks: [5]Point{{100, 100}, {150, 100}, {125, 130}, {105, 160}, {145, 160}}}
-	faces := []Face{invented}
-	if err := y.refineAll(context.Background(), coffee, faces); err != nil {
-		t.Fatal(err)
+	astronaut := sharedImage(t, "images", "astronaut.png")
+	found := oneFace(t, detectFaces(t, y, astronaut))
+	// The astronaut's landmarks as YuNet's detection pass gives them, before refinement.
+	raw := found
+	raw.Landmarks = [5]Point{{200.1, 101.8}, {247.1, 102.6}, {220.4, 124.5}, {198.6, 142.8}, {239.7, 143.6}}
+	tiny := raw
+	for i, p := range tiny.Landmarks {
+		tiny.Landmarks[i] = Point{210 + (p.X-210)/12, 110 + (p.Y-110)/12} // 3.9 px between the eyes
 	}
-	if faces[0] != invented {
-		t.Errorf("refined to %+v, want it unchanged: %+v", faces[0], invented)
+	invented := Face{Score: 0.9, Landmarks: [5]Point{{100, 100}, {150, 100}, {125, 130}, {105, 160}, {145, 160}}}
+	for _, c := range []struct {
+		name   string
+		img    string
+		face   Face
+		refine bool
+	}{
+		{"no face in the crop", "coffee.png", invented, false},
+		{"under MinEyeDistance", "astronaut.png", tiny, false},
+		{"the astronaut", "astronaut.png", raw, true},
+	} {
+		faces := []Face{c.face}
+		if err := y.refineAll(context.Background(), sharedImage(t, "images", c.img), faces); err != nil {
+			t.Fatal(err)
+		}
+		if moved := faces[0] != c.face; moved != c.refine {
+			t.Errorf("%s: refined %v, want %v (landmarks %v, given %v)", c.name, moved, c.refine, faces[0].Landmarks, c.face.Landmarks)
+		}
+		if c.refine && pointDist(faces[0].Landmarks[0], found.Landmarks[0]) > 0.5 {
+			t.Errorf("%s: left eye refined to %v, want where Detect puts it, %v", c.name, faces[0].Landmarks[0], found.Landmarks[0])
+		}
 	}
 }
 
