@@ -60,10 +60,11 @@ type Model struct {
 // 20% more a pixel than a 512² one. That was its tail, whose 64-channel activations at 16
 // times the window's pixels outgrow every cache: its body alone, in the same process and
 // alternating, ran 8.67k px/s at 512² and 8.54k at 1024² (1.6% slower), and 7.57k and 8.04k
-// in a noisier pair; the tail in 128² pieces costs the same a pixel at any window. general-x4v3 gets faster with size, 61k px/s at 256² to 72k
-// at 1448², then slower again: a 4000×3000 photo ×2 took 222 s both in two windows of
-// 2020×3000 (1.01× the image's pixels, 6.2 GB peak) and in twelve of about 1030² (1.05×,
-// 1.7 GB), so its 6-megapixel windows cost some 5% more a pixel.
+// in a noisier pair; the tail in 128² pieces costs the same a pixel at any window.
+// general-x4v3 gets faster with size, 61k px/s at 256² to 72k at 1448², then slower again:
+// a 4000×3000 photo ×2 took 222 s both in two windows of 2020×3000 (1.01× the image's pixels,
+// 6.2 GB peak) and in twelve of about 1030² (1.05×, 1.7 GB), so its 6-megapixel windows cost
+// some 5% more a pixel.
 //
 // Pads, measured on a 256² photo crop cut into 2×2 tiles against the whole-image run (largest
 // difference of one sample): general-x4v3 4/255 at 16, 3/255 at 20, 1/255 at 24; x4plus,
@@ -85,20 +86,17 @@ const (
 // Load opens a model file through the runtime and finds its scale. A network is opened as its
 // body and its tail when it splits (see split.go), else whole.
 func Load(ctx context.Context, rt *ort.Runtime, path string) (*Model, error) {
-	m := costsOf(path)
-	m.Name = filepath.Base(path)
-	var err error
-	if m.Session, m.Tail, err = openSplit(rt, path); err != nil {
+	body, tail, err := openSplit(rt, path)
+	if err != nil {
 		return nil, err
 	}
-	if m.Session == nil {
-		if m.Session, err = rt.Session(path, Contract); err != nil {
+	if body == nil {
+		if body, err = rt.Session(path, Contract); err != nil {
 			return nil, err
 		}
-		if m.BytesPerPixel == splitBytesPerPixel {
-			m.BytesPerPixel, m.Slowdown = largeBytesPerPixel, largeSlowdown
-		}
 	}
+	m := costsOf(path, tail != nil)
+	m.Name, m.Session, m.Tail = filepath.Base(path), body, tail
 	if m.Scale, err = m.probeScale(ctx); err != nil {
 		return nil, err
 	}
@@ -106,20 +104,23 @@ func Load(ctx context.Context, rt *ort.Runtime, path string) (*Model, error) {
 }
 
 // costsOf is a Model with the pad, memory and speed costs of the network in path, told by its
-// file's size (see the measurements above), and nothing else. A large network is taken to
-// split (every RRDBNet export does); Load corrects that when it does not.
-func costsOf(path string) *Model {
+// file's size (see the measurements above) and whether it runs as body and tail, and nothing
+// else.
+func costsOf(path string, split bool) *Model {
 	if info, err := os.Stat(path); err == nil && info.Size() > largeModelFileSize {
-		return &Model{Pad: largePad, BytesPerPixel: splitBytesPerPixel, Slowdown: splitSlowdown}
+		if split {
+			return &Model{Pad: largePad, BytesPerPixel: splitBytesPerPixel, Slowdown: splitSlowdown}
+		}
+		return &Model{Pad: largePad, BytesPerPixel: largeBytesPerPixel, Slowdown: largeSlowdown}
 	}
 	return &Model{Pad: compactPad, BytesPerPixel: compactBytesPerPixel, Slowdown: compactSlowdown}
 }
 
 // Tiles is how many tiles Upscale runs for a w×h image with the model file at path, known
 // without loading the model: a progress bar can show them while it loads, which takes over a
-// second for x4plus.
+// second for x4plus. A large network is taken to split, as every RRDBNet export does.
 func Tiles(path string, w, h int, opts Options) int {
-	m := costsOf(path)
+	m := costsOf(path, true)
 	_, tiles := planGrid(w, h, m.Grid(w, h, opts), m.Pad)
 	return len(tiles)
 }
