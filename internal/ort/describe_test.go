@@ -137,3 +137,22 @@ func TestSessionFromDataFindsExternalData(t *testing.T) {
 	}
 	runDouble(t, s, xs...)
 }
+
+// A session made from data is found under its name until it is released.
+func TestLoadedFromData(t *testing.T) {
+	rt := testRuntime(t)
+	s, err := rt.SessionFromData("doubled.onnx", doubleModel().Marshal(), doubleContract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := rt.LoadedFromData("doubled.onnx"); !ok || got != s {
+		t.Errorf("LoadedFromData = %p, %v; want the open session %p", got, ok, s)
+	}
+	if rt.Loaded("doubled.onnx") {
+		t.Error("Loaded reports a file named like the data's session; a file by that name was never opened")
+	}
+	rt.Release(s)
+	if _, ok := rt.LoadedFromData("doubled.onnx"); ok {
+		t.Error("LoadedFromData still finds the session after Release")
+	}
+}

@@ -203,6 +203,15 @@ func (r *Runtime) Loaded(path string) bool {
 	return ok
 }
 
+// LoadedFromData returns the open session SessionFromData made under name, if there is one,
+// so a caller that must build a model's data first can skip that when it is already open.
+func (r *Runtime) LoadedFromData(name string) (*Session, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.sessions[modelSource{path: name, data: []byte{}}.key()]
+	return s, ok
+}
+
 // modelSource is a model file, or a model in memory when data is set (path then only names it).
 type modelSource struct {
 	path string

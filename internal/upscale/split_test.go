@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -66,6 +67,31 @@ func TestSplitNetworkMatchesWhole(t *testing.T) {
 				t.Errorf("split and whole differ by up to %.3g, want at most 1e-5", worst)
 			}
 		})
+	}
+}
+
+// A second Load of a split network reuses the two open parts instead of reading and cutting
+// the file again: here the file is gone by then.
+func TestLoadAgainReusesTheSplit(t *testing.T) {
+	path := writeUnshuffleResize(t)
+	first, err := Load(context.Background(), testRuntime, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer testRuntime.Release(first.Session)
+	defer testRuntime.Release(first.Tail)
+	if first.Tail == nil {
+		t.Fatal("the network did not split")
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(context.Background(), testRuntime, path)
+	if err != nil {
+		t.Fatalf("second Load read the file again: %v", err)
+	}
+	if again.Session != first.Session || again.Tail != first.Tail || again.Scale != first.Scale {
+		t.Errorf("second Load gave other sessions or scale (%d, first %d)", again.Scale, first.Scale)
 	}
 }
 
