@@ -90,18 +90,40 @@ func (m Affine) Invert() Affine {
 // The result is RGB planar (3×size×size) float32 in 0..1: gray images give three equal
 // planes, alpha is ignored, 16-bit samples are scaled by 1/65535.
 func WarpFace(img *imageio.Image, m Affine, size int) []float32 {
-	out := make([]float32, 3*size*size)
-	inv := m.Invert()
+	return warp(img, m, size, 1, 1, false)
+}
+
+// warp cuts the n×n crop toCrop (image → crop) describes, as planar float32: R, G, B planes,
+// or B, G, R when bgr is set, on 0..scale. Each crop pixel averages taps×taps bilinear samples
+// spread evenly over its footprint; with one tap that is the single sample at its centre,
+// cv2.warpAffine's. Samples outside the image repeat its edge.
+func warp(img *imageio.Image, toCrop Affine, n, taps int, scale float32, bgr bool) []float32 {
+	out := make([]float32, 3*n*n)
+	toImage := toCrop.Invert()
 	s := newSampler(img)
-	plane := size * size
-	parallelRows(size, func(y0, y1 int) {
+	plane := n * n
+	red, blue := 0, 2*plane
+	if bgr {
+		red, blue = blue, red
+	}
+	weight := scale / float32(taps*taps)
+	parallelRows(n, func(y0, y1 int) {
 		var rgb [3]float32
 		for y := y0; y < y1; y++ {
-			r, g, b := out[y*size:][:size], out[plane+y*size:][:size], out[2*plane+y*size:][:size]
-			for x := range size {
-				p := inv.Apply(Point{float64(x), float64(y)})
-				s.replicate(p.X, p.Y, &rgb)
-				r[x], g[x], b[x] = rgb[0], rgb[1], rgb[2]
+			for x := range n {
+				var r, g, b float32
+				for j := range taps {
+					for i := range taps {
+						p := toImage.Apply(Point{
+							float64(x) - 0.5 + (float64(i)+0.5)/float64(taps),
+							float64(y) - 0.5 + (float64(j)+0.5)/float64(taps),
+						})
+						s.replicate(p.X, p.Y, &rgb)
+						r, g, b = r+rgb[0], g+rgb[1], b+rgb[2]
+					}
+				}
+				at := y*n + x
+				out[red+at], out[plane+at], out[blue+at] = r*weight, g*weight, b*weight
 			}
 		}
 	})

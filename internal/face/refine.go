@@ -167,38 +167,12 @@ func (y *YuNet) landmarksInWindow(ctx context.Context, in *onnx.Tensor[float32],
 }
 
 // warpBGR returns the n×n crop toCrop (image → crop) cuts from img, as YuNet reads it: BGR
-// planes on 0..255, the image's edge repeated outside it. Where the crop shrinks the image,
-// each crop pixel averages a grid of bilinear samples spread over its footprint, so a large
-// face shrinks without aliasing.
+// planes on 0..255. Where the crop shrinks the image, each crop pixel averages as many taps a
+// side as it covers image pixels, so a large face shrinks without aliasing; at most 8, so a
+// face over 770 px between the eyes is sampled a little sparsely rather than at thousands of
+// taps a pixel.
 func warpBGR(img *imageio.Image, toCrop Affine, n int) []float32 {
-	dst := make([]float32, 3*n*n)
 	toImage := toCrop.Invert()
-	// As many taps a side as image pixels per crop pixel, up to 8: a face larger than the
-	// crop by more than that (over 770 px between the eyes) is sampled a little sparsely
-	// rather than at thousands of taps a pixel.
 	taps := min(8, max(1, int(math.Ceil(math.Hypot(toImage[0], toImage[3])))))
-	weight := 255 / float32(taps*taps) // the sampler's 0..1 to 0..255
-	s := newSampler(img)
-	plane := n * n
-	parallelRows(n, func(y0, y1 int) {
-		var rgb [3]float32
-		for y := y0; y < y1; y++ {
-			for x := range n {
-				var r, g, b float32
-				for j := range taps {
-					for i := range taps {
-						p := toImage.Apply(Point{
-							float64(x) - 0.5 + (float64(i)+0.5)/float64(taps),
-							float64(y) - 0.5 + (float64(j)+0.5)/float64(taps),
-						})
-						s.replicate(p.X, p.Y, &rgb)
-						r, g, b = r+rgb[0], g+rgb[1], b+rgb[2]
-					}
-				}
-				at := y*n + x
-				dst[at], dst[plane+at], dst[2*plane+at] = b*weight, g*weight, r*weight
-			}
-		}
-	})
-	return dst
+	return warp(img, toCrop, n, taps, 255, true)
 }
