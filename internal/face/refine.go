@@ -69,6 +69,9 @@ func pointDist(a, b Point) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
 // scores stay as detected. Faces under MinEyeDistance keep YuNet's landmarks: Restore skips
 // them, so refining them would be time spent for nothing.
 func (y *YuNet) refineAll(ctx context.Context, img *imageio.Image, faces []Face) error {
+	if len(faces) == 0 {
+		return nil
+	}
 	in, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, refineSize, refineSize))
 	if err != nil {
 		return err
