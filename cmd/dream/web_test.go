@@ -274,12 +274,23 @@ func TestPageFixesADroppedImage(t *testing.T) {
 }
 
 // A long job is cancelled from the page, like Ctrl-C: it ends cancelled and writes nothing.
+// Its entry is updated in place as steps come, several a second: were it rebuilt, the cancel
+// button would be replaced under the pointer and a click could be lost, as this test's own
+// click was when it was ("could not find node").
 func TestPageCancelsALongJob(t *testing.T) {
 	d := startWeb(t, 40, nil)
 	do(t, d.tab,
 		fill(map[string]string{"prompt": "a very slow fox", "steps": "400", "width": "64", "height": "64"}),
 		chromedp.Click(chromedp.CSS("#generate")),
 		until(`(document.querySelector('#queue li.job progress') || {}).value > 0`),
+		chromedp.Evaluate[chromedp.Void](`window.seen = {button: document.querySelector('#queue li.job button.cancel'),
+			step: document.querySelector('#queue li.job progress').value}`),
+		until(`document.querySelector('#queue li.job progress').value >= window.seen.step + 3`),
+	)
+	if same := read(t, d.tab, chromedp.Evaluate[bool](`document.querySelector('#queue li.job button.cancel') === window.seen.button`)); !same {
+		t.Error("the cancel button was replaced while the job ran three steps")
+	}
+	do(t, d.tab,
 		chromedp.Click(chromedp.CSS(`#queue li.job button.cancel`)),
 		until(`document.querySelector('#queue li.job span.state').textContent.includes('cancelled')`),
 	)

@@ -390,14 +390,19 @@ const jobItems = new Map(); // id -> its li
 const ACTIVE = new Set(['queued', 'running']);
 const KEEP_FINISHED = 50;
 
-// onJob takes one JOB (from the event stream or a POST answer) and redraws its entry.
+// onJob takes one JOB (from the event stream or a POST answer) and brings its entry up to
+// date. The entry is made once and then changed in place: rebuilt on every step (several a
+// second), its cancel button would be replaced under the pointer, and a press and a release
+// on two different buttons make no click.
 function onJob(job) {
   const before = jobs.get(job.id);
   jobs.set(job.id, job);
-  const li = renderJob(job);
-  const old = jobItems.get(job.id);
-  if (old) old.replaceWith(li);
-  jobItems.set(job.id, li);
+  let li = jobItems.get(job.id);
+  if (!li) {
+    li = newJobItem(job.id);
+    jobItems.set(job.id, li);
+  }
+  updateJobItem(li, job);
   orderQueue();
   // A finished job wrote images: show them even if the gallery event was missed.
   if (job.state === 'done' && (!before || before.state !== 'done')) scheduleGalleryReload();
@@ -435,27 +440,35 @@ function orderQueue() {
   }
 }
 
-function renderJob(job) {
+// newJobItem makes the empty entry of job id: its state, place in line, source and cancel
+// button, its line, progress bar and text, notes and results, filled by updateJobItem.
+function newJobItem(id) {
   const li = document.createElement('li');
-  li.className = `job ${job.state}`;
-  li.dataset.id = job.id;
+  li.dataset.id = id;
+  const cancel = element('button', 'cancel', 'cancel');
+  cancel.type = 'button';
+  cancel.addEventListener('click', () => cancelJob(id, cancel));
+  const head = element('div', 'job-head', '');
+  head.append(element('span', 'state', ''), element('span', 'position', ''), element('span', 'source', 'shell'), cancel);
+  li.append(head, element('code', 'line', ''), document.createElement('progress'),
+    element('div', 'progress-text', ''), element('div', 'notes', ''), element('div', 'results', ''));
+  return li;
+}
 
-  const head = document.createElement('div');
-  head.className = 'job-head';
-  const state = element('span', 'state', job.state);
-  head.append(state);
-  if (job.state === 'queued' && job.position) head.append(element('span', 'position', `#${job.position} in line`));
-  if (job.source === 'shell') head.append(element('span', 'source', 'shell'));
-  if (ACTIVE.has(job.state)) {
-    const cancel = element('button', 'cancel', 'cancel');
-    cancel.type = 'button';
-    cancel.addEventListener('click', () => cancelJob(job.id, cancel));
-    head.append(cancel);
-  }
-  li.append(head, element('code', 'line', job.line));
+// updateJobItem shows job in its entry.
+function updateJobItem(li, job) {
+  const part = (selector) => li.querySelector(selector);
+  li.className = `job ${job.state}`;
+  part('.state').textContent = job.state;
+  const position = job.state === 'queued' && job.position ? `#${job.position} in line` : '';
+  part('.position').textContent = position;
+  part('.position').hidden = !position;
+  part('.source').hidden = job.source !== 'shell';
+  part('.cancel').hidden = !ACTIVE.has(job.state);
+  part('.line').textContent = job.line;
 
   const p = job.progress;
-  const bar = document.createElement('progress');
+  const bar = part('progress');
   if (p && p.total > 0) {
     bar.max = p.total;
     bar.value = p.done;
@@ -464,23 +477,21 @@ function renderJob(job) {
   } else if (job.state !== 'running') {
     bar.max = 1;
     bar.value = 0;
-  } // a running job without numbers yet keeps the indeterminate bar
-  const failed = job.state === 'failed' || job.state === 'cancelled';
-  const text = failed && job.error ? job.error : (p && p.text) || '';
-  li.append(bar, element('div', 'progress-text', text));
-
-  for (const note of job.notes || []) li.append(element('div', 'note', note));
-  if (job.results && job.results.length) {
-    const results = element('div', 'results', '');
-    for (const r of job.results) {
-      const a = element('a', '', r.name);
-      a.href = fileURL(r.name);
-      a.target = '_blank';
-      results.append(a, ' ');
-    }
-    li.append(results);
+  } else {
+    bar.removeAttribute('value'); // a running job without numbers yet: the indeterminate bar
   }
-  return li;
+  const failed = job.state === 'failed' || job.state === 'cancelled';
+  part('.progress-text').textContent = failed && job.error ? job.error : (p && p.text) || '';
+
+  part('.notes').replaceChildren(...(job.notes || []).map((note) => element('div', 'note', note)));
+  const links = [];
+  for (const r of job.results || []) {
+    const a = element('a', '', r.name);
+    a.href = fileURL(r.name);
+    a.target = '_blank';
+    links.push(a, ' ');
+  }
+  part('.results').replaceChildren(...links);
 }
 
 async function cancelJob(id, button) {
