@@ -1,3 +1,7 @@
+// Slurm runs on Unix only, and the test checks for leftover daemons with kill(pid, 0).
+
+//go:build unix
+
 package main
 
 import (

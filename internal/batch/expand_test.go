@@ -25,7 +25,7 @@ func writeFile(t *testing.T, dir, name string) string {
 }
 
 func TestExpand(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	for _, name := range []string{"b.png", "a.JPG", "c.webp", "notes.txt", ".hidden.png", "sub/d.png", "e.jpeg"} {
 		writeFile(t, dir, name)
 	}
@@ -77,7 +77,7 @@ func TestExpand(t *testing.T) {
 }
 
 func TestExpandEmptyFolder(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, dir, "readme.txt")
 	_, isBatch, err := Expand(dir, "")
 	if !isBatch || err == nil || !strings.Contains(err.Error(), "holds no PNG, JPEG or WebP images") {
@@ -86,10 +86,12 @@ func TestExpandEmptyFolder(t *testing.T) {
 }
 
 func TestPlanNumbersItems(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, dir, "1.png")
 	writeFile(t, dir, "2.png")
-	lines := []string{"", "# a comment", "!fix " + dir + " -G 0.5", "a cat -s 5", "!help", "-S", "!fix " + filepath.Join(dir, "*.gif") + " -U 2"}
+	// Quoted, as a line must quote a path whose backslashes (Windows') are not escapes.
+	gifs := job.Quote(filepath.Join(dir, "*.gif"))
+	lines := []string{"", "# a comment", "!fix " + job.Quote(dir) + " -G 0.5", "a cat -s 5", "!help", "-S", "!fix " + gifs + " -U 2"}
 	entries, items := Plan(lines, func(job.Job) string { return "" })
 	var got []string
 	for _, e := range entries {
@@ -98,12 +100,12 @@ func TestPlanNumbersItems(t *testing.T) {
 	want := []string{
 		"-1||", "-1|# a comment|",
 		"0|" + filepath.Join(dir, "1.png") + "|", "1|" + filepath.Join(dir, "2.png") + "|",
-		"2|a cat -s 5|", "-1|!help|", "3|-S|error", "4|!fix " + filepath.Join(dir, "*.gif") + " -U 2|error",
+		"2|a cat -s 5|", "-1|!help|", "3|-S|error", "4|!fix " + gifs + " -U 2|error",
 	}
 	if items != 5 || !slices.Equal(got, want) {
 		t.Errorf("%d items:\n%s\nwant 5:\n%s", items, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if line := entries[2].Job.Line; line != `!fix "`+filepath.Join(dir, "1.png")+`" -G 0.5 -ft gfpgan` {
+	if line := entries[2].Job.Line; line != "!fix "+job.Quote(filepath.Join(dir, "1.png"))+" -G 0.5 -ft gfpgan" {
 		t.Errorf("the first image's line is %q", line)
 	}
 }

@@ -23,7 +23,7 @@ func writeResult(t *testing.T, dir, name, command string) {
 }
 
 func TestResumeRecognisesResultsByCommand(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeResult(t, dir, "a.fixed.png", `!fix "in/a.png" -U 2 0.75`)
 	writeResult(t, dir, "renamed.png", `!fix "in/b.png"   -U 2 0.75`) // spacing does not matter
 	writeResult(t, dir, "b.fixed-01.png", `!fix "in/b.png" -U 4 0.75`)
@@ -61,7 +61,7 @@ func TestResumeRecognisesResultsByCommand(t *testing.T) {
 }
 
 func TestResumeMissingFolder(t *testing.T) {
-	done, _ := NewResume().Done(filepath.Join(t.TempDir(), "none"), Expected{Commands: []string{`!fix "a.png" -U 2 0.75`}, Seeded: true})
+	done, _ := NewResume().Done(filepath.Join(tempDir(t), "none"), Expected{Commands: []string{`!fix "a.png" -U 2 0.75`}, Seeded: true})
 	if done {
 		t.Error("an item was found done in a folder that does not exist")
 	}

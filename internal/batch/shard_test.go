@@ -3,6 +3,8 @@ package batch
 import (
 	"fmt"
 	"testing"
+
+	"dream/internal/job"
 )
 
 // Every item is done by exactly one shard, whatever the number of shards.
@@ -77,13 +79,13 @@ func TestShardFromEnvironment(t *testing.T) {
 // Sharding a planned file: 23 items over N shards, each item owned once, and the Slurm
 // variables of each array task pick the same split as --shard.
 func TestShardedPlanCoversFileOnce(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	var lines []string
 	for i := range 20 {
 		writeFile(t, dir, fmt.Sprintf("img%02d.png", i))
 	}
-	lines = append(lines, "# photos", "!fix "+dir+" -U 2", "a cat -S 1", "!help", "a dog -S 2 -n 2", "!fix nowhere.png -U 2")
-	entries, items := Plan(lines, func(j jobT) string { return t.TempDir() })
+	lines = append(lines, "# photos", "!fix "+job.Quote(dir)+" -U 2", "a cat -S 1", "!help", "a dog -S 2 -n 2", "!fix nowhere.png -U 2")
+	entries, items := Plan(lines, func(j jobT) string { return tempDir(t) })
 	if items != 23 {
 		t.Fatalf("%d items, want 23", items)
 	}

@@ -18,9 +18,10 @@ import (
 //
 // The complete content is written to a hidden temp file in dir (locked, see
 // RemoveStaleTemps), synced, and only then hard-linked to the name, so no name ever
-// shows a partial file. Where the filesystem has no hard links, the temp file is renamed
-// without replacing instead. On any error, or a panic in write, the temp file is removed
-// and nothing else changes. When every name exists, the error wraps fs.ErrExist.
+// shows a partial file. Where the filesystem has no hard links, and always on Windows,
+// the temp file is renamed without replacing instead. On any error, or a panic in write,
+// the temp file is removed and nothing else changes. When every name exists, the error
+// wraps fs.ErrExist.
 func WriteFileExclusive(dir string, names []string, write func(io.Writer) error) (string, error) {
 	if len(names) == 0 {
 		return "", fmt.Errorf("no file name to write in %s", dir)
@@ -51,11 +52,13 @@ func WriteFileExclusive(dir string, names []string, write func(io.Writer) error)
 // claim gives the complete temp file the name path, unless something (even a dangling
 // symlink) already has it: that fails with fs.ErrExist and changes nothing.
 func (t *tempFile) claim(path string) error {
-	err := linkFile(t.path, path)
-	if !linkUnsupported(err) {
-		return err
+	if claimsByLink {
+		err := linkFile(t.path, path)
+		if !linkUnsupported(err) {
+			return err
+		}
 	}
-	if err := renameNoReplace(t.path, path); err != nil {
+	if err := t.renameNoReplace(path); err != nil {
 		return err
 	}
 	t.gone = true

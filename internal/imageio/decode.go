@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"golang.org/x/image/webp"
 )
@@ -24,6 +25,11 @@ func Load(path string) (*Image, error) {
 		return nil, readError(path, err)
 	}
 	defer f.Close()
+	// Windows opens a folder like a file and then answers "Incorrect function" to reading
+	// it; saying what it is works everywhere.
+	if info, err := f.Stat(); err == nil && info.IsDir() {
+		return nil, readError(path, &fs.PathError{Op: "read", Path: path, Err: syscall.EISDIR})
+	}
 	return Decode(f, path)
 }
 
@@ -207,17 +213,18 @@ func readError(name string, err error) error {
 }
 
 // osReason drops the "open PATH:" prefix of os errors, since every message
-// here already names the file (and may otherwise show a temp file's name).
+// here already names the file (and may otherwise show a temp file's name), and
+// the full stop Windows ends its sentences with, since the reason ends a message.
 func osReason(err error) string {
 	var pathErr *fs.PathError
-	if errors.As(err, &pathErr) {
-		return pathErr.Err.Error()
-	}
 	var linkErr *os.LinkError
-	if errors.As(err, &linkErr) {
-		return linkErr.Err.Error()
+	switch {
+	case errors.As(err, &pathErr):
+		err = pathErr.Err
+	case errors.As(err, &linkErr):
+		err = linkErr.Err
 	}
-	return err.Error()
+	return strings.TrimSuffix(err.Error(), ".")
 }
 
 // decodeError describes a decoder failure on name, whose bytes are data.

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -169,7 +170,7 @@ func TestLoadPNGKinds(t *testing.T) {
 	for _, k := range pngKinds() {
 		t.Run(k.name, func(t *testing.T) {
 			data, want := k.build(t)
-			path := writeFile(t, t.TempDir(), "in.png", data)
+			path := writeFile(t, tempDir(t), "in.png", data)
 			got, err := Load(path)
 			if err != nil {
 				t.Fatal(err)
@@ -261,7 +262,7 @@ func TestJPEGOrientation(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("%s/%d", byteOrder, tt.orientation), func(t *testing.T) {
 				data := withExif(base, exifTIFFBlock(byteOrder, tt.orientation))
-				path := writeFile(t, t.TempDir(), "photo.jpg", data)
+				path := writeFile(t, tempDir(t), "photo.jpg", data)
 				got, err := Load(path)
 				if err != nil {
 					t.Fatal(err)
@@ -375,7 +376,7 @@ func TestLoadWebP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeFile(t, t.TempDir(), "in.webp", tt.data)
+			path := writeFile(t, tempDir(t), "in.webp", tt.data)
 			got, err := Load(path)
 			if err != nil {
 				t.Fatal(err)
@@ -391,7 +392,7 @@ func TestLoadWebP(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	goodPNG, _ := pngKinds()[9].build(t) // rgb8
 	bigPNG := bigNoisePNG(t)
 	jpegData := quadrantJPEG(t)
@@ -488,10 +489,13 @@ func TestErrorMessagesAreOneLine(t *testing.T) {
 }
 
 func TestLoadUnreadable(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("on Windows chmod sets only the read-only attribute: a file cannot be made unreadable that way")
+	}
 	if os.Getuid() == 0 {
 		t.Skip("root can read anything")
 	}
-	path := writeFile(t, t.TempDir(), "locked.png", []byte("x"))
+	path := writeFile(t, tempDir(t), "locked.png", []byte("x"))
 	if err := os.Chmod(path, 0); err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestNextPrefix(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := tempDir(t)
 			for _, f := range tc.files {
 				if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
 					t.Fatal(err)
@@ -76,7 +76,7 @@ func TestNextPrefix(t *testing.T) {
 			}
 		})
 	}
-	if got, err := NextPrefix(filepath.Join(t.TempDir(), "missing")); err != nil || got != "000001" {
+	if got, err := NextPrefix(filepath.Join(tempDir(t), "missing")); err != nil || got != "000001" {
 		t.Errorf("missing directory: %q, %v; want 000001", got, err)
 	}
 }

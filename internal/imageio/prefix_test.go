@@ -9,7 +9,7 @@ import (
 )
 
 func TestReservePrefixSkipsReservedNumbers(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, dir, "000003.1.png", nil)
 	first, err := ReservePrefix(dir)
 	if err != nil || first.Prefix != "000004" {
@@ -34,7 +34,7 @@ func TestReservePrefixSkipsReservedNumbers(t *testing.T) {
 
 // A marker left by a killed process only costs its number.
 func TestReservePrefixAfterLeftoverMarker(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, dir, ".dream-prefix-000007", nil)
 	r, err := ReservePrefix(dir)
 	if err != nil || r.Prefix != "000008" {
@@ -46,7 +46,7 @@ func TestReservePrefixAfterLeftoverMarker(t *testing.T) {
 // A process that listed the folder before another one's images appeared tries a number
 // already in use: the listing after its marker exists shows that, and it moves on.
 func TestReservePrefixGivesUpUsedNumber(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, dir, "000003.42.png", nil)
 	writeFile(t, dir, "000004.42.png", nil)
 	r, err := reserveFrom(dir, 3)
@@ -60,7 +60,7 @@ func TestReservePrefixGivesUpUsedNumber(t *testing.T) {
 }
 
 func TestReservePrefixMissingFolder(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "missing")
+	dir := filepath.Join(tempDir(t), "missing")
 	if _, err := ReservePrefix(dir); err == nil || !strings.HasPrefix(err.Error(), "cannot reserve PREFIX 000001 in "+dir+": ") {
 		t.Errorf("error %v, want one naming the PREFIX and the folder", err)
 	}
@@ -69,7 +69,7 @@ func TestReservePrefixMissingFolder(t *testing.T) {
 // Commands in many processes at once, all with the same seeds: each gets its own PREFIX
 // and writes its images under it; the reservations are gone afterwards.
 func TestReservePrefixConcurrentCommands(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	const commands = 24
 	prefixes := make([]string, commands)
 	var wg sync.WaitGroup

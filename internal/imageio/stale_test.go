@@ -1,5 +1,3 @@
-//go:build unix
-
 package imageio
 
 import (
@@ -14,7 +12,7 @@ import (
 )
 
 func TestRemoveStaleTempsKeepsLiveWritersTemps(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	live, err := createTemp(dir, "out.png")
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +35,7 @@ func TestRemoveStaleTempsKeepsLiveWritersTemps(t *testing.T) {
 }
 
 func TestRemoveStaleTempsLeavesOtherFiles(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	others := []string{".a.tmp-", ".dream-prefix-000001", ".hidden", ".x.tmp-12a", "000001.42.png", "a.tmp-123"}
 	for _, name := range others {
 		writeFile(t, dir, name, nil)
@@ -57,15 +55,15 @@ func TestRemoveStaleTempsLeavesOtherFiles(t *testing.T) {
 }
 
 func TestRemoveStaleTempsMissingDirectory(t *testing.T) {
-	if removed, err := RemoveStaleTemps(filepath.Join(t.TempDir(), "missing")); removed != 0 || err != nil {
+	if removed, err := RemoveStaleTemps(filepath.Join(tempDir(t), "missing")); removed != 0 || err != nil {
 		t.Errorf("RemoveStaleTemps = %d, %v; want 0, nil", removed, err)
 	}
 }
 
-// A writer in another process keeps its temp file while it runs; killed with SIGKILL, it
-// cannot clean up, and RemoveStaleTemps removes what it left.
+// A writer in another process keeps its temp file while it runs; killed (SIGKILL, or
+// TerminateProcess on Windows), it cannot clean up, and RemoveStaleTemps removes what it left.
 func TestRemoveStaleTempsAfterWriterKilled(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperStuckWriter$")
 	cmd.Env = append(os.Environ(), "DREAM_TEST_STUCK_WRITER="+dir)
 	stdout, err := cmd.StdoutPipe()
@@ -85,7 +83,7 @@ func TestRemoveStaleTempsAfterWriterKilled(t *testing.T) {
 	if names := dirNames(t, dir); len(names) != 1 {
 		t.Fatalf("directory holds %v, want the writer's temp file", names)
 	}
-	cmd.Process.Kill() // SIGKILL: no deferred cleanup runs
+	cmd.Process.Kill() // SIGKILL or TerminateProcess: no deferred cleanup runs
 	cmd.Wait()
 	if removed, err := RemoveStaleTemps(dir); removed != 1 || err != nil {
 		t.Errorf("RemoveStaleTemps = %d, %v after the kill; want 1, nil", removed, err)

@@ -34,7 +34,7 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	if err := tmp.fill(write); err != nil {
 		return writeError(path, err)
 	}
-	if err := os.Rename(tmp.path, path); err != nil {
+	if err := tmp.replace(path); err != nil {
 		return writeError(path, err)
 	}
 	tmp.gone = true
@@ -43,8 +43,11 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 }
 
 // tempFile is the hidden file a result is written to before it gets its name. Its writer
-// holds an exclusive flock on it for as long as the name exists, which is how
-// RemoveStaleTemps tells a live writer's temp file from one whose process died.
+// holds a lock on it for as long as the name exists, which is how RemoveStaleTemps tells a
+// live writer's temp file from one whose process died: an exclusive flock on Unix
+// (temp_byname.go); on Windows, the open file itself, which denies everyone else the right
+// to delete it (temp_windows.go). Either way the system drops the lock when the process
+// ends, however it ends.
 type tempFile struct {
 	f    *os.File
 	path string
@@ -52,14 +55,15 @@ type tempFile struct {
 }
 
 // tempPattern is the name of the temp files for a file named base, the pattern
-// RemoveStaleTemps recognises (os.CreateTemp puts digits in place of the *).
+// RemoveStaleTemps recognises (random digits take the place of the *).
 func tempPattern(base string) string { return "." + base + ".tmp-*" }
 
 // createTemp creates a locked temp file in dir for a file named base.
 func createTemp(dir, base string) (*tempFile, error) {
-	// RemoveStaleTemps may open the file between its creation and the lock, find it
-	// unlocked and remove it. Then the name no longer leads to this file, and a new one
-	// is made; a handful of tries is more than such a rare race can take.
+	// Where the lock is taken after the file is created (flock), RemoveStaleTemps may open
+	// the file in between, find it unlocked and remove it. Then the name no longer leads
+	// to this file, and a new one is made; a handful of tries is more than such a rare
+	// race can take.
 	for range 4 {
 		tmp, err := tryCreateTemp(dir, base)
 		if tmp != nil || err != nil {
@@ -72,36 +76,6 @@ func createTemp(dir, base string) (*tempFile, error) {
 // errTempRemoved is what createTemp reports when its temp files keep disappearing.
 var errTempRemoved = errors.New("another program keeps removing the temporary file; " +
 	"check what else cleans this folder")
-
-// tryCreateTemp is createTemp's single try: nil and no error when the temp file was
-// removed before it was locked.
-func tryCreateTemp(dir, base string) (*tempFile, error) {
-	f, err := os.CreateTemp(dir, tempPattern(base))
-	if err != nil {
-		return nil, err
-	}
-	tmp := &tempFile{f: f, path: f.Name()}
-	if err := lockFile(f); err != nil {
-		tmp.discard()
-		return nil, err
-	}
-	if !stillNamed(f, tmp.path) {
-		tmp.gone = true // the name is not this file's any more: never remove it
-		tmp.discard()
-		return nil, nil
-	}
-	return tmp, nil
-}
-
-// stillNamed reports whether path still leads to the open file f.
-func stillNamed(f *os.File, path string) bool {
-	opened, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	named, err := os.Lstat(path)
-	return err == nil && os.SameFile(opened, named)
-}
 
 // fill runs write into the temp file and makes the bytes durable, so that no name can
 // ever show an empty or partial file, even after a crash. The file stays open: closing
@@ -124,7 +98,7 @@ func (t *tempFile) fill(write func(io.Writer) error) error {
 // closes the file, so the lock covers the name's whole life.
 func (t *tempFile) discard() {
 	if !t.gone {
-		os.Remove(t.path)
+		t.removeName()
 		t.gone = true
 	}
 	t.f.Close() // may already be closed; the error does not matter then

@@ -1,3 +1,7 @@
+// cpuTime reads getrusage, which Windows lacks.
+
+//go:build unix
+
 package upscale
 
 import (
