@@ -62,22 +62,31 @@ func (d device) wants(provider string) bool {
 }
 
 // chooseLibrary picks the library to load. --ort-lib and $ONNXRUNTIME_LIB are taken as they
-// are. Otherwise a device that may use CUDA gets the CUDA build when it is installed and the
-// loader finds every library its CUDA provider needs; else the CPU build (FindLibrary), which
-// starts faster and is newer, and the CUDA build only where there is no other.
+// are. Otherwise a device that may use CUDA gets the CUDA build when it is installed, built
+// for this platform, and the loader finds every library its CUDA provider needs; else the CPU
+// build (FindLibrary), which starts faster and is newer, and the CUDA build only where there
+// is no other.
 func chooseLibrary(flag string, dev device) (string, error) {
 	if flag != "" || !dev.wants("cuda") || os.Getenv(EnvLibrary) != "" {
 		return FindLibrary(flag)
 	}
 	gpu := GPULibrary()
-	if fileExists(gpu) && cudaProblem(gpu) == "" {
+	if !fileExists(gpu) {
+		return FindLibrary("")
+	}
+	foreign := checkPlatform(gpu)
+	if foreign == nil && cudaProblem(gpu) == "" {
 		return gpu, nil
 	}
 	path, err := FindLibrary("")
-	if err != nil && fileExists(gpu) {
-		return gpu, nil
+	switch {
+	case err == nil:
+		return path, nil
+	case foreign != nil:
+		// Nothing else was found: the foreign build is the thing to tell about.
+		return "", fmt.Errorf("%v: %s", foreign, installHint)
 	}
-	return path, err
+	return gpu, nil
 }
 
 // cudaProblem says, in words for the user, why the CUDA provider cannot start with the
@@ -86,17 +95,40 @@ func chooseLibrary(flag string, dev device) (string, error) {
 // is installed (chooseLibrary passed it over), or that it is not.
 func cudaProblem(lib string) string {
 	if provider := filepath.Join(filepath.Dir(lib), cudaProviderFile); fileExists(provider) {
+		if runtime.GOOS == "windows" {
+			return "" // a DLL's imports are not checked: ONNX Runtime names the first one missing
+		}
 		return missingCUDALibraries(provider)
 	}
 	gpu := GPULibrary()
 	if !fileExists(gpu) {
-		return "ONNX Runtime's CUDA build is not installed: run 'make ort CUDA=1' (or scripts/install_onnxruntime --cuda)"
+		return cudaBuildNote(runtime.GOOS, runtime.GOARCH)
+	}
+	if err := checkPlatform(gpu); err != nil {
+		return fmt.Sprintf("the installed CUDA build cannot be used: %v", err)
 	}
 	if problem := cudaProblem(gpu); problem != "" {
 		return problem
 	}
 	return fmt.Sprintf("ONNX Runtime was loaded from %s, a build without the CUDA provider: the CUDA build is %s (--ort-lib)",
 		lib, gpu)
+}
+
+// cudaBuildNote says how to get ONNX Runtime's CUDA build on goos/goarch. The CUDA build dream
+// installs (scripts/install_onnxruntime --cuda) exists for Linux x64 only; elsewhere the user
+// brings one.
+func cudaBuildNote(goos, goarch string) string {
+	switch {
+	case goos == "linux" && goarch == "amd64":
+		return "ONNX Runtime's CUDA build is not installed: run 'make ort CUDA=1' (or scripts/install_onnxruntime --cuda)"
+	case goos == "darwin":
+		return "ONNX Runtime has no CUDA build for macOS: use --device coreml or cpu"
+	case goos == "windows":
+		return "the ONNX Runtime loaded has no " + cudaProviderName(goos) + " beside it: dream installs ONNX Runtime's " +
+			"CUDA build on Linux x64 only; give the CUDA build of ONNX Runtime for Windows with --ort-lib"
+	}
+	return "dream installs ONNX Runtime's CUDA build on Linux x64 only: give a CUDA build of ONNX Runtime for " +
+		goos + "/" + goarch + " with --ort-lib"
 }
 
 // GPU is the CUDA device the sessions run on, as its driver describes it.

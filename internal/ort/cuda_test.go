@@ -58,6 +58,7 @@ func TestChooseLibrary(t *testing.T) {
 		name, device, flag string
 		nvidiaFound        bool
 		noCPUBuild         bool
+		foreignGPU         bool // the CUDA build in the cache is for another CPU
 		want               string
 	}{
 		{name: "cpu", device: "cpu", nvidiaFound: true, want: cpu},
@@ -68,6 +69,9 @@ func TestChooseLibrary(t *testing.T) {
 		{name: "auto, libraries found", device: "auto", nvidiaFound: true, want: gpu},
 		{name: "cuda, no CPU build", device: "cuda", noCPUBuild: true, want: gpu},
 		{name: "--ort-lib", device: "cuda", flag: flagLib, nvidiaFound: true, want: flagLib},
+		{name: "auto, CUDA build for another CPU", device: "auto", nvidiaFound: true, foreignGPU: true, want: cpu},
+		{name: "cuda, CUDA build for another CPU, no CPU build", device: "cuda", nvidiaFound: true, foreignGPU: true,
+			noCPUBuild: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,11 +87,21 @@ func TestChooseLibrary(t *testing.T) {
 				}
 				t.Cleanup(func() { os.Rename(hidden, cpu) })
 			}
+			if tt.foreignGPU {
+				writeFile(t, gpu, headerFor(foreignPlatform()))
+				t.Cleanup(func() { touch(t, gpu) })
+			}
 			dev, err := parseDevice(tt.device)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got, err := chooseLibrary(tt.flag, dev)
+			if tt.want == "" {
+				if err == nil || !strings.Contains(err.Error(), " is a library for "+foreignPlatform().String()) {
+					t.Errorf("chooseLibrary(%q, %s) = %q, %v; want the foreign library refused", tt.flag, tt.device, got, err)
+				}
+				return
+			}
 			if err != nil || got != tt.want {
 				t.Errorf("chooseLibrary(%q, %s) = %q, %v; want %q", tt.flag, tt.device, got, err, tt.want)
 			}
@@ -123,6 +137,38 @@ func TestCUDAProblem(t *testing.T) {
 	}
 	if got := cudaProblem(cpu); !strings.Contains(got, "a build without the CUDA provider: the CUDA build is "+gpu) {
 		t.Errorf("the CPU build loaded though the CUDA build could run: %q", got)
+	}
+	writeFile(t, gpu, headerFor(foreignPlatform()))
+	want := "the installed CUDA build cannot be used: " + gpu + " is a library for " + foreignPlatform().String()
+	if got := cudaProblem(cpu); !strings.Contains(got, want) {
+		t.Errorf("the CUDA build for another CPU: %q, want %q", got, want)
+	}
+}
+
+// TestCUDABuildNote checks what each platform's user is told to do for CUDA: 'make ort CUDA=1'
+// only where dream installs the CUDA build, --ort-lib elsewhere.
+func TestCUDABuildNote(t *testing.T) {
+	tests := []struct {
+		goos, goarch string
+		want         []string
+	}{
+		{"linux", "amd64", []string{"CUDA build is not installed: run 'make ort CUDA=1'"}},
+		{"linux", "arm64", []string{"Linux x64 only", "CUDA build of ONNX Runtime for linux/arm64 with --ort-lib"}},
+		{"windows", "amd64", []string{"onnxruntime_providers_cuda.dll", "CUDA build of ONNX Runtime for Windows with --ort-lib"}},
+		{"darwin", "arm64", []string{"no CUDA build for macOS", "--device coreml"}},
+	}
+	for _, tt := range tests {
+		note := cudaBuildNote(tt.goos, tt.goarch)
+		for _, part := range tt.want {
+			if !strings.Contains(note, part) {
+				t.Errorf("%s/%s: %q lacks %q", tt.goos, tt.goarch, note, part)
+			}
+		}
+		if tt.goarch != "amd64" || tt.goos != "linux" {
+			if strings.Contains(note, "make ort") {
+				t.Errorf("%s/%s: %q tells to run make ort", tt.goos, tt.goarch, note)
+			}
+		}
 	}
 }
 

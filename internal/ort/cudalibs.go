@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -18,7 +19,14 @@ const GPUVersion = "1.29.0"
 
 // cudaProviderFile is the CUDA provider, which ONNX Runtime loads from its own folder when a
 // session asks for CUDA.
-const cudaProviderFile = "libonnxruntime_providers_cuda.so"
+var cudaProviderFile = cudaProviderName(runtime.GOOS)
+
+func cudaProviderName(goos string) string {
+	if goos == "windows" {
+		return "onnxruntime_providers_cuda.dll"
+	}
+	return "libonnxruntime_providers_cuda.so"
+}
 
 // GPULibrary is where scripts/install_onnxruntime --cuda puts the CUDA build's library, in a
 // folder of its own beside the CPU build's, with its providers.

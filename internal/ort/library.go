@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -25,8 +26,17 @@ const MinVersion = "1.24.0"
 const EnvLibrary = "ONNXRUNTIME_LIB"
 
 // installHint tells people how to get the library; every "not found" message ends with it.
-const installHint = "run 'make ort' (or scripts/install_onnxruntime) to install ONNX Runtime " + WantedVersion +
-	", or pass --ort-lib PATH"
+var installHint = installHintFor(runtime.GOOS)
+
+// installHintFor is the install hint for goos. dream installs the runtime itself on every OS;
+// people who build dream from its source tree on Linux know 'make ort' too.
+func installHintFor(goos string) string {
+	hint := "run 'dream --install-runtime'"
+	if goos == "linux" {
+		hint += " (or 'make ort' in dream's source tree)"
+	}
+	return hint + " to install ONNX Runtime " + WantedVersion + ", or pass --ort-lib PATH"
+}
 
 // CacheDir is where dream keeps what it downloads: $DREAM_CACHE, else ~/.cache/dream.
 func CacheDir() string {
@@ -65,9 +75,11 @@ func systemLibraryNames() []string {
 }
 
 // FindLibrary returns the path of the ONNX Runtime library to load. It tries, in order, the
-// --ort-lib flag, $ONNXRUNTIME_LIB, the project's own install in CacheDir, and the system.
-// An explicit flag or variable that names a missing file is an error rather than a fallback,
-// so a typo is not silently replaced by another library.
+// --ort-lib flag, $ONNXRUNTIME_LIB, the project's own install in CacheDir, and the places
+// this OS's loader searches (see systemSearch). An explicit flag or variable that names a
+// missing file, or a library for another OS or CPU, is an error rather than a fallback, so a
+// mistake is not silently replaced by another library. A library for another platform that
+// the search finds is passed over, and reported only when nothing else is found.
 func FindLibrary(flag string) (string, error) {
 	if flag != "" {
 		return explicitLibrary(flag, "--ort-lib")
@@ -75,45 +87,117 @@ func FindLibrary(flag string) (string, error) {
 	if env := os.Getenv(EnvLibrary); env != "" {
 		return explicitLibrary(env, EnvLibrary)
 	}
-	tried := []string{}
 	own := filepath.Join(CacheDir(), "onnxruntime", WantedVersion, libraryFileName())
-	if fileExists(own) {
-		return own, nil
-	}
-	tried = append(tried, own)
-	for _, name := range systemLibraryNames() {
-		if path, ok := findOnSystem(name); ok {
+	search := systemSearch(runtime.GOOS, os.Getenv, executableDir())
+	var mismatch error
+	for _, path := range append([]string{own}, search.paths(systemLibraryNames())...) {
+		if !fileExists(path) {
+			continue
+		}
+		err := checkPlatform(path)
+		if err == nil {
 			return path, nil
 		}
-		tried = append(tried, name+" in the system library path")
+		if mismatch == nil {
+			mismatch = err
+		}
 	}
-	return "", fmt.Errorf("ONNX Runtime library not found (tried --ort-lib, $%s, %s): %s",
-		EnvLibrary, strings.Join(tried, ", "), installHint)
+	if mismatch != nil {
+		return "", fmt.Errorf("%v: %s", mismatch, installHint)
+	}
+	return "", fmt.Errorf("ONNX Runtime library not found (tried --ort-lib, $%s, %s, %s in %s): %s",
+		EnvLibrary, own, joinNames(systemLibraryNames()), search.where, installHint)
 }
 
 func explicitLibrary(path, from string) (string, error) {
 	if !fileExists(path) {
 		return "", fmt.Errorf("ONNX Runtime library %s (from %s) does not exist: %s", path, from, installHint)
 	}
+	if err := checkPlatform(path); err != nil {
+		return "", fmt.Errorf("%v (from %s): %s", err, from, installHint)
+	}
 	return path, nil
 }
 
-// findOnSystem looks for a library name in the directories the dynamic loader searches by
-// default; the loader would find it there too, but we want a path to report.
-func findOnSystem(name string) (string, bool) {
-	dirs := filepath.SplitList(os.Getenv("LD_LIBRARY_PATH"))
-	dirs = append(dirs, "/usr/local/lib", "/usr/lib", "/usr/lib64", "/usr/lib/x86_64-linux-gnu",
-		"/usr/lib/aarch64-linux-gnu", "/opt/homebrew/lib")
-	for _, dir := range dirs {
-		if dir == "" {
-			continue
-		}
-		path := filepath.Join(dir, name)
-		if fileExists(path) {
-			return path, true
+// librarySearch is where FindLibrary looks after dream's own install: folders in order, and
+// how messages name them.
+type librarySearch struct {
+	dirs  []string
+	where string
+}
+
+// systemSearch lists the folders goos's loader would search for a library dream names without
+// a path; FindLibrary looks in them itself because it wants a path to check and to report.
+// getenv and exeDir (the folder of dream's executable) are parameters so that a test on one OS
+// can check another's list.
+func systemSearch(goos string, getenv func(string) string, exeDir string) librarySearch {
+	var s librarySearch
+	switch goos {
+	case "windows":
+		// LoadLibrary searches the executable's folder first and %PATH% last; a release
+		// archive unpacks onnxruntime.dll beside dream.exe.
+		s.dirs = append([]string{exeDir}, splitPathList(goos, getenv("PATH"))...)
+		s.where = "dream's folder and %PATH%"
+	case "darwin":
+		s.dirs = append(splitPathList(goos, getenv("DYLD_LIBRARY_PATH")), exeDir, "/opt/homebrew/lib", "/usr/local/lib")
+		s.where = "$DYLD_LIBRARY_PATH, dream's folder, /opt/homebrew/lib and /usr/local/lib"
+	default:
+		s.dirs = append(splitPathList(goos, getenv("LD_LIBRARY_PATH")), "/usr/local/lib", "/usr/lib", "/usr/lib64",
+			"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu")
+		s.where = "$LD_LIBRARY_PATH and the system's library folders"
+	}
+	s.dirs = slices.DeleteFunc(s.dirs, func(dir string) bool { return dir == "" })
+	return s
+}
+
+// paths are the files the search looks at, every folder for the first name, then the next.
+func (s librarySearch) paths(names []string) []string {
+	var paths []string
+	for _, name := range names {
+		for _, dir := range s.dirs {
+			paths = append(paths, filepath.Join(dir, name))
 		}
 	}
-	return "", false
+	return paths
+}
+
+// splitPathList splits a list of folders as goos writes it: `C:\a;"C:\b c"` on Windows, where
+// a folder may be quoted, and "/a:/b" elsewhere. filepath.SplitList knows only the host's form.
+func splitPathList(goos, list string) []string {
+	if list == "" {
+		return nil
+	}
+	if goos != "windows" {
+		return strings.Split(list, ":")
+	}
+	var dirs []string
+	var dir strings.Builder
+	quoted := false
+	for _, c := range list + ";" {
+		switch {
+		case c == '"':
+			quoted = !quoted // a quoted folder may hold a ';'
+		case c == ';' && !quoted:
+			dirs = append(dirs, dir.String())
+			dir.Reset()
+		default:
+			dir.WriteRune(c)
+		}
+	}
+	return dirs
+}
+
+// executableDir is the folder of the running dream with links resolved: a link to the binary
+// (Homebrew puts one in its bin folder) is not where its library lies. "" when unknown.
+func executableDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	return filepath.Dir(exe)
 }
 
 func fileExists(path string) bool {

@@ -23,8 +23,9 @@ func touch(t *testing.T, path string) string {
 	return path
 }
 
-// installHintParts are what every "not found" message must tell: the three ways to get a library.
-var installHintParts = []string{"make ort", "scripts/install_onnxruntime", "--ort-lib"}
+// installHintParts are what every "not found" message must tell: the ways to get a library.
+var installHintParts = []string{"run 'dream --install-runtime'", "to install ONNX Runtime " + WantedVersion,
+	"or pass --ort-lib PATH"}
 
 func TestFindLibraryOrder(t *testing.T) {
 	dir := t.TempDir()
@@ -75,15 +76,16 @@ func TestFindLibraryOrder(t *testing.T) {
 }
 
 func TestFindLibraryNothingFound(t *testing.T) {
-	for _, name := range systemLibraryNames() {
-		if path, ok := findOnSystem(name); ok {
-			t.Skipf("this system has ONNX Runtime at %s, so the search cannot come up empty", path)
-		}
-	}
 	cache := t.TempDir()
 	t.Setenv("DREAM_CACHE", cache)
 	t.Setenv(EnvLibrary, "")
-	t.Setenv("LD_LIBRARY_PATH", t.TempDir())
+	t.Setenv(searchPathVariable(), t.TempDir())
+	search := systemSearch(runtime.GOOS, os.Getenv, executableDir())
+	for _, path := range search.paths(systemLibraryNames()) {
+		if fileExists(path) {
+			t.Skipf("this system has ONNX Runtime at %s, so the search cannot come up empty", path)
+		}
+	}
 
 	got, err := FindLibrary("")
 	if err == nil {
@@ -94,9 +96,7 @@ func TestFindLibraryNothingFound(t *testing.T) {
 		"ONNX Runtime library not found",
 		"--ort-lib", "$" + EnvLibrary,
 		filepath.Join(cache, "onnxruntime", WantedVersion, libraryFileName()),
-	}
-	for _, name := range systemLibraryNames() {
-		want = append(want, name+" in the system library path")
+		joinNames(systemLibraryNames()) + " in " + search.where,
 	}
 	want = append(want, installHintParts...)
 	for _, part := range want {
@@ -106,6 +106,89 @@ func TestFindLibraryNothingFound(t *testing.T) {
 	}
 	if strings.Contains(msg, "\n") {
 		t.Errorf("error spans several lines:\n%s", msg)
+	}
+}
+
+// searchPathVariable is the variable of folders the loader of this OS searches.
+func searchPathVariable() string {
+	switch runtime.GOOS {
+	case "windows":
+		return "PATH"
+	case "darwin":
+		return "DYLD_LIBRARY_PATH"
+	}
+	return "LD_LIBRARY_PATH"
+}
+
+// TestFindLibraryForeign puts a library for another CPU where FindLibrary looks: the search
+// passes it over for a library that fits, reports it when there is none, and refuses it as
+// --ort-lib. The libraries are headers only: FindLibrary loads nothing.
+func TestFindLibraryForeign(t *testing.T) {
+	cache := t.TempDir()
+	foreign := writeFile(t, filepath.Join(cache, "onnxruntime", WantedVersion, libraryFileName()), headerFor(foreignPlatform()))
+	wantErr := foreign + " is a library for " + foreignPlatform().String() + "; this dream is " + hostPlatform().String()
+	t.Setenv("DREAM_CACHE", cache)
+	t.Setenv(EnvLibrary, "")
+
+	system := t.TempDir()
+	t.Setenv(searchPathVariable(), system)
+	if got, err := FindLibrary(""); err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Errorf("only a foreign library: FindLibrary = %q, %v; want %q", got, err, wantErr)
+	}
+	fits := writeFile(t, filepath.Join(system, systemLibraryNames()[0]), headerFor(hostPlatform()))
+	if got, err := FindLibrary(""); err != nil || got != fits {
+		t.Errorf("a foreign library, then one that fits: FindLibrary = %q, %v; want %q", got, err, fits)
+	}
+	_, err := FindLibrary(foreign)
+	for _, part := range append([]string{wantErr + " (from --ort-lib)"}, installHintParts...) {
+		if err == nil || !strings.Contains(err.Error(), part) {
+			t.Errorf("a foreign --ort-lib: error %v does not contain %q", err, part)
+		}
+	}
+}
+
+// TestSystemSearch checks each OS's list of folders, from Linux as well as on that OS.
+func TestSystemSearch(t *testing.T) {
+	env := map[string]string{
+		"LD_LIBRARY_PATH":   "/opt/ort/lib::/home/me/lib",
+		"DYLD_LIBRARY_PATH": "/Users/me/ort",
+		"PATH":              `C:\Windows\system32;"C:\Program Files\ORT;1";;D:\tools`,
+	}
+	tests := []struct {
+		goos, exeDir string
+		want         []string
+		where        string
+	}{
+		{"linux", "/home/me/dream", []string{"/opt/ort/lib", "/home/me/lib", "/usr/local/lib", "/usr/lib", "/usr/lib64",
+			"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu"}, "$LD_LIBRARY_PATH and the system's library folders"},
+		{"darwin", "/Applications/dream", []string{"/Users/me/ort", "/Applications/dream", "/opt/homebrew/lib", "/usr/local/lib"},
+			"$DYLD_LIBRARY_PATH, dream's folder, /opt/homebrew/lib and /usr/local/lib"},
+		{"windows", `C:\dream`, []string{`C:\dream`, `C:\Windows\system32`, `C:\Program Files\ORT;1`, `D:\tools`},
+			"dream's folder and %PATH%"},
+		// Where the executable's folder is unknown, the search goes on without it.
+		{"windows", "", []string{`C:\Windows\system32`, `C:\Program Files\ORT;1`, `D:\tools`}, "dream's folder and %PATH%"},
+	}
+	for _, tt := range tests {
+		got := systemSearch(tt.goos, func(k string) string { return env[k] }, tt.exeDir)
+		if strings.Join(got.dirs, "|") != strings.Join(tt.want, "|") || got.where != tt.where {
+			t.Errorf("%s: %q in %q, want %q in %q", tt.goos, got.dirs, got.where, tt.want, tt.where)
+		}
+	}
+}
+
+// TestInstallHint checks that the hint names what each OS's user can run: 'make ort' only
+// where people build from the source tree.
+func TestInstallHint(t *testing.T) {
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		hint := installHintFor(goos)
+		for _, part := range installHintParts {
+			if !strings.Contains(hint, part) {
+				t.Errorf("%s: %q lacks %q", goos, hint, part)
+			}
+		}
+		if got := strings.Contains(hint, "make ort"); got != (goos == "linux") {
+			t.Errorf("%s: %q mentions 'make ort': %v", goos, hint, got)
+		}
 	}
 }
 
@@ -185,10 +268,9 @@ func TestCheckVersion(t *testing.T) {
 	}
 }
 
+// TestLibraryVersion probes real libraries. On Windows it needs onnxruntime.dll where
+// goodLibrary looks: under Wine, DREAM_CACHE set to a folder holding onnxruntime/1.30.0/.
 func TestLibraryVersion(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the version probe is not built on Windows")
-	}
 	text := touch(t, filepath.Join(t.TempDir(), "libonnxruntime.so"))
 	tests := []struct {
 		name    string
@@ -201,15 +283,16 @@ func TestLibraryVersion(t *testing.T) {
 		{name: "text file", path: text, wantErr: []string{"cannot load ONNX Runtime library " + text}},
 		{name: "missing file", path: text + ".gone", wantErr: []string{"cannot load ONNX Runtime library " + text + ".gone"}},
 	}
-	if runtime.GOOS == "linux" {
-		// A real shared library that is not ONNX Runtime; the loader finds it by its soname.
+	// A real shared library that is not ONNX Runtime; the loader finds it by its name.
+	other := map[string]string{"linux": "libm.so.6", "windows": "kernel32.dll"}[runtime.GOOS]
+	if other != "" {
 		tests = append(tests, struct {
 			name    string
 			path    string
 			want    string
 			wantErr []string
-		}{name: "another library", path: "libm.so.6",
-			wantErr: []string{"libm.so.6 is not an ONNX Runtime library", "make ort"}})
+		}{name: "another library", path: other,
+			wantErr: append([]string{other + " is not an ONNX Runtime library (it has no OrtGetApiBase)"}, installHintParts...)})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
