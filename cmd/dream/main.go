@@ -59,6 +59,11 @@ type flags struct {
 	// webMaxUploadBytes is webMaxUpload read by validate.
 	webMaxUploadBytes int64
 	help              bool
+
+	installRuntime bool
+	// runtimeFrom is --from: the npm tarball --install-runtime takes instead of downloading it.
+	runtimeFrom string
+	version     bool
 }
 
 func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
@@ -90,6 +95,10 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.BoolVar(&f.listModels, "models-list", false, "list the models dream can use, installed or missing, and exit")
 	fs.BoolVar(&f.preload, "preload", false, "download the missing models (or those named after the flags) and exit")
 	fs.BoolVar(&f.importNCNN, "import-ncnn", false, "convert an ncnn pair to ONNX and exit: --import-ncnn X.param X.bin OUT.onnx")
+	fs.BoolVar(&f.installRuntime, "install-runtime", false, "download ONNX Runtime "+ort.WantedVersion+
+		" from the npm registry ($npm_config_registry names a mirror) to where dream finds it, and exit")
+	fs.StringVar(&f.runtimeFrom, "from", "", "with --install-runtime, take the npm tarball from this file, or the folder holding it, instead of the network")
+	fs.BoolVar(&f.version, "version", false, "print dream's version and exit")
 	fs.BoolVar(&f.web, "web", false, "also serve a page that runs jobs in a browser, on the same queue as the prompt")
 	fs.StringVar(&f.host, "host", "127.0.0.1", "with --web, the address to listen on; any but loopback needs a token")
 	fs.IntVar(&f.port, "port", 9090, "with --web, the port to listen on (0 picks a free one)")
@@ -112,6 +121,9 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 func (f *flags) validate() error {
 	if _, ok := models.Upscalers[f.upscaler]; !ok {
 		return fmt.Errorf("--esrgan_model %s: use x4plus or general-x4v3", f.upscaler)
+	}
+	if f.runtimeFrom != "" && !f.installRuntime {
+		return errors.New("--from gives --install-runtime the npm tarball to install from; add --install-runtime")
 	}
 	if !slices.Contains([]string{"1.4", "1.3", "1.2"}, f.gfpganVer) {
 		return fmt.Errorf("--gfpgan_version %s: use 1.4, 1.3 or 1.2", f.gfpganVer)
@@ -174,6 +186,13 @@ func run(args []string) int {
 		return 2
 	}
 
+	if f.version {
+		fmt.Println(versionLine())
+		return 0
+	}
+	if f.installRuntime {
+		return installRuntime(f.runtimeFrom)
+	}
 	if f.listModels {
 		models.WriteStatus(os.Stdout, models.Dir(f.models))
 		if fs.Changed("device") || fs.Changed("providers") {
@@ -203,6 +222,9 @@ func run(args []string) int {
 			fmt.Fprintln(os.Stderr, "dream:", err)
 			return 2
 		}
+	}
+	if code, ok := offerRuntime(f); !ok {
+		return code
 	}
 	var input shell.LineReader
 	interactive := false

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"dream/internal/models"
+	"dream/internal/progress"
 	"dream/internal/shell"
 )
 
@@ -68,17 +69,22 @@ var downloadClient = &http.Client{Transport: &http.Transport{
 	ResponseHeaderTimeout: 60 * time.Second,
 }}
 
-// progressLine draws "name 12.5/64.0 MB" on a terminal and nothing otherwise.
+// progressLine draws "name [####    ] 12.5/64.0 MiB, 8.1 MiB/s, ETA 6s" on a terminal, at
+// most ten times a second (a report comes with every read), and nothing otherwise.
 func progressLine(name string) func(done, total int64) {
+	bar := progress.Transfer{Name: name}
+	var drawn time.Time
 	return func(done, total int64) {
 		if !showProgress {
 			return
 		}
-		if total > 0 {
-			fmt.Fprintf(os.Stderr, "\r%s %.1f/%.1f MB", name, float64(done)/1e6, float64(total)/1e6)
-		} else {
-			fmt.Fprintf(os.Stderr, "\r%s %.1f MB", name, float64(done)/1e6)
+		now := time.Now()
+		line := bar.Line(done, total, now)
+		if now.Sub(drawn) < 100*time.Millisecond && done != total {
+			return
 		}
+		drawn = now
+		fmt.Fprint(os.Stderr, "\r\033[K"+line)
 	}
 }
 

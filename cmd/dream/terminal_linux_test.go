@@ -118,9 +118,15 @@ type arrival struct {
 }
 
 func startInTerminal(t *testing.T, dir string, args ...string) *terminal {
+	return startInTerminalWith(t, dir, nil, args...)
+}
+
+// startInTerminalWith starts dream on a terminal with env added to its environment; a
+// variable given there wins over the test's own.
+func startInTerminalWith(t *testing.T, dir string, env []string, args ...string) *terminal {
 	master, slave := openPTY(t)
 	cmd := dreamCommand(dir, args...)
-	cmd.Env = append(cmd.Env, "TERM=xterm")
+	cmd.Env = append(append(cmd.Env, "TERM=xterm"), env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	if err := cmd.Start(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"dream/internal/ort"
 	"dream/internal/pngmeta"
 	"dream/internal/sd/sdtest"
+	"dream/internal/version"
 )
 
 // sdPipeline gives a pipeline a Stable Diffusion test export, the shared upscaler and
@@ -133,9 +134,10 @@ func TestGeneratedMetadata(t *testing.T) {
 			t.Errorf("the stored command does not parse back to itself: %q", again.Command(77))
 		}
 		var record struct {
-			App    string             `json:"app_id"`
-			Models []pngmeta.ModelRef `json:"models"`
-			Image  struct {
+			App        string             `json:"app_id"`
+			AppVersion string             `json:"app_version"`
+			Models     []pngmeta.ModelRef `json:"models"`
+			Image      struct {
 				Type           string         `json:"type"`
 				Prompt         string         `json:"prompt"`
 				Seed           uint32         `json:"seed"`
@@ -151,6 +153,9 @@ func TestGeneratedMetadata(t *testing.T) {
 		if record.App != "dream" || record.Image.Prompt != "a red fox, in snow" || record.Image.Seed != 77 ||
 			record.Image.Type != "txt2img" || record.Image.Sampler != "k_euler" || len(record.Image.Postprocessing) != tc.steps {
 			t.Errorf("%s: record %+v", filepath.Base(tc.path), record)
+		}
+		if record.AppVersion != version.Version {
+			t.Errorf("%s: app_version %q, want dream's %q", filepath.Base(tc.path), record.AppVersion, version.Version)
 		}
 		for _, m := range record.Models {
 			if len(m.SHA256) != 64 {

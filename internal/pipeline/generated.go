@@ -8,6 +8,7 @@ import (
 	"dream/internal/job"
 	"dream/internal/pngmeta"
 	"dream/internal/sd"
+	"dream/internal/version"
 )
 
 // generated collects the images of one prompt line as they are made.
@@ -90,7 +91,7 @@ func generationMetadata(j job.Job, seed uint32, refs []pngmeta.ModelRef, steps [
 	if j.InitImage != "" {
 		gen.Type, gen.InitImage, gen.Strength = "img2img", j.InitImage, j.Strength
 	}
-	record := pngmeta.Record{App: "dream", AppVersion: Version, Models: append([]pngmeta.ModelRef(nil), refs...),
+	record := pngmeta.Record{App: "dream", AppVersion: version.Version, Models: append([]pngmeta.ModelRef(nil), refs...),
 		Image: pngmeta.RecordImage{Generation: &gen, Postprocessing: steps}}
 	for _, s := range steps {
 		record.Models = append(record.Models, s.Model)

@@ -6,6 +6,7 @@ import (
 	"dream/internal/imageio"
 	"dream/internal/job"
 	"dream/internal/pngmeta"
+	"dream/internal/version"
 )
 
 // fixMetadata is the metadata of a !fix result: the command that reproduces it, the source's
@@ -77,7 +78,7 @@ func fixRecord(src, sourceRecord string, steps []pngmeta.Step) string {
 			return record
 		}
 	}
-	r := pngmeta.Record{App: "dream", AppVersion: Version,
+	r := pngmeta.Record{App: "dream", AppVersion: version.Version,
 		Image: pngmeta.RecordImage{Source: filepath.Base(src), Postprocessing: steps}}
 	for _, s := range steps {
 		r.Models = append(r.Models, s.Model)

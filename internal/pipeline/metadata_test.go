@@ -13,6 +13,7 @@ import (
 	"dream/internal/imageio"
 	"dream/internal/job"
 	"dream/internal/pngmeta"
+	"dream/internal/version"
 )
 
 // A generated image's metadata survives !fix: the command comes back with the fix's
@@ -157,8 +158,12 @@ func textChunk(c pngmeta.Chunk) (key, value string, ok bool) {
 }
 
 // !fix of a plain PNG, one no program wrote metadata into, gives a file with all three of
-// dream's texts (Dream, sd-metadata, parameters) that pngcheck accepts.
+// dream's texts (Dream, sd-metadata, parameters) that pngcheck accepts; sd-metadata names
+// the version dream runs as, which a release build stamps in (set here as -X would).
 func TestFixOfPlainPNGWritesEveryText(t *testing.T) {
+	stamped := version.Version
+	version.Version = "1.2.3-test"
+	t.Cleanup(func() { version.Version = stamped })
 	dir := t.TempDir()
 	photo, err := imageio.Load(filepath.Join(shared, "images", "coffee_crop128.png"))
 	if err != nil {
@@ -181,6 +186,12 @@ func TestFixOfPlainPNGWritesEveryText(t *testing.T) {
 	}
 	if !strings.Contains(text[pngmeta.KeySDMetadata], `"source":"plain.png"`) {
 		t.Errorf("sd-metadata = %s, want a record naming the source", text[pngmeta.KeySDMetadata])
+	}
+	var record struct {
+		AppVersion string `json:"app_version"`
+	}
+	if err := json.Unmarshal([]byte(text[pngmeta.KeySDMetadata]), &record); err != nil || record.AppVersion != "1.2.3-test" {
+		t.Errorf("sd-metadata's app_version = %q (%v), want the stamped 1.2.3-test", record.AppVersion, err)
 	}
 	if got, want := text[pngmeta.KeyParameters], "Postprocess upscale by: 2, Postprocess upscaler: R-ESRGAN General 4xV3"; got != want {
 		t.Errorf("parameters = %q, want %q", got, want)

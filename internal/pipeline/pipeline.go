@@ -18,9 +18,6 @@ import (
 	"dream/internal/upscale"
 )
 
-// Version is dream's version, written into every image's metadata.
-const Version = "0.1.0"
-
 // Config is what the launch flags decide.
 type Config struct {
 	Outdir   string // where results go (--outdir)
