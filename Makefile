@@ -5,7 +5,13 @@ ARGS    ?=
 # CUDA=1 makes `make ort` install ONNX Runtime's CUDA build too (see README, GPU).
 CUDA    ?=
 
-.PHONY: run build test bench ort models vet clean
+# The version a release or cross-build stamps into dream (dream --version, every PNG's
+# sd-metadata); a plain `go build` takes it from the commit instead (internal/version).
+VERSION ?= 0.1.0-$(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),-dirty)
+# The other platforms dream is built for here (scripts/cross_build says how).
+CROSS   := windows/amd64 linux/arm64 darwin/arm64 darwin/amd64
+
+.PHONY: run build test bench ort models vet clean cross vet-cross release
 
 run: ort build models
 	./$(BIN) $(ARGS)
@@ -30,14 +36,36 @@ test: ort
 	@scripts/install_onnxruntime 1.20.1 >/dev/null
 	@scripts/install_onnxruntime --cuda >/dev/null
 	@scripts/install_test_tools
+	@scripts/install_cross_tools >/dev/null
+	@scripts/wine/setup >/dev/null
 	@scripts/fetch_upscayl_models >/dev/null
 	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt would change:"; gofmt -l cmd internal; exit 1; }
 	$(GO) vet ./...
+	@$(MAKE) --no-print-directory vet-cross cross
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -race -timeout 30m ./internal/shell/ ./internal/ort/ ./internal/imageio/ ./internal/pipeline/ ./internal/upscale/ ./internal/face/ ./internal/models/ ./internal/clip/ ./internal/sd/ ./internal/sampler/ ./internal/queue/ ./internal/web/ ./internal/progress/
+
+# Builds dream for every other platform into bin/cross (Go's build cache keeps it quick).
+cross:
+	@mkdir -p bin/cross
+	@for t in $(CROSS); do \
+	  out=bin/cross/dream_$$(echo $$t | tr / _)$$(case $$t in windows/*) echo .exe;; esac); \
+	  start=$$(date +%s); \
+	  scripts/cross_build $$t $$out "-ldflags=-X dream/internal/version.Version=$(VERSION)" || exit 1; \
+	  echo "built $$out in $$(( $$(date +%s) - start )) s"; \
+	done
+
+# go vet for every other platform, cgo included.
+vet-cross:
+	@for t in $(CROSS); do scripts/cross_build --vet $$t || { echo "go vet failed for $$t"; exit 1; }; done
+
+# dist/dream_VERSION_OS_ARCH.{zip,tar.gz} and dist/SHA256SUMS (scripts/release).
+release:
+	@scripts/install_cross_tools >/dev/null
+	scripts/release $(VERSION)
 
 bench: ort build
 	$(GO) run ./cmd/dream-bench
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -56,10 +56,42 @@ func (j Job) PostprocessingSwitches() []string {
 	return parts
 }
 
-// Quote writes a word so that Split reads it back unchanged.
+// Quote writes a word in double quotes so that Split reads it back unchanged. It follows the
+// system's rules (see rules): on Unix every backslash and double quote is escaped, so a
+// stored command shows "C:\\dir"; on Windows backslashes are left alone except those before
+// a double quote or the closing quote, so paths stay readable: "C:\Users\me\photo.jpg".
 func Quote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(s) + `"`
+	return quoteWith(s, hostRules)
+}
+
+// quoteWith is Quote under the given rules.
+func quoteWith(s string, rs rules) string {
+	if rs != windowsRules {
+		r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+		return `"` + r.Replace(s) + `"`
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	run := 0 // backslashes read and not yet written
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			run++
+			continue
+		case '"':
+			// 2n+1 backslashes before a quote give n backslashes and a literal quote.
+			b.WriteString(strings.Repeat(`\`, 2*run+1))
+			b.WriteByte(c)
+		default:
+			b.WriteString(strings.Repeat(`\`, run))
+			b.WriteByte(c)
+		}
+		run = 0
+	}
+	// 2n backslashes before the closing quote give n backslashes.
+	b.WriteString(strings.Repeat(`\`, 2*run))
+	b.WriteByte('"')
+	return b.String()
 }
 
 func formatFloat(v float64) string {

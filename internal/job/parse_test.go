@@ -20,6 +20,7 @@ func gen(edit func(g *Generation)) Generation {
 }
 
 func TestParseValid(t *testing.T) {
+	useRules(t, unixRules) // the table is written in Unix shell syntax, backslash escapes included
 	defaults := gen(nil)
 	face := func(s float64, tool string, w float64) *Faces { return &Faces{Strength: s, Tool: tool, Fidelity: w} }
 	tests := []struct {
@@ -99,6 +100,7 @@ func TestParseValid(t *testing.T) {
 
 // Every switch, each way it can be wrong: one line naming the problem.
 func TestParseInvalid(t *testing.T) {
+	useRules(t, unixRules) // the table is written in Unix shell syntax, backslash escapes included
 	tests := []struct{ line, want string }{
 		// commands
 		{"!fix", "!fix needs an image: !fix PATH [-U 2|4 [strength]] [-G strength] [-ft tool] [-cf fidelity]"},
@@ -249,6 +251,7 @@ func TestSamplersMatchPackageSampler(t *testing.T) {
 }
 
 func TestSplit(t *testing.T) {
+	useRules(t, unixRules) // the table is written in Unix shell syntax, backslash escapes included
 	tests := []struct {
 		line string
 		want []string

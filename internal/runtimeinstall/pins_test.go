@@ -17,6 +17,7 @@ var scriptPin = regexp.MustCompile(`(?m)^\s*([0-9.]+)/(\w+)/(\w+)\)\s+member=(\S
 var scriptPlatform = map[string]string{
 	"linux/x64": "linux/amd64", "linux/arm64": "linux/arm64",
 	"darwin/x64": "darwin/amd64", "darwin/arm64": "darwin/arm64",
+	"win32/x64": "windows/amd64", "win32/arm64": "windows/arm64",
 }
 
 // The install script and the Go table pin the same members with the same sums for every
@@ -46,8 +47,8 @@ func TestPinsMatchTheScript(t *testing.T) {
 		}
 		compared++
 	}
-	if compared < 3 {
-		t.Errorf("compared %d platforms; the script pins linux/x64, linux/arm64 and darwin/arm64 for %s: has its layout changed?",
+	if compared < 5 {
+		t.Errorf("compared %d platforms; the script pins linux/x64, linux/arm64, darwin/arm64, win32/x64 and win32/arm64 for %s: has its layout changed?",
 			compared, ONNXRuntimeNode.Version)
 	}
 }
