@@ -61,9 +61,10 @@ type flags struct {
 	help              bool
 
 	installRuntime bool
-	// runtimeFrom is --from: the npm tarball --install-runtime takes instead of downloading it.
-	runtimeFrom string
-	version     bool
+	// from is --from: the npm tarball --install-runtime takes, or the folder of model files
+	// --preload takes, instead of downloading them.
+	from    string
+	version bool
 }
 
 func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
@@ -97,7 +98,7 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.BoolVar(&f.importNCNN, "import-ncnn", false, "convert an ncnn pair to ONNX and exit: --import-ncnn X.param X.bin OUT.onnx")
 	fs.BoolVar(&f.installRuntime, "install-runtime", false, "download ONNX Runtime "+ort.WantedVersion+
 		" from the npm registry ($npm_config_registry names a mirror) to where dream finds it, and exit")
-	fs.StringVar(&f.runtimeFrom, "from", "", "with --install-runtime, take the npm tarball from this file, or the folder holding it, instead of the network")
+	fs.StringVar(&f.from, "from", "", "with --install-runtime, take the npm tarball from this file or folder; with --preload, take model files from this folder; instead of the network")
 	fs.BoolVar(&f.version, "version", false, "print dream's version and exit")
 	fs.BoolVar(&f.web, "web", false, "also serve a page that runs jobs in a browser, on the same queue as the prompt")
 	fs.StringVar(&f.host, "host", "127.0.0.1", "with --web, the address to listen on; any but loopback needs a token")
@@ -122,8 +123,8 @@ func (f *flags) validate() error {
 	if _, ok := models.Upscalers[f.upscaler]; !ok {
 		return fmt.Errorf("--esrgan_model %s: use x4plus or general-x4v3", f.upscaler)
 	}
-	if f.runtimeFrom != "" && !f.installRuntime {
-		return errors.New("--from gives --install-runtime the npm tarball to install from; add --install-runtime")
+	if f.from != "" && !f.installRuntime && !f.preload {
+		return errors.New("--from gives --install-runtime its npm tarball, or --preload its folder of model files; add one of them")
 	}
 	if !slices.Contains([]string{"1.4", "1.3", "1.2"}, f.gfpganVer) {
 		return fmt.Errorf("--gfpgan_version %s: use 1.4, 1.3 or 1.2", f.gfpganVer)
@@ -191,7 +192,7 @@ func run(args []string) int {
 		return 0
 	}
 	if f.installRuntime {
-		return installRuntime(f.runtimeFrom)
+		return installRuntime(f.from)
 	}
 	if f.listModels {
 		models.WriteStatus(os.Stdout, models.Dir(f.models))
@@ -201,7 +202,7 @@ func run(args []string) int {
 		return 0
 	}
 	if f.preload {
-		return preload(models.Dir(f.models), fs.Args())
+		return preload(models.Dir(f.models), f.from, fs.Args())
 	}
 	if f.importNCNN {
 		if err := ncnn.ImportFile(fs.Arg(0), fs.Arg(1), fs.Arg(2)); err != nil {

@@ -16,10 +16,11 @@ import (
 )
 
 // preload installs the missing models (all of them, or those named) into dir: the ones built
-// into dream (the face detector) from that copy, the others by download, one progress line
-// per file on a terminal. It lists what could not be fetched with the path to place it at by
+// into dream (the face detector) from that copy, the others from the folder from when it has
+// them (--from, for machines without network), else by download, one progress line per file
+// on a terminal. It lists what could not be fetched with the path to place it at by
 // hand, and returns the exit code.
-func preload(dir string, names []string) int {
+func preload(dir, from string, names []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -42,6 +43,18 @@ func preload(dir string, names []string) int {
 			}
 			fmt.Printf("installed %s (built into dream)\n", e.Name)
 			continue
+		}
+		if from != "" {
+			copied, err := models.InstallLocal(e, from, dir)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "dream:", err)
+				failed++
+				continue
+			}
+			if copied {
+				fmt.Printf("installed %s from %s\n", e.Name, from)
+				continue
+			}
 		}
 		if err := models.Download(ctx, downloadClient, e, dir, progressLine(e.Name)); err != nil {
 			endProgressLine()

@@ -64,3 +64,23 @@ func TestPreloadScriptInstallsFaceDetectorOffline(t *testing.T) {
 		t.Errorf("%s is not the repository's models/%s", path, models.YuNet)
 	}
 }
+
+// --preload --from DIR installs what the folder has, checked against the manifest, and
+// goes to the network only for the rest: here the upscaler comes from ../shared/models.
+func TestPreloadFromFolder(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "models")
+	cmd := exec.Command(dreamBinary, "--models", dir, "--preload", "--from", filepath.Join(sharedDir, "models"), "realesr-general-x4v3", "yunet")
+	cmd.Env = append(os.Environ(), "HOME="+tmp, "HTTPS_PROXY=http://127.0.0.1:1", "https_proxy=http://127.0.0.1:1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := "installed realesr-general-x4v3 from " + filepath.Join(sharedDir, "models")
+	if !strings.Contains(string(out), want) {
+		t.Errorf("the output lacks %q:\n%s", want, out)
+	}
+	if !bytes.Equal(mustRead(t, filepath.Join(dir, models.GeneralX4v3)), mustRead(t, filepath.Join(sharedDir, "models", models.GeneralX4v3))) {
+		t.Errorf("%s differs from the folder's copy", models.GeneralX4v3)
+	}
+}

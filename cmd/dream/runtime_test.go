@@ -63,7 +63,7 @@ func TestRuntimeFlags(t *testing.T) {
 			exit:   1},
 		{name: "from without install",
 			args:   []string{"--from", "x.tgz"},
-			stderr: []string{"dream: --from gives --install-runtime the npm tarball to install from; add --install-runtime"},
+			stderr: []string{"dream: --from gives --install-runtime its npm tarball, or --preload its folder of model files; add one of them"},
 			exit:   2},
 		{name: "missing runtime, not a terminal: no question, the way to install it",
 			args: []string{"--models", filepath.Join(sharedDir, "models"), "--device", "cpu"},
