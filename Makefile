@@ -43,6 +43,8 @@ test: ort
 	$(GO) vet ./...
 	@$(MAKE) --no-print-directory vet-cross cross
 	$(GO) test -count=1 -timeout 30m ./...
+	WINEPREFIX=$$(scripts/wine/setup) WINEDEBUG=-all CGO_ENABLED=1 GOOS=windows CC=x86_64-w64-mingw32-gcc \
+	  $(GO) test -count=1 -exec wine ./internal/imageio ./internal/pngmeta ./internal/batch ./internal/job
 	$(GO) test -count=1 -race -timeout 30m ./internal/shell/ ./internal/ort/ ./internal/imageio/ ./internal/pipeline/ ./internal/upscale/ ./internal/face/ ./internal/models/ ./internal/clip/ ./internal/sd/ ./internal/sampler/ ./internal/queue/ ./internal/web/ ./internal/progress/
 
 # Builds dream for every other platform into bin/cross (Go's build cache keeps it quick).
