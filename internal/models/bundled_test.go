@@ -26,7 +26,7 @@ func TestBundledFilesAreCanonical(t *testing.T) {
 		if !ok {
 			t.Fatalf("the manifest has no entry for the built-in %s", file)
 		}
-		if got, _ := fileSHA256(repoFile("models", file)); got != e.SHA256 || int64(len(data)) != e.Size {
+		if got, _ := FileSHA256(repoFile("models", file)); got != e.SHA256 || int64(len(data)) != e.Size {
 			t.Errorf("models/%s has sha256 %s and %d bytes, the manifest says %s and %d", file, got, len(data), e.SHA256, e.Size)
 		}
 	}
@@ -46,7 +46,7 @@ func TestInstallBundled(t *testing.T) {
 	if err := InstallBundled(e, dir); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := fileSHA256(filepath.Join(dir, YuNet)); got != e.SHA256 {
+	if got, _ := FileSHA256(filepath.Join(dir, YuNet)); got != e.SHA256 {
 		t.Errorf("installed file has sha256 %s, want %s", got, e.SHA256)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {

@@ -89,7 +89,7 @@ func fetchVerified(ctx context.Context, client *http.Client, src Source, part st
 	if src.SHA256 == "" {
 		return nil
 	}
-	got, err := fileSHA256(part)
+	got, err := FileSHA256(part)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,8 @@ func isOffline(err error) bool {
 	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
-func fileSHA256(path string) (string, error) {
+// FileSHA256 is the hex sha256 of the file at path.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

@@ -26,7 +26,7 @@ func InstallLocal(e Entry, from, dir string) (bool, error) {
 	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	got, err := fileSHA256(src)
+	got, err := FileSHA256(src)
 	if err != nil {
 		return false, fmt.Errorf("cannot read %s: %v", src, err)
 	}

@@ -84,7 +84,7 @@ func TestReferenceHashes(t *testing.T) {
 			continue
 		}
 		path := testenv.Shared("models", e.File)
-		got, err := fileSHA256(path)
+		got, err := FileSHA256(path)
 		if err != nil {
 			t.Errorf("%s: %v", e.Name, err)
 			continue

@@ -2,8 +2,6 @@ package runtimeinstall
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -68,7 +66,7 @@ func Install(ctx context.Context, opts Options) (Result, error) {
 		dir = p.Dir()
 	}
 	res := Result{Path: filepath.Join(dir, lib.FileName())}
-	switch got, err := fileSHA256(res.Path); {
+	switch got, err := models.FileSHA256(res.Path); {
 	case err == nil && got == lib.SHA256:
 		res.Kept = true
 		return res, nil
@@ -153,17 +151,4 @@ func localTarball(from string, p Package) (string, error) {
 		return "", fmt.Errorf("%s has no %s: put the file that 'npm pack %s@%s' makes there", from, p.Tarball(), p.Name, p.Version)
 	}
 	return path, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
