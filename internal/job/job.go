@@ -105,7 +105,7 @@ const (
 // schedule is part of its name (k_dpmpp_2m_karras), not a switch of its own, so -A alone,
 // stored in every image's command, says how the image was made.
 var Samplers = []string{"ddim", "plms", "k_lms", "k_euler", "k_euler_a", "k_heun", "k_dpm_2", "k_dpm_2_a",
-	"k_dpmpp_2m", "k_dpmpp_2m_karras"}
+	"k_dpmpp_2m", "k_dpmpp_2m_karras", "lcm"}
 
 // FaceTools lists the restorers -ft accepts.
 var FaceTools = []string{"gfpgan", "codeformer"}

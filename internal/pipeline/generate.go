@@ -21,7 +21,7 @@ import (
 // memory is released (sd.Policy) before the upscaler needs its own.
 func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
 	// The parser allows 1000 steps; CompVis's spacing for ddim and plms stops at 500.
-	if _, err := sampler.Sigmas(j.Sampler, j.Steps, false); err != nil {
+	if _, err := sampler.Sigmas(j.Sampler, sampler.Options{Steps: j.Steps}); err != nil {
 		return nil, fmt.Errorf("-s %d -A %s: %v", j.Steps, j.Sampler, err)
 	}
 	var init *imageio.Image

@@ -40,7 +40,7 @@ func gaussError(t *testing.T, name string, n int) float64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sigmas, _ := Sigmas(name, n, false)
+		sigmas, _ := Sigmas(name, Options{Steps: n})
 		from, to := sigmas[0], sigmas[len(sigmas)-1]
 		for i, v := range got {
 			want := gaussExact(float64(noise[i])*math.Sqrt(1+from*from), from, to) / math.Sqrt(1+to*to)
@@ -48,7 +48,7 @@ func gaussError(t *testing.T, name string, n int) float64 {
 		}
 		return worst
 	}
-	sigmas, err := Sigmas(name, n, false)
+	sigmas, err := Sigmas(name, Options{Steps: n})
 	if err != nil {
 		t.Fatal(err)
 	}

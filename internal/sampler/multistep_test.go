@@ -36,7 +36,7 @@ func TestMultistepPolynomials(t *testing.T) {
 
 func testPolynomial(t *testing.T, name string, k int) {
 	const steps = 10
-	sigmas, err := Sigmas(name, steps, false)
+	sigmas, err := Sigmas(name, Options{Steps: steps})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestDPMPP2MRecurrence(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					sigmas, _ := Sigmas(name, opts.Steps, integer)
+					sigmas, _ := Sigmas(name, Options{Steps: opts.Steps, IntegerTimesteps: integer})
 					if img2img {
 						sigmas = sigmas[startIndex(len(sigmas)-1, opts.Strength):]
 					}

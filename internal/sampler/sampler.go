@@ -1,5 +1,6 @@
-// Package sampler holds Stable Diffusion 1.x's noise schedule and its samplers (ddim, plms
-// and eight of k-diffusion's), in pure Go and independent of the model runtime.
+// Package sampler holds Stable Diffusion's noise schedule and its samplers (ddim, plms,
+// eight of k-diffusion's and Latent Consistency Models' lcm), in pure Go and independent of
+// the model runtime.
 //
 // Everything works in k-diffusion's parametrisation x = x0 + σ·ε, where σ is the noise level
 // (σ_t = sqrt((1−ᾱ_t)/ᾱ_t) at training timestep t). The model's own latent at level σ is
@@ -48,7 +49,13 @@ type Options struct {
 	// are on integer timesteps anyway.
 	IntegerTimesteps bool
 
-	// Rand draws the fresh noise of the ancestral samplers (k_euler_a, k_dpm_2_a), so that
+	// Trailing puts the k-samplers' levels on diffusers' "trailing" timesteps,
+	// round(1000 − i·1000/Steps) − 1, as SD-Turbo's scheduler config asks, instead of
+	// k-diffusion's linspace(999, 0, Steps): one step is at 999, four at 999, 749, 499, 249,
+	// never at 0. The _karras sampler, ddim, plms and lcm have schedules of their own.
+	Trailing bool
+
+	// Rand draws the fresh noise of the ancestral samplers (k_euler_a, k_dpm_2_a, lcm), so that
 	// their results are reproducible from a seed. Required for them, unused by the others.
 	Rand *rand.Rand
 
@@ -60,7 +67,7 @@ type Options struct {
 
 // Names lists the samplers, in the order the shell shows them.
 var Names = []string{"ddim", "plms", "k_lms", "k_euler", "k_euler_a", "k_heun", "k_dpm_2", "k_dpm_2_a",
-	"k_dpmpp_2m", "k_dpmpp_2m_karras"}
+	"k_dpmpp_2m", "k_dpmpp_2m_karras", "lcm"}
 
 // sampleFunc runs one sampler over the levels sigmas[0] → sigmas[len-1], updating x in place.
 type sampleFunc func(r *run, x []float64, sigmas []float64) error
@@ -77,13 +84,23 @@ var samplers = map[string]sampleFunc{
 
 	"k_dpmpp_2m":        dpmpp2m,
 	"k_dpmpp_2m_karras": dpmpp2m,
+
+	"lcm": lcm,
 }
 
 // isCompVis tells the CompVis samplers (ddim, plms: integer timesteps, result at σ_0, start
 // in the model's latent scale) from k-diffusion's.
 func isCompVis(name string) bool { return name == "ddim" || name == "plms" }
 
-func isAncestral(name string) bool { return name == "k_euler_a" || name == "k_dpm_2_a" }
+// isAncestral tells the samplers that add fresh noise between steps.
+func isAncestral(name string) bool {
+	return name == "k_euler_a" || name == "k_dpm_2_a" || name == "lcm"
+}
+
+// startsLikeCompVis tells the samplers whose text-to-image run starts from the noise itself
+// as the model's latent (CompVis's ddim and plms, and lcm as diffusers runs it, whose initial
+// noise sigma is 1), rather than from noise·σ_max in k-scale.
+func startsLikeCompVis(name string) bool { return isCompVis(name) || name == "lcm" }
 
 // isKarras tells the samplers that step through Karras et al.'s levels (karrasSigmas) from
 // those on k-diffusion's timestep-uniform ones (kSigmas). The schedule is part of the name,
@@ -94,27 +111,36 @@ func unknownSampler(name string) error {
 	return fmt.Errorf("unknown sampler %q: use one of %s", name, strings.Join(Names, ", "))
 }
 
-// Sigmas returns the noise levels the named sampler steps through for the given number of
-// steps, first to last: one more level than the steps it takes, which is steps except for
-// ddim and plms when steps does not divide 1000 (CompVis's spacing: 30 → 31). For the
-// k-samplers the last level is 0; for ddim and plms it is σ_0 ≈ 0.0292, where their result
-// lies (see Sample). The k-samplers run from σ_max = σ_999 on k-diffusion's levels uniform in
-// the timestep, except the _karras ones, on Karras et al.'s (ρ = 7) down to σ_0. integer
-// snaps the k-samplers' levels to integer timesteps (see Options.IntegerTimesteps); ddim and
-// plms are on integer timesteps anyway. Midpoints of the two-evaluation samplers are not
-// listed.
-func Sigmas(name string, steps int, integer bool) ([]float64, error) {
+// Sigmas returns the noise levels the named sampler steps through for opts.Steps steps,
+// first to last: one more level than the steps it takes, which is Steps except for ddim and
+// plms when Steps does not divide 1000 (CompVis's spacing: 30 → 31). For the k-samplers and
+// lcm the last level is 0; for ddim and plms it is σ_0 ≈ 0.0292, where their result lies (see
+// Sample). The k-samplers run from σ_max = σ_999 on k-diffusion's levels uniform in the
+// timestep (or on diffusers' trailing timesteps with opts.Trailing), except the _karras
+// ones, on Karras et al.'s (ρ = 7) down to σ_0. opts.IntegerTimesteps snaps the k-samplers'
+// levels to integer timesteps; ddim, plms and lcm are on integer timesteps anyway. lcm's
+// levels also depend on opts.Strength when it is set (img2img; see lcmTimesteps). Midpoints
+// of the two-evaluation samplers are not listed.
+func Sigmas(name string, opts Options) ([]float64, error) {
 	if _, ok := samplers[name]; !ok {
 		return nil, unknownSampler(name)
 	}
-	if isCompVis(name) {
+	steps, integer := opts.Steps, opts.IntegerTimesteps
+	switch {
+	case isCompVis(name):
 		return ddimSigmas(steps)
-	}
-	if steps < 1 {
+	case name == "lcm":
+		strength := opts.Strength
+		if strength == 0 {
+			strength = 1
+		}
+		return lcmSigmas(steps, strength)
+	case steps < 1:
 		return nil, fmt.Errorf("steps must be at least 1, not %d", steps)
-	}
-	if isKarras(name) {
+	case isKarras(name):
 		return karrasSigmas(steps, integer), nil
+	case opts.Trailing:
+		return trailingSigmas(steps, integer), nil
 	}
 	return kSigmas(steps, integer), nil
 }
@@ -143,7 +169,11 @@ func Sample(ctx context.Context, name string, d Denoiser, noise, init []float32,
 	if err := checkArgs(name, d, noise, init, opts); err != nil {
 		return nil, err
 	}
-	sigmas, err := Sigmas(name, opts.Steps, opts.IntegerTimesteps)
+	schedule := opts
+	if init == nil {
+		schedule.Strength = 0
+	}
+	sigmas, err := Sigmas(name, schedule)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +187,7 @@ func Sample(ctx context.Context, name string, d Denoiser, noise, init []float32,
 	r := &run{
 		ctx:      ctx,
 		d:        d,
-		integer:  opts.IntegerTimesteps || isCompVis(name),
+		integer:  opts.IntegerTimesteps || isCompVis(name) || name == "lcm",
 		rnd:      opts.Rand,
 		progress: opts.Progress,
 		in:       make([]float32, len(x)),
@@ -198,7 +228,7 @@ func startLatent(name string, noise, init []float32, sigma float64) []float64 {
 		for i := range x {
 			x[i] = float64(init[i]) + sigma*float64(noise[i])
 		}
-	case isCompVis(name):
+	case startsLikeCompVis(name):
 		// CompVis starts from the model latent x_T = noise, which is noise/sqrt(ᾱ) =
 		// noise·sqrt(1+σ²) in k-scale.
 		scale := math.Sqrt(1 + sigma*sigma)

@@ -179,3 +179,18 @@ func ddimSigmas(steps int) ([]float64, error) {
 	}
 	return append(sigmas, trainSigmas[0]), nil
 }
+
+// trailingSigmas are the levels of diffusers' "trailing" timestep spacing, which SD-Turbo's
+// scheduler uses: t_i = round(1000 − i·1000/steps) − 1 for i = 0..steps−1 (numpy rounds
+// halves to even), so the first level is σ_999 and the last well above 0, then a final 0.
+// diffusers interpolates σ linearly in t rather than in log σ; the two agree at the integer
+// timesteps, which are all there are unless 1000/steps is fractional.
+func trailingSigmas(steps int, integer bool) []float64 {
+	levels := make([]float64, steps)
+	stride := float64(TrainSteps) / float64(steps)
+	for i := range levels {
+		t := math.RoundToEven(float64(TrainSteps)-float64(i)*stride) - 1
+		levels[i] = trainSigmas[int(t)]
+	}
+	return endLevels(levels, integer)
+}

@@ -98,7 +98,7 @@ func TestTToSigmaRoundTrip(t *testing.T) {
 func TestKSigmas(t *testing.T) {
 	for _, n := range []int{1, 2, 20, 50, 1500} {
 		for _, integer := range []bool{false, true} {
-			s, err := Sigmas("k_lms", n, integer)
+			s, err := Sigmas("k_lms", Options{Steps: n, IntegerTimesteps: integer})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,14 +126,14 @@ func TestKSigmas(t *testing.T) {
 		}
 	}
 	// The inner levels of a 5-step schedule sit at t = 749.25, 499.5, 249.75.
-	s, _ := Sigmas("k_euler", 5, false)
+	s, _ := Sigmas("k_euler", Options{Steps: 5})
 	for i, tt := range []float64{999, 749.25, 499.5, 249.75, 0} {
 		if math.Abs(SigmaToT(s[i])-tt) > 1e-9 {
 			t.Errorf("level %d at t = %g, want %g", i, SigmaToT(s[i]), tt)
 		}
 	}
 	// Integer levels at 1500 steps collapse to the 1000 training levels.
-	if s, _ := Sigmas("k_euler", 1500, true); len(s) != TrainSteps+1 {
+	if s, _ := Sigmas("k_euler", Options{Steps: 1500, IntegerTimesteps: true}); len(s) != TrainSteps+1 {
 		t.Errorf("1500 integer steps give %d levels, want %d", len(s), TrainSteps+1)
 	}
 }
@@ -144,7 +144,7 @@ func TestKSigmas(t *testing.T) {
 // against the formula as written here.
 func TestKarrasSigmas(t *testing.T) {
 	want5 := []float64{14.614641229333646, 4.79653482712404, 1.274100208978096, 0.24794990271076306, 0.029167158151720367, 0}
-	s, err := Sigmas("k_dpmpp_2m_karras", 5, false)
+	s, err := Sigmas("k_dpmpp_2m_karras", Options{Steps: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestKarrasSigmas(t *testing.T) {
 	}
 	for _, n := range []int{1, 2, 20, 50, 1500} {
 		for _, integer := range []bool{false, true} {
-			s, err := Sigmas("k_dpmpp_2m_karras", n, integer)
+			s, err := Sigmas("k_dpmpp_2m_karras", Options{Steps: n, IntegerTimesteps: integer})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +180,7 @@ func TestKarrasSigmas(t *testing.T) {
 				}
 			}
 			if integer {
-				fractional, _ := Sigmas("k_dpmpp_2m_karras", n, false)
+				fractional, _ := Sigmas("k_dpmpp_2m_karras", Options{Steps: n})
 				checkSnapped(t, n, fractional, s)
 				continue
 			}
@@ -246,7 +246,7 @@ func TestDDIMTimesteps(t *testing.T) {
 		}
 	}
 	// The levels visited: from the top timestep down, then ᾱ_0's level.
-	s, err := Sigmas("plms", 50, false)
+	s, err := Sigmas("plms", Options{Steps: 50})
 	if err != nil {
 		t.Fatal(err)
 	}

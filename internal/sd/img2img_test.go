@@ -120,7 +120,7 @@ func TestImg2ImgStartsFromTheNoisedImage(t *testing.T) {
 	img := gradient(64, 48)
 	init := encodeByHand(img)
 	plane := (64 / 8) * (48 / 8)
-	sigmas, err := sampler.Sigmas("k_heun", steps, false)
+	sigmas, err := sampler.Sigmas("k_heun", sampler.Options{Steps: steps})
 	if err != nil {
 		t.Fatal(err)
 	}

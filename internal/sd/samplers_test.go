@@ -62,7 +62,7 @@ func TestEverySamplerLandsOnTheLatent(t *testing.T) {
 // ancestral samplers add fresh noise along the way, but their last step goes to σ = 0 with
 // none, which lands on x0 all the same.
 func lineEnd(t *testing.T, name string, steps int, integer bool, noise []float32, plane int) []float64 {
-	sigmas, err := sampler.Sigmas(name, steps, integer)
+	sigmas, err := sampler.Sigmas(name, sampler.Options{Steps: steps, IntegerTimesteps: integer})
 	if err != nil {
 		t.Fatal(err)
 	}
