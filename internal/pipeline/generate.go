@@ -135,7 +135,7 @@ func (p *Pipeline) hashInBackground(m *sd.Model, img2img bool) func() []pngmeta.
 	var refs []pngmeta.ModelRef
 	go func() {
 		defer close(done)
-		for _, file := range m.Files(img2img) {
+		for _, file := range m.Files(img2img, sd.FullVAE) {
 			ref := p.modelRef(filepath.Join(m.Dir, file))
 			ref.Name = filepath.Base(m.Dir) + "/" + file
 			refs = append(refs, ref)

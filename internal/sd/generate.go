@@ -21,6 +21,9 @@ type Request struct {
 	// Init is the img2img source, nil for text-to-image; it is resized to Width×Height.
 	Init     *imageio.Image
 	Strength float64 // img2img strength, 0 < f < 1
+	// VAE is the decoder: FullVAE (or "") for the export's own, TinyVAE for TAESD from
+	// TinyDecoderFile, several times faster and a little softer.
+	VAE string
 	// Progress, when set, is called with done = 0 when the sampling of an image starts
 	// (its models loaded) and after every sampler step of every image.
 	Progress func(image, done, total int)
@@ -43,6 +46,9 @@ type Result struct {
 func (m *Model) Generate(ctx context.Context, req Request, seeds []uint32, each func(Result) error) error {
 	if req.Width%8 != 0 || req.Height%8 != 0 || req.Width <= 0 || req.Height <= 0 {
 		return fmt.Errorf("image size %dx%d is not a positive multiple of 8", req.Width, req.Height)
+	}
+	if err := m.checkVAE(req.VAE); err != nil {
+		return err
 	}
 	loading := func(done int) {
 		if req.Loading != nil && m.unet == nil {
@@ -71,7 +77,7 @@ func (m *Model) Generate(ctx context.Context, req Request, seeds []uint32, each 
 	}
 	defer unet.destroy()
 	finish := func(seed uint32, latent []float32) error {
-		img, err := m.decode(ctx, latent, h, w)
+		img, err := m.decode(ctx, latent, h, w, req.VAE)
 		if err != nil {
 			return err
 		}

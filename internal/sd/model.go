@@ -19,6 +19,9 @@ const (
 	UNetFile        = "unet/model.onnx"
 	UNetWeightsFile = "unet/weights.pb" // the UNet's weights, found by ONNX Runtime beside it
 	DecoderFile     = "vae_decoder/model.onnx"
+	// TinyDecoderFile is madebyollin's TAESD decoder, for --vae tiny: it takes the UNet's
+	// latent as it is (no 0.18215) and gives RGB in [-1, 1], as diffusers' AutoencoderTiny.
+	TinyDecoderFile = "vae_decoder_tiny/model.onnx"
 	EncoderFile     = "vae_encoder/model.onnx"
 	TokenizerDir    = "tokenizer"
 )
@@ -78,13 +81,28 @@ func Open(rt *ort.Runtime, dir string, policy Policy) (*Model, error) {
 
 func (m *Model) path(file string) string { return filepath.Join(m.Dir, file) }
 
-// Files lists the model files a job reads, relative to Dir, for the image's metadata.
-func (m *Model) Files(img2img bool) []string {
+// The decoders --vae chooses between.
+const (
+	FullVAE = "full" // the export's own VAE decoder
+	TinyVAE = "tiny" // TAESD, from TinyDecoderFile
+)
+
+// decoderFile is the decoder a request's vae names; "" is the full one.
+func decoderFile(vae string) string {
+	if vae == TinyVAE {
+		return TinyDecoderFile
+	}
+	return DecoderFile
+}
+
+// Files lists the model files a job reads, relative to Dir, for the image's metadata: vae
+// is the request's (see Request.VAE).
+func (m *Model) Files(img2img bool, vae string) []string {
 	files := []string{TextEncoderFile, UNetFile}
 	if _, err := os.Stat(m.path(UNetWeightsFile)); err == nil {
 		files = append(files, UNetWeightsFile)
 	}
-	files = append(files, DecoderFile)
+	files = append(files, decoderFile(vae))
 	if img2img {
 		files = append(files, EncoderFile)
 	}

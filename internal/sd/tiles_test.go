@@ -61,7 +61,7 @@ func TestTiledDecodeEqualsWhole(t *testing.T) {
 			if _, _, tiled := m.decodeTiling(size.h, size.w); !tiled {
 				t.Fatal("the latent was not cut into tiles")
 			}
-			tiled, err := m.decode(context.Background(), latent, size.h, size.w)
+			tiled, err := m.decode(context.Background(), latent, size.h, size.w, FullVAE)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,8 +16,8 @@ import (
 
 // decode turns a latent [1,4,h,w] into an 8-bit RGB image of 8w×8h pixels, in tiles when
 // it is large (see decodeTiling).
-func (m *Model) decode(ctx context.Context, latent []float32, h, w int) (*imageio.Image, error) {
-	return m.withDecoder(latent, func(s *ort.Session, scaled []float32) (*imageio.Image, error) {
+func (m *Model) decode(ctx context.Context, latent []float32, h, w int, vae string) (*imageio.Image, error) {
+	return m.withDecoder(latent, vae, func(s *ort.Session, scaled []float32) (*imageio.Image, error) {
 		if tile, overlap, tiled := m.decodeTiling(h, w); tiled {
 			return decodeInTiles(ctx, s, scaled, h, w, tile, overlap)
 		}
@@ -27,24 +27,43 @@ func (m *Model) decode(ctx context.Context, latent []float32, h, w int) (*imagei
 
 // decodeWhole decodes without tiles, whatever the size: what tiles are measured against.
 func (m *Model) decodeWhole(ctx context.Context, latent []float32, h, w int) (*imageio.Image, error) {
-	return m.withDecoder(latent, func(s *ort.Session, scaled []float32) (*imageio.Image, error) {
+	return m.withDecoder(latent, FullVAE, func(s *ort.Session, scaled []float32) (*imageio.Image, error) {
 		return decodeAll(ctx, s, scaled, h, w)
 	})
 }
 
-// withDecoder runs decode with the VAE decoder's session and the latent divided by
-// LatentScale, as the decoder takes it, then closes the session unless the policy keeps it.
-func (m *Model) withDecoder(latent []float32, decode func(*ort.Session, []float32) (*imageio.Image, error)) (*imageio.Image, error) {
+// withDecoder runs decode with the session of the decoder vae names and the latent as that
+// decoder takes it: divided by LatentScale for the full VAE, as it is for TAESD. The session
+// is closed afterwards unless the policy keeps it.
+func (m *Model) withDecoder(latent []float32, vae string, decode func(*ort.Session, []float32) (*imageio.Image, error)) (*imageio.Image, error) {
 	scaled := make([]float32, len(latent))
 	for i, v := range latent {
 		scaled[i] = v / LatentScale
 	}
-	s, err := m.rt.Session(m.path(DecoderFile), decoderContract)
+	if vae == TinyVAE {
+		copy(scaled, latent)
+	}
+	s, err := m.rt.Session(m.path(decoderFile(vae)), decoderContract)
 	if err != nil {
 		return nil, err
 	}
 	defer m.releaseUnlessKept(s)
 	return decode(s, scaled)
+}
+
+// checkVAE refuses, before any work, a decoder the export does not have.
+func (m *Model) checkVAE(vae string) error {
+	switch vae {
+	case "", FullVAE:
+		return nil
+	case TinyVAE:
+		if _, err := os.Stat(m.path(TinyDecoderFile)); err != nil {
+			return fmt.Errorf("--vae tiny: %s has no %s: put TAESD's decoder (madebyollin/taesd, exported to ONNX) there, or use --vae full",
+				m.Dir, TinyDecoderFile)
+		}
+		return nil
+	}
+	return fmt.Errorf("--vae %s: use full or tiny", vae)
 }
 
 // decodeAll runs the decoder once on the whole latent.
