@@ -50,6 +50,9 @@ type Tokenizer struct {
 	special   map[string]int32 // startText and endText
 	start     int32
 	end       int32
+	// pad fills a prompt's ids up to ContextLength: the end token for SD 1.x's tokenizer,
+	// "!" (id 0) for SD 2.x's, as their tokenizer configs say.
+	pad int32
 
 	mu    sync.Mutex
 	cache map[string][]int32 // piece → its BPE ids
@@ -70,13 +73,14 @@ func (t *Tokenizer) Encode(text string) []int32 {
 	return ids
 }
 
-// Pad returns exactly ContextLength ids for text: Encode's, then the end token repeated.
+// Pad returns exactly ContextLength ids for text: Encode's, then the padding token repeated
+// (the end token unless the tokenizer's config names another; see LoadDir).
 // truncated is true when the prompt had more than MaxTokens tokens and the rest were dropped,
 // so the caller can tell the user that part of the prompt is ignored.
 func (t *Tokenizer) Pad(text string) (ids []int32, truncated bool) {
 	ids, truncated = t.encode(text)
 	for len(ids) < ContextLength {
-		ids = append(ids, t.end)
+		ids = append(ids, t.pad)
 	}
 	return ids, truncated
 }

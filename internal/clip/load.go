@@ -35,7 +35,8 @@ func LoadMergesGz(path string) (*Tokenizer, error) {
 
 // LoadDir loads the tokenizer of a diffusers model folder from dir (the folder's tokenizer/):
 // vocab.json maps each token to its id, merges.txt lists the merges in rank order after a
-// "#version" line.
+// "#version" line, and the pad_token of tokenizer_config.json or special_tokens_map.json,
+// when either names one, pads prompts (SD 2.x pads with "!", SD 1.x with the end token).
 func LoadDir(dir string) (*Tokenizer, error) {
 	vocabPath := filepath.Join(dir, "vocab.json")
 	mergesPath := filepath.Join(dir, "merges.txt")
@@ -47,7 +48,57 @@ func LoadDir(dir string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newTokenizer(vocabPath, mergesPath, vocab, merges)
+	t, err := newTokenizer(vocabPath, mergesPath, vocab, merges)
+	if err != nil {
+		return nil, err
+	}
+	pad, from, err := readPadToken(dir)
+	if err != nil || pad == "" {
+		return t, err
+	}
+	id, ok := vocab[pad]
+	if !ok {
+		return nil, fmt.Errorf("%s: its pad_token %q is not in vocab.json", from, pad)
+	}
+	t.pad = id
+	return t, nil
+}
+
+// readPadToken returns the pad_token the tokenizer's config files name, and the file that
+// names it: tokenizer_config.json first, then special_tokens_map.json. transformers writes it
+// as a string or as an object with its content; "" means neither file names one.
+func readPadToken(dir string) (token, from string, err error) {
+	for _, name := range []string{"tokenizer_config.json", "special_tokens_map.json"} {
+		path := filepath.Join(dir, name)
+		data, err := os.ReadFile(path)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return "", path, err
+		}
+		var config struct {
+			Pad json.RawMessage `json:"pad_token"`
+		}
+		if err := json.Unmarshal(data, &config); err != nil {
+			return "", path, fmt.Errorf("%s: not valid JSON (%v)", path, err)
+		}
+		if len(config.Pad) == 0 || string(config.Pad) == "null" {
+			continue
+		}
+		var plain string
+		if json.Unmarshal(config.Pad, &plain) == nil {
+			return plain, path, nil
+		}
+		var added struct {
+			Content string `json:"content"`
+		}
+		if err := json.Unmarshal(config.Pad, &added); err != nil || added.Content == "" {
+			return "", path, fmt.Errorf("%s: pad_token is neither a string nor an object with content", path)
+		}
+		return added.Content, path, nil
+	}
+	return "", "", nil
 }
 
 func readMergesGz(path string) ([]mergeLine, error) {
@@ -172,6 +223,7 @@ func newTokenizer(vocabName, mergesName string, vocab map[string]int32, merges [
 		t.special[s] = id
 	}
 	t.start, t.end = t.special[startText], t.special[endText]
+	t.pad = t.end
 	for rank, m := range merges {
 		a, okA := vocab[m.a]
 		b, okB := vocab[m.b]

@@ -211,3 +211,39 @@ func indexOf(order [256]byte, b byte) int {
 	}
 	return -1
 }
+
+// TestPadToken: SD 2.x's tokenizer config pads with "!" (id 0) after the end token; SD 1.x's
+// names the end token or nothing. Both spellings transformers writes are read.
+func TestPadToken(t *testing.T) {
+	cases := []struct {
+		name, file, text string
+		want             int32
+	}{
+		{"none", "", "", EndToken},
+		{"sd2 string", "tokenizer_config.json", `{"pad_token": "!"}`, 0},
+		{"sd2 object", "tokenizer_config.json", `{"pad_token": {"content": "!", "lstrip": false}}`, 0},
+		{"sd1", "special_tokens_map.json", `{"pad_token": "<|endoftext|>"}`, EndToken},
+		{"null", "tokenizer_config.json", `{"pad_token": null}`, EndToken},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeDir(t)
+			if c.file != "" {
+				writeFile(t, dir, c.file, c.text)
+			}
+			tok, err := LoadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, _ := tok.Pad("a cat")
+			if ids[3] != EndToken || ids[4] != c.want || ids[76] != c.want {
+				t.Errorf("padded ids %v…%v, want the end token then %d", ids[:6], ids[76], c.want)
+			}
+		})
+	}
+	dir := writeDir(t)
+	writeFile(t, dir, "tokenizer_config.json", `{"pad_token": "<pad-not-in-vocab>"}`)
+	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "not in vocab.json") {
+		t.Errorf("a pad token missing from the vocabulary: %v", err)
+	}
+}
