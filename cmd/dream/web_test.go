@@ -225,6 +225,33 @@ func TestPageGenerates(t *testing.T) {
 	screenshot(t, d.tab, "generated")
 }
 
+// The steps and guidance fields follow the sampler's own defaults (lcm: 4 steps at guidance 1)
+// until the user types a value, and the line the page builds leaves a default out as a line
+// typed at the shell would; the decoder choice is spelled only when it is tiny.
+func TestPageSamplerDefaults(t *testing.T) {
+	d := startWeb(t, 0, nil)
+	field := func(id string) string {
+		return read(t, d.tab, chromedp.Evaluate[string](fmt.Sprintf(`document.getElementById(%q).value`, id)))
+	}
+	for _, step := range []struct {
+		fields           map[string]string
+		line, steps, cfg string
+	}{
+		{map[string]string{"prompt": "a fox"}, `"a fox"`, "50", "7.5"},
+		{map[string]string{"sampler": "lcm"}, `"a fox" -A lcm`, "4", "1"},
+		{map[string]string{"steps": "8"}, `"a fox" -s 8 -A lcm`, "8", "1"},
+		{map[string]string{"vae": "tiny"}, `"a fox" -s 8 -A lcm --vae tiny`, "8", "1"},
+		{map[string]string{"sampler": "k_euler"}, `"a fox" -s 8 -A k_euler --vae tiny`, "8", "7.5"},
+		{map[string]string{"cfg": "0", "vae": "full"}, `"a fox" -s 8 -C 0 -A k_euler`, "8", "0"},
+	} {
+		do(t, d.tab, fill(step.fields))
+		if line := text(t, d.tab, "#generate-line"); line != step.line || field("steps") != step.steps || field("cfg") != step.cfg {
+			t.Errorf("after %v: the line %q, steps %q, guidance %q; want %q, %s, %s",
+				step.fields, line, field("steps"), field("cfg"), step.line, step.steps, step.cfg)
+		}
+	}
+}
+
 // Dropping a photo on the page and fixing it with -U 2 and the test restorer: the result
 // shows in the gallery with its stored command, and opens in the before/after slider.
 func TestPageFixesADroppedImage(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 )
 
 // Command is the normalised line that reproduces one image of a Generate job made with seed:
-// every generation switch spelled out, so the line means the same whatever the defaults
-// become. It is what the Dream metadata chunk holds and what !fetch puts back at the prompt.
+// every generation switch spelled out (--vae only when it is tiny), so the line means the same
+// whatever the defaults become. It is what the Dream metadata chunk holds and what !fetch puts back at the prompt.
 //
 //	"a cat" -s 50 -S 42 -W 512 -H 512 -C 7.5 -A k_lms -G 0.8 -ft codeformer -cf 0.7 -U 2 0.75
 func (j Job) Command(seed uint32) string {
@@ -35,6 +35,11 @@ func (j Job) command(seed []string) string {
 		"-C", formatFloat(j.CFGScale),
 		"-A", j.Sampler,
 	)
+	// Only the tiny decoder is spelled: every command stored before --vae existed means the
+	// full one, and stays the command of an image made with it.
+	if j.VAE == "tiny" {
+		parts = append(parts, "--vae", j.VAE)
+	}
 	if j.InitImage != "" {
 		parts = append(parts, "-I", Quote(j.InitImage), "-f", formatFloat(j.Strength))
 	}

@@ -60,6 +60,7 @@ type Generation struct {
 	Height     int     // -H, a multiple of 64
 	CFGScale   float64 // -C
 	Sampler    string  // -A
+	VAE        string  // --vae: "full" or "tiny" (VAEs)
 	// InitImage is the img2img source (-I): a path, or "" for none. InitBack > 0 means the
 	// InitBack-th most recent output instead (-I -1).
 	InitImage string
@@ -95,6 +96,7 @@ const (
 	DefaultSize            = 512
 	DefaultCFGScale        = 7.5
 	DefaultSampler         = "k_lms"
+	DefaultVAE             = "full"
 	DefaultStrength        = 0.75
 	DefaultUpscaleStrength = 0.75
 	DefaultFaceTool        = "gfpgan"
@@ -107,6 +109,26 @@ const (
 var Samplers = []string{"ddim", "plms", "k_lms", "k_euler", "k_euler_a", "k_heun", "k_dpm_2", "k_dpm_2_a",
 	"k_dpmpp_2m", "k_dpmpp_2m_karras", "lcm"}
 
+// Latent Consistency Models are distilled to sample in a few steps without guidance: the
+// shell's 50 steps at 7.5 would be slow and burn the image, so -A lcm changes the defaults of
+// -s and -C (not values the line gives).
+const (
+	DefaultLCMSteps    = 4
+	DefaultLCMCFGScale = 1
+)
+
+// SamplerDefaults returns the -s and -C a line with -A sampler gets when it does not give them.
+func SamplerDefaults(sampler string) (steps int, cfgScale float64) {
+	if sampler == "lcm" {
+		return DefaultLCMSteps, DefaultLCMCFGScale
+	}
+	return DefaultSteps, DefaultCFGScale
+}
+
+// VAEs lists the decoders --vae accepts, those of package sd: the export's own, and TAESD
+// from its vae_decoder_tiny folder.
+var VAEs = []string{"full", "tiny"}
+
 // FaceTools lists the restorers -ft accepts.
 var FaceTools = []string{"gfpgan", "codeformer"}
 
@@ -118,6 +140,7 @@ func defaultGeneration() Generation {
 		Height:     DefaultSize,
 		CFGScale:   DefaultCFGScale,
 		Sampler:    DefaultSampler,
+		VAE:        DefaultVAE,
 		Strength:   DefaultStrength,
 	}
 }

@@ -86,7 +86,7 @@ func parseFix(j Job, args []string) (Job, error) {
 		return Job{}, errors.New("!fix needs an image: !fix PATH [-U 2|4 [strength]] [-G strength] [-ft tool] [-cf fidelity]")
 	}
 	j.Path = args[0]
-	if err := parseSwitches(&j, args[1:]); err != nil {
+	if _, err := parseSwitches(&j, args[1:]); err != nil {
 		return Job{}, err
 	}
 	if j.Upscale == nil && !j.Restores() {
@@ -109,10 +109,25 @@ func parsePrompt(j Job, words []string) (Job, error) {
 	if j.Prompt == "" {
 		return Job{}, errors.New("the line has switches but no prompt: type the prompt first, then the switches")
 	}
-	if err := parseSwitches(&j, words[first:]); err != nil {
+	given, err := parseSwitches(&j, words[first:])
+	if err != nil {
 		return Job{}, err
 	}
+	applySamplerDefaults(&j, given)
 	return j, nil
+}
+
+// applySamplerDefaults gives -s and -C the sampler's own defaults (SamplerDefaults) where the
+// line left them out: "a cat -A lcm" runs 4 steps at guidance 1, and its stored command
+// spells them, so it means the same whatever the defaults become.
+func applySamplerDefaults(j *Job, given map[string]bool) {
+	steps, cfgScale := SamplerDefaults(j.Sampler)
+	if !given["-s"] {
+		j.Steps = steps
+	}
+	if !given["-C"] {
+		j.CFGScale = cfgScale
+	}
 }
 
 // isSwitch tells a switch from a word; negative numbers are values, not switches, and a word
@@ -125,11 +140,14 @@ func isSwitch(w string) bool {
 	return err != nil
 }
 
-func parseSwitches(j *Job, words []string) error {
+// parseSwitches reads the switches into j and returns the ones the line gave, by their short
+// names, so that defaults which depend on other switches can tell a value given from a default.
+func parseSwitches(j *Job, words []string) (map[string]bool, error) {
+	given := map[string]bool{}
 	for i := 0; i < len(words); {
 		name := words[i]
 		if !isSwitch(name) {
-			return fmt.Errorf("unexpected %q: switches come after the prompt or path, each with its values", name)
+			return nil, fmt.Errorf("unexpected %q: switches come after the prompt or path, each with its values", name)
 		}
 		vals := values(words[i+1:])
 		// --name=value is the same as --name value.
@@ -139,24 +157,25 @@ func parseSwitches(j *Job, words []string) error {
 		}
 		spec, ok := LookupSwitch(name)
 		if !ok {
-			return fmt.Errorf("unknown switch %s: type !help for the list", name)
+			return nil, fmt.Errorf("unknown switch %s: type !help for the list", name)
 		}
 		if j.Kind == Fix && !spec.OnFix {
-			return fmt.Errorf("%s does not apply to !fix: it takes -U, -G, -ft, -cf and -o", name)
+			return nil, fmt.Errorf("%s does not apply to !fix: it takes -U, -G, -ft, -cf and -o", name)
 		}
 		used, err := spec.parse(j, name, vals)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if joined {
 			if used == 0 {
-				return fmt.Errorf("%s takes no value", name)
+				return nil, fmt.Errorf("%s takes no value", name)
 			}
 			used-- // the first value was part of the switch's own word
 		}
+		given[spec.Names[0]] = true
 		i += 1 + used
 	}
-	return nil
+	return given, nil
 }
 
 // values returns the words up to the next switch.

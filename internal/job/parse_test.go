@@ -67,10 +67,26 @@ func TestParseValid(t *testing.T) {
 			Warnings: []string{"height 100 rounded down to 64, a multiple of 64"}}},
 		{"cat -C 1.5", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.CFGScale = 1.5 })}},
 		{"cat --cfg_scale 12", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.CFGScale = 12 })}},
+		{"cat -C 1", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.CFGScale = 1 })}},
+		{"cat -C 0", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.CFGScale = 0 })}},
+		{"cat -C 100", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.CFGScale = 100 })}},
 		{"cat -A ddim", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "ddim" })}},
 		{"cat --sampler K_EULER_A", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "k_euler_a" })}},
 		{"cat -A k_dpmpp_2m", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "k_dpmpp_2m" })}},
 		{"cat -A K_DPMPP_2M_Karras", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "k_dpmpp_2m_karras" })}},
+		// -A lcm brings its own -s and -C defaults, but never overrides values the line gives,
+		// even ones equal to the shell's defaults, whichever comes first and however spelled.
+		{"cat -A lcm", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler, g.Steps, g.CFGScale = "lcm", 4, 1 })}},
+		{"cat -A LCM -s 8", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler, g.Steps, g.CFGScale = "lcm", 8, 1 })}},
+		{"cat -C 1.5 -A lcm", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler, g.Steps, g.CFGScale = "lcm", 4, 1.5 })}},
+		{"cat -s 50 -A lcm -C 7.5", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler = "lcm" })}},
+		{"cat --sampler=lcm --steps 2 --cfg_scale=0", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler, g.Steps, g.CFGScale = "lcm", 2, 0 })}},
+		{"cat -A lcm -I in.png -f 0.5", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) {
+			g.Sampler, g.Steps, g.CFGScale, g.InitImage, g.Strength = "lcm", 4, 1, "in.png", 0.5
+		})}},
+		{"cat --vae tiny", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.VAE = "tiny" })}},
+		{"cat --vae=FULL", Job{Kind: Generate, Prompt: "cat", Generation: defaults}},
+		{"cat -A lcm --vae tiny", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Sampler, g.Steps, g.CFGScale, g.VAE = "lcm", 4, 1, "tiny" })}},
 		{"cat -I in.png", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitImage = "in.png" })}},
 		{"cat -I -1 -f 0.3", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitBack, g.Strength = 1, 0.3 })}},
 		{"cat --init_img 'a b.png' --strength 0.99", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitImage, g.Strength = "a b.png", 0.99 })}},
@@ -143,14 +159,19 @@ func TestParseInvalid(t *testing.T) {
 		{"cat -H wide", "-H wide: give a height from 64 to 4096 pixels"},
 		{"cat -H 0", "-H 0: give a height from 64 to 4096 pixels"},
 		// -C
-		{"cat -C", "-C needs a guidance scale above 1, e.g. 7.5"},
-		{"cat -C 1", "-C 1: the guidance scale must be above 1 (and at most 100)"},
-		{"cat -C 0.5", "-C 0.5: the guidance scale must be above 1 (and at most 100)"},
-		{"cat -C 101", "-C 101: the guidance scale must be above 1 (and at most 100)"},
-		{"cat -C NaN", "-C NaN: give a guidance scale above 1, e.g. 7.5"},
+		{"cat -C", "-C needs a guidance scale from 0 to 100, e.g. 7.5"},
+		{"cat -C -0.5", "-C -0.5: the guidance scale must be from 0 to 100"},
+		{"cat -C 100.5", "-C 100.5: the guidance scale must be from 0 to 100"},
+		{"cat -C 101 -A lcm", "-C 101: the guidance scale must be from 0 to 100"},
+		{"cat -C NaN", "-C NaN: give a guidance scale from 0 to 100, e.g. 7.5"},
+		{"cat -C Inf", "-C Inf: give a guidance scale from 0 to 100, e.g. 7.5"},
 		// -A
-		{"cat -A", "-A: choose a sampler from ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a, k_dpmpp_2m, k_dpmpp_2m_karras"},
-		{"cat -A euler", "-A euler: choose a sampler from ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a, k_dpmpp_2m, k_dpmpp_2m_karras"},
+		{"cat -A", "-A: choose a sampler from ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a, k_dpmpp_2m, k_dpmpp_2m_karras, lcm"},
+		{"cat -A euler", "-A euler: choose a sampler from ddim, plms, k_lms, k_euler, k_euler_a, k_heun, k_dpm_2, k_dpm_2_a, k_dpmpp_2m, k_dpmpp_2m_karras, lcm"},
+		// --vae
+		{"cat --vae", "--vae: choose a VAE decoder from full, tiny"},
+		{"cat --vae taesd", "--vae taesd: choose a VAE decoder from full, tiny"},
+		{"!fix a.png -U 4 --vae tiny", "--vae does not apply to !fix: it takes -U, -G, -ft, -cf and -o"},
 		// -I
 		{"cat -I", "-I needs an image path, or -1 for the last image written"},
 		{"cat -I 3", "-I 3: give an image path, or -1 for the last image written"},
@@ -218,6 +239,11 @@ func TestCommandRoundTrip(t *testing.T) {
 		"a cat -I 'in put.png' -f 0.4 -U 4 1",
 		"a cat -s 20 -A k_dpmpp_2m",
 		"a cat -s 25 -A K_DPMPP_2M_KARRAS -I in.png -f 0.6",
+		"a cat -C 0 -A k_euler",
+		"a cat -A lcm",
+		"a cat -A lcm --vae tiny -I in.png -f 0.5",
+		"a cat --vae tiny -s 30 -U 2",
+		"a cat --vae full -s 30",
 	} {
 		j, err := Parse(line)
 		if err != nil {
@@ -231,6 +257,13 @@ func TestCommandRoundTrip(t *testing.T) {
 		if again.Command(42) != cmd || again.Prompt != j.Prompt || !again.Seed.Set || again.Seed.Value != 42 {
 			t.Errorf("%q → %q → %q", line, cmd, again.Command(42))
 		}
+		// The stored command gives back the same generation, decoder and sampler defaults
+		// included (none of these lines has -n, which a command does not keep).
+		want := j.Generation
+		want.Seed = Seed{Value: 42, Set: true}
+		if again.Generation != want {
+			t.Errorf("%q → %q: parsed back to %+v, want %+v", line, cmd, again.Generation, want)
+		}
 	}
 	j, _ := Parse("a cat -U 2 0.6 -G 0.8 -ft codeformer -cf 0.7")
 	if got, want := j.Command(123), `"a cat" -s 50 -S 123 -W 512 -H 512 -C 7.5 -A k_lms -G 0.8 -ft codeformer -cf 0.7 -U 2 0.6`; got != want {
@@ -240,6 +273,29 @@ func TestCommandRoundTrip(t *testing.T) {
 	j, _ = Parse("a cat -s 20 -A k_dpmpp_2m_karras")
 	if got, want := j.Command(123), `"a cat" -s 20 -S 123 -W 512 -H 512 -C 7.5 -A k_dpmpp_2m_karras`; got != want {
 		t.Errorf("Command = %s\nwant      %s", got, want)
+	}
+}
+
+// The stored command spells what a line's defaults meant (lcm's -s and -C), and --vae only
+// when it is tiny, so that commands stored before --vae existed stay byte for byte the same.
+func TestCommand(t *testing.T) {
+	useRules(t, unixRules)
+	for _, tt := range []struct{ line, want string }{
+		{"a cat", `"a cat" -s 50 -S 123 -W 512 -H 512 -C 7.5 -A k_lms`},
+		{"a cat --vae full", `"a cat" -s 50 -S 123 -W 512 -H 512 -C 7.5 -A k_lms`},
+		{"a cat --vae tiny", `"a cat" -s 50 -S 123 -W 512 -H 512 -C 7.5 -A k_lms --vae tiny`},
+		{"a cat -A lcm", `"a cat" -s 4 -S 123 -W 512 -H 512 -C 1 -A lcm`},
+		{"a cat -C 0 -A lcm -s 6 --vae tiny", `"a cat" -s 6 -S 123 -W 512 -H 512 -C 0 -A lcm --vae tiny`},
+		{"a cat --vae tiny -A lcm -I in.png -f 0.5 -U 2", `"a cat" -s 4 -S 123 -W 512 -H 512 -C 1 -A lcm --vae tiny -I "in.png" -f 0.5 -U 2 0.75`},
+		{"a cat -C -0", `"a cat" -s 50 -S 123 -W 512 -H 512 -C 0 -A k_lms`},
+	} {
+		j, err := Parse(tt.line)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tt.line, err)
+		}
+		if got := j.Command(123); got != tt.want {
+			t.Errorf("%q: Command =\n%s\nwant\n%s", tt.line, got, tt.want)
+		}
 	}
 }
 
@@ -271,7 +327,8 @@ func TestSplit(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{"!fix a.png -U 4 0.5", `"x" -U 2`, "q", "# c", `!fix 'a b' -o "c d"`, "-U",
-		"cat -s 20 -S -1 -n 2 -W 500 -C 7 -A ddim -I -1 -f 0.5 -G 0.5 -ft codeformer -cf 0.2 --save_orig", "cat --steps=3"} {
+		"cat -s 20 -S -1 -n 2 -W 500 -C 7 -A ddim -I -1 -f 0.5 -G 0.5 -ft codeformer -cf 0.2 --save_orig", "cat --steps=3",
+		"cat -A lcm --vae tiny -C 0"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
@@ -289,13 +346,14 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) gave a fix without a path", line)
 		}
 		if j.Kind == Generate {
-			if j.Width%64 != 0 || j.Height%64 != 0 || j.Steps < 1 || j.CFGScale <= 1 {
+			if j.Width%64 != 0 || j.Height%64 != 0 || j.Steps < 1 || !(j.CFGScale >= MinCFGScale && j.CFGScale <= MaxCFGScale) ||
+				!slices.Contains(VAEs, j.VAE) {
 				t.Fatalf("Parse(%q) accepted %+v", line, j.Generation)
 			}
 			// The normalised command must parse back to itself.
 			cmd := j.Command(7)
 			again, err := Parse(cmd)
-			if err != nil || again.Command(7) != cmd {
+			if err != nil || again.Command(7) != cmd || again.VAE != j.VAE {
 				t.Fatalf("Parse(%q): command %q does not round-trip: %v", line, cmd, err)
 			}
 		}

@@ -24,18 +24,20 @@ type Switch struct {
 const (
 	MinSteps, MaxSteps = 1, 1000
 	MinSize, MaxSize   = 64, 4096
-	MaxCFGScale        = 100 // -C is above 1 and at most this
+	// -C: at most 1 is the prompt's prediction alone (SD-Turbo and LCM are made for it).
+	MinCFGScale, MaxCFGScale = 0, 100
 )
 
 // Switches lists every line switch, in the order !help shows them.
 var Switches = []Switch{
-	{Names: []string{"-s", "--steps"}, Args: "N", Help: "sampler steps, 1 to 1000 (default 50)", parse: parseSteps},
+	{Names: []string{"-s", "--steps"}, Args: "N", Help: "sampler steps, 1 to 1000 (default 50, 4 with -A lcm)", parse: parseSteps},
 	{Names: []string{"-S", "--seed"}, Args: "SEED", Help: "seed 0 to 4294967295; -1 is the last seed used, -2 the one before (default random)", parse: parseSeed},
 	{Names: []string{"-n", "--iterations"}, Args: "N", Help: "images for this prompt, all generated first, then post-processed (default 1)", parse: parseIterations},
 	{Names: []string{"-W", "--width"}, Args: "PIXELS", Help: "width, 64 to 4096, rounded down to a multiple of 64 (default 512)", parse: parseWidth},
 	{Names: []string{"-H", "--height"}, Args: "PIXELS", Help: "height, 64 to 4096, rounded down to a multiple of 64 (default 512)", parse: parseHeight},
-	{Names: []string{"-C", "--cfg_scale"}, Args: "SCALE", Help: "classifier-free guidance, above 1 (default 7.5)", parse: parseCFG},
+	{Names: []string{"-C", "--cfg_scale"}, Args: "SCALE", Help: "classifier-free guidance, 0 to 100; 1 or less runs the prompt alone, one UNet pass per step (SD-Turbo and LCM use 0 or 1) (default 7.5, 1 with -A lcm)", parse: parseCFG},
 	{Names: []string{"-A", "--sampler"}, Args: "NAME", Help: "sampler: " + strings.Join(Samplers, ", ") + " (default k_lms)", parse: parseSampler},
+	{Names: []string{"--vae"}, Args: "full|tiny", Help: "VAE decoder: full, or tiny (TAESD from the export's vae_decoder_tiny folder: several times faster, a little softer) (default full)", parse: parseVAE},
 	{Names: []string{"-I", "--init_img"}, Args: "PATH", Help: "img2img source image; -1 is the last image written", parse: parseInitImage},
 	{Names: []string{"-f", "--strength"}, Args: "F", Help: "img2img strength, between 0 and 1 exclusive (default 0.75)", parse: parseStrength},
 	{Names: []string{"-U", "--upscale"}, Args: "2|4 [STRENGTH]", Help: "upscale ×2 or ×4 with Real-ESRGAN; strength 0 to 1 blends with a plain enlargement (default 0.75)", OnFix: true, parse: parseUpscale},
@@ -106,17 +108,23 @@ func parseSeed(j *Job, name string, vals []string) (int, error) {
 }
 
 func parseCFG(j *Job, name string, vals []string) (int, error) {
-	v, err := oneFloat(name, vals, "a guidance scale above 1, e.g. 7.5")
-	if err == nil && !(v > 1 && v <= MaxCFGScale) {
-		err = fmt.Errorf("%s %s: the guidance scale must be above 1 (and at most 100)", name, vals[0])
+	v, err := oneFloat(name, vals, fmt.Sprintf("a guidance scale from %d to %d, e.g. 7.5", MinCFGScale, MaxCFGScale))
+	if err == nil && !(v >= MinCFGScale && v <= MaxCFGScale) {
+		err = fmt.Errorf("%s %s: the guidance scale must be from %d to %d", name, vals[0], MinCFGScale, MaxCFGScale)
 	}
-	j.CFGScale = v
+	j.CFGScale = v + 0 // -C -0 is stored as 0, not "-0"
 	return 1, err
 }
 
 func parseSampler(j *Job, name string, vals []string) (int, error) {
 	v, err := oneOf(name, vals, Samplers, "a sampler")
 	j.Sampler = v
+	return 1, err
+}
+
+func parseVAE(j *Job, name string, vals []string) (int, error) {
+	v, err := oneOf(name, vals, VAEs, "a VAE decoder")
+	j.VAE = v
 	return 1, err
 }
 

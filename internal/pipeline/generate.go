@@ -20,9 +20,8 @@ import (
 // one (SPEC §1): every image exists before the slow part starts, and the VAE's working
 // memory is released (sd.Policy) before the upscaler needs its own.
 func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
-	// The parser allows 1000 steps; CompVis's spacing for ddim and plms stops at 500.
-	if _, err := sampler.Sigmas(j.Sampler, sampler.Options{Steps: j.Steps}); err != nil {
-		return nil, fmt.Errorf("-s %d -A %s: %v", j.Steps, j.Sampler, err)
+	if err := checkSchedule(j); err != nil {
+		return nil, err
 	}
 	var init *imageio.Image
 	if j.InitImage != "" {
@@ -54,7 +53,7 @@ func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
 		return nil, err
 	}
 	defer prefix.Release() // after the post-processed copies too: they share the PREFIX
-	refs := p.hashInBackground(model, init != nil)
+	refs := p.hashInBackground(model, init != nil, j.VAE)
 
 	gen := generated{job: j, seeds: seedsFor(j), outdir: outdir, prefix: prefix.Prefix}
 	err = model.Generate(ctx, p.request(j, init, len(gen.seeds)), gen.seeds, func(r sd.Result) error {
@@ -66,10 +65,28 @@ func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
 	return p.postprocessGenerated(ctx, j, plan, &gen)
 }
 
+// checkSchedule refuses, before any work, steps the sampler cannot take: the parser allows
+// 1000, CompVis's spacing for ddim and plms stops at 500, lcm's at 50, and lcm's img2img
+// chooses its steps from the int(50·f) timesteps that strength f leaves.
+func checkSchedule(j job.Job) error {
+	opts := sampler.Options{Steps: j.Steps}
+	if j.InitImage != "" {
+		opts.Strength = j.Strength
+	}
+	_, err := sampler.Sigmas(j.Sampler, opts)
+	switch {
+	case err == nil:
+		return nil
+	case opts.Strength > 0 && j.Sampler == "lcm":
+		return fmt.Errorf("-s %d -A %s -f %g: %v; lower -s or raise -f", j.Steps, j.Sampler, j.Strength, err)
+	}
+	return fmt.Errorf("-s %d -A %s: %v", j.Steps, j.Sampler, err)
+}
+
 // request turns the job into what the generator needs; progress is reported per image.
 func (p *Pipeline) request(j job.Job, init *imageio.Image, images int) sd.Request {
 	req := sd.Request{Prompt: j.Prompt, Width: j.Width, Height: j.Height, Steps: j.Steps,
-		CFGScale: j.CFGScale, Sampler: j.Sampler, Init: init, Strength: j.Strength}
+		CFGScale: j.CFGScale, Sampler: j.Sampler, Init: init, Strength: j.Strength, VAE: j.VAE}
 	if p.cfg.Progress != nil {
 		req.Progress = func(image, done, total int) {
 			task := Task{Name: "generating", Unit: "steps"}
@@ -128,14 +145,15 @@ func (p *Pipeline) stableDiffusion(img2img bool) (*sd.Model, error) {
 	return p.sd, nil
 }
 
-// hashInBackground hashes the model's files while the first image is sampled (the UNet's
-// weights are gigabytes); the function it returns waits for the references.
-func (p *Pipeline) hashInBackground(m *sd.Model, img2img bool) func() []pngmeta.ModelRef {
+// hashInBackground hashes the model files the job reads, the decoder vae names included,
+// while the first image is sampled (the UNet's weights are gigabytes); the function it
+// returns waits for the references.
+func (p *Pipeline) hashInBackground(m *sd.Model, img2img bool, vae string) func() []pngmeta.ModelRef {
 	done := make(chan struct{})
 	var refs []pngmeta.ModelRef
 	go func() {
 		defer close(done)
-		for _, file := range m.Files(img2img, sd.FullVAE) {
+		for _, file := range m.Files(img2img, vae) {
 			ref := p.modelRef(filepath.Join(m.Dir, file))
 			ref.Name = filepath.Base(m.Dir) + "/" + file
 			refs = append(refs, ref)

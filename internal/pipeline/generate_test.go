@@ -13,6 +13,7 @@ import (
 	"dream/internal/job"
 	"dream/internal/ort"
 	"dream/internal/pngmeta"
+	"dream/internal/sd"
 	"dream/internal/sd/sdtest"
 	"dream/internal/version"
 )
@@ -144,6 +145,7 @@ func TestGeneratedMetadata(t *testing.T) {
 				Width          int            `json:"width"`
 				Height         int            `json:"height"`
 				Sampler        string         `json:"sampler"`
+				VAE            string         `json:"vae"`
 				Postprocessing []pngmeta.Step `json:"postprocessing"`
 			} `json:"image"`
 		}
@@ -151,7 +153,8 @@ func TestGeneratedMetadata(t *testing.T) {
 			t.Fatal(err)
 		}
 		if record.App != "dream" || record.Image.Prompt != "a red fox, in snow" || record.Image.Seed != 77 ||
-			record.Image.Type != "txt2img" || record.Image.Sampler != "k_euler" || len(record.Image.Postprocessing) != tc.steps {
+			record.Image.Type != "txt2img" || record.Image.Sampler != "k_euler" || record.Image.VAE != "full" ||
+			len(record.Image.Postprocessing) != tc.steps {
 			t.Errorf("%s: record %+v", filepath.Base(tc.path), record)
 		}
 		if record.AppVersion != version.Version {
@@ -168,7 +171,7 @@ func TestGeneratedMetadata(t *testing.T) {
 		}
 		params := meta.Text[pngmeta.KeyParameters]
 		wantParams := "a red fox, in snow\nSteps: 5, Sampler: Euler, CFG scale: 9, Seed: 77, Size: 64x128, Model hash: " +
-			record.Models[2].SHA256[:10] + ", Model: sd"
+			record.Models[2].SHA256[:10] + ", Model: sd, VAE: full"
 		if tc.steps > 0 {
 			wantParams += ", Postprocess upscale by: 2, Postprocess upscaler: R-ESRGAN General 4xV3, Postprocess upscaler visibility: 0.5"
 		}
@@ -196,15 +199,87 @@ func TestImg2ImgMetadata(t *testing.T) {
 	}
 }
 
-// ddim and plms take at most 500 steps; a line asking for more is refused before any work.
-func TestGenerateStepsForDDIM(t *testing.T) {
-	p, out := sdPipeline(t, nil)
-	_, err := p.Generate(context.Background(), parseLine(t, "a cat -s 600 -A ddim"))
-	if err == nil || !strings.Contains(err.Error(), "ddim and plms take 1 to 500 steps") {
-		t.Errorf("-s 600 -A ddim: %v", err)
+// Steps a sampler cannot take are refused in one line before any work: ddim and plms take at
+// most 500, lcm 50, and lcm's img2img only as many as the int(50·f) timesteps strength f
+// leaves it.
+func TestGenerateRefusesImpossibleSchedules(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"a cat -s 600 -A ddim", "-s 600 -A ddim: ddim and plms take 1 to 500 steps, not 600"},
+		{"a cat -s 60 -A lcm", "-s 60 -A lcm: lcm takes 1 to 50 steps, not 60"},
+		{"a cat -s 8 -A lcm -I in.png -f 0.1",
+			"-s 8 -A lcm -f 0.1: lcm at strength 0.1 has 5 timesteps to choose from, fewer than the 8 steps asked for; lower -s or raise -f"},
+	} {
+		p, out := sdPipeline(t, nil)
+		_, err := p.Generate(context.Background(), parseLine(t, tc.line))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.line, err, tc.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: the output directory was created", tc.line)
+		}
 	}
-	if _, err := os.Stat(out); err == nil {
-		t.Error("the output directory was created")
+}
+
+// With text-to-image, -f does not limit lcm's steps: only img2img truncates its schedule.
+func TestGenerateLCMStrengthOnlyForImg2Img(t *testing.T) {
+	p, _ := sdPipeline(t, nil)
+	if _, err := p.Generate(context.Background(), parseLine(t, "a cat -s 8 -A lcm -f 0.1 -W 64 -H 64 -S 1")); err != nil {
+		t.Errorf("-s 8 -A lcm -f 0.1 without -I: %v", err)
+	}
+}
+
+// --vae tiny decodes with vae_decoder_tiny: the image's command keeps the switch (after -A),
+// its record and parameters name the decoder, and its model list has the tiny decoder's file
+// instead of the full one's. -A lcm alone brings 4 steps at guidance 1.
+func TestGenerateWithTinyDecoder(t *testing.T) {
+	p, _ := sdPipeline(t, nil)
+	// The test export's decoder has the tiny one's inputs and outputs; as TAESD it is given
+	// the latent unscaled, which changes the colours, not what the metadata says.
+	full, err := os.ReadFile(filepath.Join(p.cfg.SDModel, sd.DecoderFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny := filepath.Join(p.cfg.SDModel, sd.TinyDecoderFile)
+	if err := os.MkdirAll(filepath.Dir(tiny), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tiny, full, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	results, err := p.Generate(context.Background(), parseLine(t, `a fox -W 64 -H 64 -S 3 -A lcm --vae tiny`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := readMeta(t, results[0].Path)
+	if got, want := meta.Text[pngmeta.KeyDream], `"a fox" -s 4 -S 3 -W 64 -H 64 -C 1 -A lcm --vae tiny`; got != want {
+		t.Errorf("Dream %q, want %q", got, want)
+	}
+	var record struct {
+		Models []pngmeta.ModelRef `json:"models"`
+		Image  struct {
+			VAE string `json:"vae"`
+		} `json:"image"`
+	}
+	if err := json.Unmarshal([]byte(meta.Text[pngmeta.KeySDMetadata]), &record); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range record.Models {
+		names = append(names, m.Name)
+	}
+	if record.Image.VAE != "tiny" || !slices.Contains(names, "sd/"+sd.TinyDecoderFile) || slices.Contains(names, "sd/"+sd.DecoderFile) {
+		t.Errorf("record: vae %q, models %q; want tiny and %s, not %s", record.Image.VAE, names, sd.TinyDecoderFile, sd.DecoderFile)
+	}
+	if params := meta.Text[pngmeta.KeyParameters]; !strings.Contains(params, "Steps: 4, Sampler: LCM, CFG scale: 1, Seed: 3,") ||
+		!strings.HasSuffix(params, ", Model: sd, VAE: tiny") {
+		t.Errorf("parameters %q", params)
+	}
+}
+
+// --vae accepts exactly the decoders package sd has.
+func TestVAEsMatchPackageSD(t *testing.T) {
+	if want := []string{sd.FullVAE, sd.TinyVAE}; !slices.Equal(job.VAEs, want) || job.DefaultVAE != sd.FullVAE {
+		t.Errorf("--vae accepts %v (default %s), package sd decodes with %v (default %s)", job.VAEs, job.DefaultVAE, want, sd.FullVAE)
 	}
 }
 

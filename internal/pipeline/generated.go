@@ -87,7 +87,10 @@ func generationMetadata(j job.Job, seed uint32, refs []pngmeta.ModelRef, steps [
 		j.Upscale, j.Faces = nil, nil
 	}
 	gen := pngmeta.Generation{Type: "txt2img", Prompt: j.Prompt, Steps: j.Steps, CFGScale: j.CFGScale, Seed: seed,
-		Width: j.Width, Height: j.Height, Sampler: j.Sampler}
+		Width: j.Width, Height: j.Height, Sampler: j.Sampler, VAE: j.VAE}
+	if gen.VAE == "" {
+		gen.VAE = sd.FullVAE // what sd decodes with when the job does not say
+	}
 	if j.InitImage != "" {
 		gen.Type, gen.InitImage, gen.Strength = "img2img", j.InitImage, j.Strength
 	}

@@ -44,6 +44,7 @@ type Generation struct {
 	Width     int     `json:"width"`
 	Height    int     `json:"height"`
 	Sampler   string  `json:"sampler"`
+	VAE       string  `json:"vae,omitempty"` // the decoder: "full" or "tiny" (--vae)
 	InitImage string  `json:"init_image,omitempty"`
 	Strength  float64 `json:"strength,omitempty"`
 }
@@ -93,7 +94,9 @@ func AppendStep(record string, step Step) (string, error) {
 }
 
 // Parameters writes the generation in the layout AUTOMATIC1111's web UI uses for its own
-// "parameters" text: the prompt on the first line, then "Key: value" pairs.
+// "parameters" text: the prompt on the first line, then "Key: value" pairs, in the order of
+// A1111's create_infotext (Steps, Sampler, CFG scale, Seed, Size, Model hash, Model, VAE,
+// Denoising strength).
 func Parameters(g Generation, model ModelRef, steps []Step) string {
 	pairs := []string{
 		fmt.Sprintf("Steps: %d", g.Steps),
@@ -107,6 +110,9 @@ func Parameters(g Generation, model ModelRef, steps []Step) string {
 	}
 	if model.Name != "" {
 		pairs = append(pairs, "Model: "+strings.TrimSuffix(model.Name, ".onnx"))
+	}
+	if g.VAE != "" {
+		pairs = append(pairs, "VAE: "+g.VAE)
 	}
 	if g.InitImage != "" {
 		pairs = append(pairs, fmt.Sprintf("Denoising strength: %g", g.Strength))
@@ -190,7 +196,7 @@ func samplerName(s string) string {
 	names := map[string]string{
 		"ddim": "DDIM", "plms": "PLMS", "k_lms": "LMS", "k_euler": "Euler", "k_euler_a": "Euler a",
 		"k_heun": "Heun", "k_dpm_2": "DPM2", "k_dpm_2_a": "DPM2 a",
-		"k_dpmpp_2m": "DPM++ 2M", "k_dpmpp_2m_karras": "DPM++ 2M Karras",
+		"k_dpmpp_2m": "DPM++ 2M", "k_dpmpp_2m_karras": "DPM++ 2M Karras", "lcm": "LCM",
 	}
 	if n, ok := names[s]; ok {
 		return n

@@ -25,10 +25,30 @@ func TestParameters(t *testing.T) {
 	}
 }
 
+// The decoder goes where A1111 writes its VAE: after the model, before the img2img strength.
+func TestParametersVAE(t *testing.T) {
+	model := ModelRef{Name: "sd", SHA256: "cc6cb27103417325ff94f52b7a5d2dde45a7515b25c255d8e396c90014281516"}
+	for _, tc := range []struct {
+		vae, init, want string
+	}{
+		{"", "", "Size: 512x512, Model hash: cc6cb27103, Model: sd"},
+		{"full", "", "Size: 512x512, Model hash: cc6cb27103, Model: sd, VAE: full"},
+		{"tiny", "", "Size: 512x512, Model hash: cc6cb27103, Model: sd, VAE: tiny"},
+		{"tiny", "in.png", "Size: 512x512, Model hash: cc6cb27103, Model: sd, VAE: tiny, Denoising strength: 0.5"},
+	} {
+		g := Generation{Type: "txt2img", Prompt: "a cat", Steps: 4, CFGScale: 1, Seed: 1, Width: 512, Height: 512,
+			Sampler: "lcm", VAE: tc.vae, InitImage: tc.init, Strength: 0.5}
+		want := "a cat\nSteps: 4, Sampler: LCM, CFG scale: 1, Seed: 1, " + tc.want
+		if got := Parameters(g, model, nil); got != want {
+			t.Errorf("--vae %q -I %q: parameters\n%q\nwant\n%q", tc.vae, tc.init, got, want)
+		}
+	}
+}
+
 // Each sampler goes by AUTOMATIC1111's name for it.
 func TestParametersSamplerNames(t *testing.T) {
 	for sampler, want := range map[string]string{
-		"k_lms": "LMS", "k_dpm_2_a": "DPM2 a", "k_dpmpp_2m": "DPM++ 2M", "k_dpmpp_2m_karras": "DPM++ 2M Karras",
+		"k_lms": "LMS", "k_dpm_2_a": "DPM2 a", "k_dpmpp_2m": "DPM++ 2M", "k_dpmpp_2m_karras": "DPM++ 2M Karras", "lcm": "LCM",
 	} {
 		g := Generation{Type: "txt2img", Prompt: "a cat", Steps: 20, CFGScale: 7, Seed: 1, Width: 512, Height: 512, Sampler: sampler}
 		if got, line := Parameters(g, ModelRef{}, nil), "Steps: 20, Sampler: "+want+", CFG scale: 7,"; !strings.Contains(got, line) {
@@ -83,6 +103,10 @@ func TestRecordAndAppend(t *testing.T) {
 	json.Unmarshal([]byte(r.String()), &back)
 	if back["image"]["seed"] != float64(0) || back["image"]["prompt"] != "p" {
 		t.Errorf("generated record lost its seed 0 or prompt: %s", r.String())
+	}
+	g.VAE = "tiny"
+	if !strings.Contains(r.String(), `"sampler":"","vae":"tiny",`) {
+		t.Errorf("the record does not name the decoder after the sampler: %s", r.String())
 	}
 	appended, err := AppendStep(`{"image":{"postprocessing":[{"type":"gfpgan"}]},"other":1}`, Step{Type: "esrgan", Scale: 4})
 	if err != nil {

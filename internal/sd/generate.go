@@ -56,7 +56,10 @@ func (m *Model) Generate(ctx context.Context, req Request, seeds []uint32, each 
 		}
 	}
 	loading(0)
-	embeddings, truncated, err := m.encodePrompt(ctx, req.Prompt)
+	if _, err := m.describeUNet(); err != nil {
+		return err
+	}
+	embeddings, truncated, err := m.encodePrompt(ctx, req.Prompt, m.guides(req.CFGScale))
 	if err != nil {
 		return err
 	}
@@ -128,6 +131,7 @@ func (m *Model) sample(ctx context.Context, unet *guidedUNet, req Request, init 
 	opts := sampler.Options{
 		Steps:            req.Steps,
 		IntegerTimesteps: m.timestepType == ort.Int64,
+		Trailing:         m.scheduler.TimestepSpacing == "trailing",
 		Rand:             rng,
 	}
 	if init != nil {

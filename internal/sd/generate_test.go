@@ -246,7 +246,7 @@ func TestUNetWeightsLiveBesideIt(t *testing.T) {
 	if err := os.WriteFile(alone, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := testRuntime.Session(alone, unetContract); err == nil {
+	if _, err := testRuntime.Session(alone, UNetContract()); err == nil {
 		t.Error("the UNet opened without its weights.pb")
 	}
 	generateOne(t, m, Request{Prompt: "x", Width: 16, Height: 16, Steps: 2, CFGScale: 7.5, Sampler: "k_euler"}, 1)

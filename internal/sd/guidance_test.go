@@ -85,7 +85,7 @@ func TestPromptReachesTheTextEncoder(t *testing.T) {
 }
 
 func checkPromptEmbedding(t *testing.T, m *Model) {
-	emb, truncated, err := m.encodePrompt(context.Background(), "a photo of a cat")
+	emb, truncated, err := m.encodePrompt(context.Background(), "a photo of a cat", true)
 	if err != nil || truncated {
 		t.Fatalf("encodePrompt: %v, truncated %v", err, truncated)
 	}

@@ -141,7 +141,7 @@ func TestImg2ImgStartsFromTheNoisedImage(t *testing.T) {
 	if err := m.openUNet(); err != nil {
 		t.Fatal(err)
 	}
-	emb, _, err := m.encodePrompt(context.Background(), req.Prompt)
+	emb, _, err := m.encodePrompt(context.Background(), req.Prompt, req.CFGScale > 1)
 	if err != nil {
 		t.Fatal(err)
 	}

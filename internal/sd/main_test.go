@@ -37,7 +37,10 @@ func openExport(t testing.TB, e sdtest.Export) *Model {
 func guided(t testing.TB, m *Model, prompt string, scale float64, h, w int) (*guidedUNet, []float32) {
 	t.Helper()
 	ctx := context.Background()
-	emb, _, err := m.encodePrompt(ctx, prompt)
+	if _, err := m.describeUNet(); err != nil {
+		t.Fatal(err)
+	}
+	emb, _, err := m.encodePrompt(ctx, prompt, m.guides(scale))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,8 @@ const (
 // decoding and encoded images are multiplied by it.
 const LatentScale = 0.18215
 
-// HiddenSize is the width of the CLIP ViT-L/14 text encoder's output, which SD 1.x UNets take.
+// HiddenSize is the width of the CLIP ViT-L/14 text encoder's output, which SD 1.x UNets
+// take; SD 2.x's is 1024. The export's own is read from its UNet (see describeUNet).
 const HiddenSize = 768
 
 // Model is one Stable Diffusion export. Sessions open on first use; see Policy for which
@@ -54,6 +55,10 @@ type Model struct {
 	timestepLen int
 	// fusedAttention is how many attention blocks the UNet runs fused.
 	fusedAttention int
+	// shape is what the UNet's inputs say about the export, once read (see describeUNet).
+	shape unetShape
+	// scheduler is the export's scheduler config: ε- or v-prediction, timestep spacing.
+	scheduler schedulerConfig
 }
 
 // Open checks that dir holds an export dream can run and reads its tokenizer. The large
@@ -72,11 +77,15 @@ func Open(rt *ort.Runtime, dir string, policy Policy) (*Model, error) {
 	// Each model's working memory goes back after each run, so that the peak is the UNet's
 	// weights plus the one model running (see Policy), not the sum of every model's largest
 	// working set, which ONNX Runtime's arena would keep.
+	scheduler, err := readSchedulerConfig(dir)
+	if err != nil {
+		return nil, err
+	}
 	lean, err := rt.ReturningMemory()
 	if err != nil {
 		return nil, err
 	}
-	return &Model{Dir: dir, rt: lean, tokenizer: tok, policy: policy}, nil
+	return &Model{Dir: dir, rt: lean, tokenizer: tok, policy: policy, scheduler: scheduler}, nil
 }
 
 func (m *Model) path(file string) string { return filepath.Join(m.Dir, file) }

@@ -20,7 +20,12 @@ func StepTimes(ctx context.Context, rt *ort.Runtime, dir string, plain bool, run
 	}
 	defer m.closeUNet()
 	rng := NewRand(1)
-	g, err := m.newGuidedUNet(Normal(rng, 2*ContextLength*HiddenSize), 7.5, 64, 64)
+	const scale = 7.5
+	prompts := 1
+	if m.guides(scale) {
+		prompts = 2
+	}
+	g, err := m.newGuidedUNet(Normal(rng, prompts*ContextLength*m.shape.hidden), scale, 64, 64)
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,8 @@ import (
 // Commands lists what the first word of a line can be, besides a prompt.
 var Commands = []string{"!fix", "!fetch", "!history", "!models", "!help", "quit", "exit"}
 
-// completer answers Tab: commands as the first word, switch names after a dash, sampler and
-// face tool names after -A and -ft, and file paths after !fix, !fetch and -I.
+// completer answers Tab: commands as the first word, switch names after a dash, sampler, face
+// tool and decoder names after -A, -ft and --vae, and file paths after !fix, !fetch and -I.
 type completer struct{}
 
 // Do implements readline.AutoCompleter: it returns the endings that complete the word before
@@ -47,6 +47,8 @@ func Candidates(before []string, current string) []string {
 		options = job.Samplers
 	case previous == "-ft" || previous == "--facetool":
 		options = job.FaceTools
+	case previous == "--vae":
+		options = job.VAEs
 	case previous == "-I" || previous == "--init_img" ||
 		(len(before) == 1 && (before[0] == "!fix" || before[0] == "!fetch")):
 		return pathCandidates(current)

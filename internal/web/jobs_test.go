@@ -21,18 +21,33 @@ func TestSettingsAndModels(t *testing.T) {
 	ts := startServer(t, serverOptions{})
 	status, body := ts.get(t, "/api/settings")
 	var settings struct {
-		Defaults map[string]any `json:"defaults"`
-		Samplers []string       `json:"samplers"`
-		Limits   map[string][]float64
-		Upload   int64 `json:"maxUploadBytes"`
+		Defaults        map[string]any                `json:"defaults"`
+		Samplers        []string                      `json:"samplers"`
+		SamplerDefaults map[string]map[string]float64 `json:"samplerDefaults"`
+		VAEs            []string                      `json:"vaes"`
+		Limits          map[string][]float64
+		Upload          int64 `json:"maxUploadBytes"`
 	}
 	if status != 200 || json.Unmarshal([]byte(body), &settings) != nil {
 		t.Fatalf("GET /api/settings: %d %s", status, body)
 	}
 	if settings.Defaults["steps"] != float64(job.DefaultSteps) || settings.Defaults["sampler"] != job.DefaultSampler ||
 		settings.Defaults["cfg"] != job.DefaultCFGScale || !slices.Equal(settings.Samplers, job.Samplers) ||
-		settings.Upload != DefaultMaxUpload || settings.Limits["size"][1] != job.MaxSize {
+		settings.Defaults["vae"] != job.DefaultVAE || !slices.Equal(settings.VAEs, job.VAEs) ||
+		settings.Upload != DefaultMaxUpload || settings.Limits["size"][1] != job.MaxSize ||
+		!slices.Equal(settings.Limits["cfg"], []float64{job.MinCFGScale, job.MaxCFGScale}) {
 		t.Errorf("settings differ from the shell's: %s", body)
+	}
+	// Each sampler's own defaults, as the parser applies them to a line that leaves -s and -C out.
+	for _, name := range job.Samplers {
+		j, err := job.Parse("a cat -A " + name)
+		got := settings.SamplerDefaults[name]
+		if err != nil || got["steps"] != float64(j.Steps) || got["cfg"] != j.CFGScale {
+			t.Errorf("-A %s: the page's defaults %v, the shell's -s %d -C %g (%v)", name, got, j.Steps, j.CFGScale, err)
+		}
+	}
+	if lcm := settings.SamplerDefaults["lcm"]; lcm["steps"] != 4 || lcm["cfg"] != 1 {
+		t.Errorf("lcm's defaults on the page: %v, want 4 steps at guidance 1", lcm)
 	}
 	status, body = ts.get(t, "/api/models")
 	if status != 200 || !strings.Contains(body, "realesr-general-x4v3") || !strings.Contains(body, "installed") {
@@ -104,6 +119,28 @@ func TestGenerateFromThePage(t *testing.T) {
 	}
 }
 
+// The page's lines go through the shell's parser, so -A lcm there brings lcm's 4 steps at
+// guidance 1 as it does at the prompt, and the stored command spells them.
+func TestLCMFromThePage(t *testing.T) {
+	ts := startServer(t, serverOptions{})
+	for _, tc := range []struct{ line, want string }{
+		{`"a red fox" -S 7 -W 64 -H 64 -A lcm`, `"a red fox" -s 4 -S 7 -W 64 -H 64 -C 1 -A lcm`},
+		{`"a red fox" -s 2 -S 8 -W 64 -H 64 -C 0 -A lcm`, `"a red fox" -s 2 -S 8 -W 64 -H 64 -C 0 -A lcm`},
+	} {
+		status, answer := ts.postJob(t, tc.line)
+		if status != http.StatusAccepted {
+			t.Fatalf("POST %s: %d %v", tc.line, status, answer)
+		}
+		done := ts.waitFor(t, jobID(t, answer), queue.Done, queue.Failed)
+		if done.State != queue.Done || len(done.Results) != 1 {
+			t.Fatalf("%s: the job ended %s: %q", tc.line, done.State, done.Error)
+		}
+		if command, err := pngmeta.ReadCommand(filepath.Join(ts.outdir, done.Results[0].Name)); command != tc.want {
+			t.Errorf("%s: stored command %q (%v), want %q", tc.line, command, err, tc.want)
+		}
+	}
+}
+
 // A line the page cannot run gets the shell's error text, and the switch it is about, so
 // the page can show it under that switch's field.
 func TestLinesThePageRefuses(t *testing.T) {
@@ -115,7 +152,8 @@ func TestLinesThePageRefuses(t *testing.T) {
 	}{
 		{`"a cat" -W 7000`, "-W", "-W 7000: give a width from 64 to 4096 pixels"},
 		{`"a cat" -s 0`, "-s", "-s 0: give a whole number of steps from 1 to 1000"},
-		{`"a cat" -C 1`, "-C", "-C 1: the guidance scale must be above 1 (and at most 100)"},
+		{`"a cat" -C 101`, "-C", "-C 101: the guidance scale must be from 0 to 100"},
+		{`"a cat" --vae taesd`, "--vae", "--vae taesd: choose a VAE decoder from full, tiny"},
 		{`"a cat" -A euler`, "-A", "-A euler: choose a sampler from"},
 		{`"a cat" -U 3`, "-U", "-U 3: the upscale factor must be 2 or 4"},
 		{`"a cat" -G 2`, "-G", "-G 2: the face restoration strength must be from 0 to 1"},

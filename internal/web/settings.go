@@ -19,17 +19,33 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 			"height":          job.DefaultSize,
 			"cfg":             job.DefaultCFGScale,
 			"sampler":         job.DefaultSampler,
+			"vae":             job.DefaultVAE,
 			"strength":        job.DefaultStrength,
 			"upscaleStrength": job.DefaultUpscaleStrength,
 			"faceTool":        job.DefaultFaceTool,
 			"fidelity":        job.DefaultFidelity,
 		},
-		"samplers":       job.Samplers,
-		"faceTools":      job.FaceTools,
-		"limits":         map[string][2]float64{"steps": {job.MinSteps, job.MaxSteps}, "size": {job.MinSize, job.MaxSize}, "cfg": {1, job.MaxCFGScale}},
+		"samplers":        job.Samplers,
+		"samplerDefaults": samplerDefaults(),
+		"vaes":            job.VAEs,
+		"faceTools":       job.FaceTools,
+		"limits": map[string][2]float64{"steps": {job.MinSteps, job.MaxSteps}, "size": {job.MinSize, job.MaxSize},
+			"cfg": {job.MinCFGScale, job.MaxCFGScale}},
 		"maxUploadBytes": s.cfg.MaxUpload,
 		"outdir":         s.cfg.Outdir,
 	})
+}
+
+// samplerDefaults are the steps and guidance each sampler gets from a line that leaves them
+// out (lcm has its own), so that the page's fields follow the sampler as the shell's
+// defaults do.
+func samplerDefaults() map[string]map[string]float64 {
+	out := make(map[string]map[string]float64, len(job.Samplers))
+	for _, name := range job.Samplers {
+		steps, cfgScale := job.SamplerDefaults(name)
+		out[name] = map[string]float64{"steps": float64(steps), "cfg": cfgScale}
+	}
+	return out
 }
 
 // models is what !models prints: each model, installed or missing, and where it goes.

@@ -9,7 +9,10 @@ const PER_PAGE = 24;
 const $ = (id) => document.getElementById(id);
 
 // What GET /api/settings answered; the line builders compare fields against its defaults.
-let settings = { defaults: {}, samplers: [], faceTools: [] };
+let settings = { defaults: {}, samplers: [], samplerDefaults: {}, vaes: [], faceTools: [] };
+
+// The sampler whose defaults the steps and guidance fields were last set to (see onSampler).
+let fieldsSampler = '';
 
 // ---------------------------------------------------------------------------------------------
 // Talking to the server
@@ -62,23 +65,34 @@ function val(id) {
   return $(id).value.trim();
 }
 
+// samplerDefaults are the steps and guidance a line with -A name gets when it leaves them out:
+// the shell's, except for samplers with their own (lcm: 4 steps at guidance 1).
+function samplerDefaults(name) {
+  const d = settings.defaults;
+  return (settings.samplerDefaults || {})[name] || { steps: d.steps, cfg: d.cfg };
+}
+
 // generateLine spells the generation form as a dream> line, switches in the shell's order.
+// Steps and guidance are compared with the chosen sampler's defaults, so a form left at
+// lcm's gives "-A lcm" alone, as a line typed at the shell would.
 function generateLine() {
   const d = settings.defaults;
+  const own = samplerDefaults(val('sampler'));
   const parts = [quoteWord(val('prompt'))];
   const add = (sw, id, def) => {
     const v = val(id);
     if (differs(v, def)) parts.push(sw, quoteWord(v));
   };
-  add('-s', 'steps', d.steps);
+  add('-s', 'steps', own.steps);
   const mode = $('seed-mode').value;
   if (mode === 'fixed') parts.push('-S', quoteWord(val('seed')));
   if (mode === 'last') parts.push('-S', '-1');
   add('-n', 'iterations', d.iterations);
   add('-W', 'width', d.width);
   add('-H', 'height', d.height);
-  add('-C', 'cfg', d.cfg);
+  add('-C', 'cfg', own.cfg);
   add('-A', 'sampler', d.sampler);
+  add('--vae', 'vae', d.vae);
   const init = val('init-image');
   if (init !== '') {
     parts.push('-I', quoteWord(init));
@@ -155,7 +169,7 @@ function updatePreviews() {
 // name). Anything else, "" and --save_orig included, lands in the form's general error.
 const GENERATE_FIELDS = {
   '-s': 'steps', '-S': 'seed', '-n': 'iterations', '-W': 'width', '-H': 'height', '-C': 'cfg',
-  '-A': 'sampler', '-I': 'init-image', '-f': 'init-strength', '-U': 'upscale-factor',
+  '-A': 'sampler', '--vae': 'vae', '-I': 'init-image', '-f': 'init-strength', '-U': 'upscale-factor',
   '-G': 'face-strength', '-ft': 'face-tool', '-cf': 'fidelity',
 };
 const FIX_FIELDS = {
@@ -325,6 +339,17 @@ function setUpDropZone() {
   });
 }
 
+// onSampler moves the steps and guidance fields to the new sampler's defaults when they hold
+// the old one's: choosing lcm shows its 4 steps at guidance 1, and choosing another sampler
+// after it brings the shell's defaults back. A value the user typed stays.
+function onSampler() {
+  const before = samplerDefaults(fieldsSampler);
+  const after = samplerDefaults(val('sampler'));
+  if (!differs(val('steps'), before.steps)) $('steps').value = String(after.steps);
+  if (!differs(val('cfg'), before.cfg)) $('cfg').value = String(after.cfg);
+  fieldsSampler = val('sampler');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Settings and models
 
@@ -343,6 +368,7 @@ async function loadSettings() {
   }
   const d = settings.defaults;
   fillSelect($('sampler'), settings.samplers || []);
+  fillSelect($('vae'), settings.vaes || []);
   fillSelect($('face-tool'), settings.faceTools || []);
   fillSelect($('fix-face-tool'), settings.faceTools || []);
   const set = (id, v) => { if (v !== undefined) $(id).value = String(v); };
@@ -352,6 +378,8 @@ async function loadSettings() {
   set('height', d.height);
   set('cfg', d.cfg);
   set('sampler', d.sampler);
+  fieldsSampler = val('sampler');
+  set('vae', d.vae);
   set('init-strength', d.strength);
   set('upscale-strength', d.upscaleStrength);
   set('face-strength', 0);
@@ -731,6 +759,9 @@ function start() {
     form.addEventListener('change', updatePreviews);
     form.addEventListener('input', clearFieldError);
   }
+  // The select is the event's target, so this runs before the form's change listener and
+  // the preview shows the fields it moves.
+  $('sampler').addEventListener('change', onSampler);
   $('generate-form').addEventListener('submit', onGenerate);
   $('fix-form').addEventListener('submit', onFix);
   // Enter sends the prompt, like the shell; Shift+Enter still breaks the line.
