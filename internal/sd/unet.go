@@ -127,7 +127,13 @@ func (m *Model) guides(scale float64) bool {
 // newGuidedUNet sets up the UNet's inputs for a latent of h×w. embeddings are the prompt's,
 // after the empty prompt's when m.guides(scale) (see encodePrompt).
 func (m *Model) newGuidedUNet(embeddings []float32, scale float64, h, w int) (*guidedUNet, error) {
-	g := &guidedUNet{session: m.unet, scale: scale, guided: m.guides(scale), n: 4 * h * w,
+	return m.newUNetRun(embeddings, scale, m.guides(scale), h, w)
+}
+
+// newUNetRun is newGuidedUNet with the choice of guidance made by the caller: tests compare
+// the one-pass prediction with the two-pass one it replaces.
+func (m *Model) newUNetRun(embeddings []float32, scale float64, guided bool, h, w int) (*guidedUNet, error) {
+	g := &guidedUNet{session: m.unet, scale: scale, guided: guided, n: 4 * h * w,
 		vPrediction: m.scheduler.PredictionType == "v_prediction"}
 	perPrompt := ContextLength * m.shape.hidden
 	prompts := 1

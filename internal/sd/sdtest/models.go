@@ -8,25 +8,27 @@ import (
 )
 
 // textEncoder maps token ids to embeddings a UNet can tell apart: element j of token i is
-// ids[i]·(j+1)/(768·49408) + j/768. pooler_output is the mean over the tokens.
-func textEncoder(pooled bool) *onnxpb.Model {
+// ids[i]·(j+1)/(H·49408) + j/H, H the width (768, or SD 2.x's 1024). pooler_output is the
+// mean over the tokens.
+func textEncoder(pooled bool, hidden int) *onnxpb.Model {
 	var g onnxpb.Graph
+	h := int64(hidden)
 	g.Inputs = []onnxpb.ValueInfo{vi("input_ids", onnxpb.Int32, batch, onnxpb.Fixed(77))}
-	g.Outputs = []onnxpb.ValueInfo{vi("last_hidden_state", onnxpb.Float, batch, onnxpb.Fixed(77), onnxpb.Fixed(768))}
-	slope, offset := make([]float32, 768), make([]float32, 768)
+	g.Outputs = []onnxpb.ValueInfo{vi("last_hidden_state", onnxpb.Float, batch, onnxpb.Fixed(77), onnxpb.Fixed(h))}
+	slope, offset := make([]float32, hidden), make([]float32, hidden)
 	for j := range slope {
-		slope[j] = float32(j+1) / (768 * 49408)
-		offset[j] = float32(j) / 768
+		slope[j] = float32(j+1) / float32(hidden*49408)
+		offset[j] = float32(j) / float32(hidden)
 	}
-	a := g.AddInitializer(onnxpb.Float32Tensor("slope", []int64{768}, slope))
-	b := g.AddInitializer(onnxpb.Float32Tensor("offset", []int64{768}, offset))
+	a := g.AddInitializer(onnxpb.Float32Tensor("slope", []int64{h}, slope))
+	b := g.AddInitializer(onnxpb.Float32Tensor("offset", []int64{h}, offset))
 	axes := g.AddInitializer(onnxpb.Int64Tensor("axes", []int64{1}, []int64{2}))
 	ids := g.Add("Cast", []string{"input_ids"}, []string{"ids_f"}, onnxpb.AttrInt("to", int64(onnxpb.Float)))
 	col := g.Add("Unsqueeze", []string{ids[0], axes}, []string{"ids_col"})
 	scaled := g.Add("Mul", []string{col[0], a}, []string{"scaled"})
 	g.Add("Add", []string{scaled[0], b}, []string{"last_hidden_state"})
 	if pooled {
-		g.Outputs = append(g.Outputs, vi("pooler_output", onnxpb.Float, batch, onnxpb.Fixed(768)))
+		g.Outputs = append(g.Outputs, vi("pooler_output", onnxpb.Float, batch, onnxpb.Fixed(h)))
 		g.Add("ReduceMean", []string{"last_hidden_state"}, []string{"pooler_output"},
 			onnxpb.AttrInts("axes", 1), onnxpb.AttrInt("keepdims", 0))
 	}
@@ -46,7 +48,10 @@ func (e Export) unet() *onnxpb.Model {
 	g.Inputs = []onnxpb.ValueInfo{
 		vi("sample", onnxpb.Float, batch, onnxpb.Fixed(4), height, width),
 		vi("timestep", tsType, onnxpb.Sym("steps")),
-		vi("encoder_hidden_states", onnxpb.Float, batch, onnxpb.Fixed(77), onnxpb.Fixed(768)),
+		vi("encoder_hidden_states", onnxpb.Float, batch, onnxpb.Fixed(77), onnxpb.Fixed(int64(e.hidden()))),
+	}
+	if e.TimestepCond > 0 {
+		g.Inputs = append(g.Inputs, vi("timestep_cond", onnxpb.Float, batch, onnxpb.Fixed(int64(e.TimestepCond))))
 	}
 	g.Outputs = []onnxpb.ValueInfo{vi("out_sample", onnxpb.Float, batch, onnxpb.Fixed(4), height, width)}
 
@@ -65,6 +70,20 @@ func (e Export) unet() *onnxpb.Model {
 	den := g.Add("Add", []string{s2, sigma2}, []string{"den"})[0]
 	denoised := g.Add("Div", []string{num, den}, []string{"denoised"})[0]
 	eps := g.Add("Div", []string{g.Add("Sub", []string{x, denoised}, []string{"residual"})[0], sigma}, []string{"eps"})[0]
+	if e.VPrediction {
+		// v = sqrt(ᾱ)·ε − sqrt(1−ᾱ)·x0 = (ε − σ·D)/sqrt(1+σ²) in k-diffusion's terms.
+		sd := g.Add("Mul", []string{sigma, denoised}, []string{"sigma_denoised"})[0]
+		eps = g.Add("Div", []string{g.Add("Sub", []string{eps, sd}, []string{"eps_less"})[0], k}, []string{"v"})[0]
+	}
+	if e.TimestepCond > 0 {
+		// CondWeight × mean(timestep_cond) per batch element, shaped [B,1,1,1].
+		m := g.Add("ReduceMean", []string{"timestep_cond"}, []string{"cond_mean"},
+			onnxpb.AttrInts("axes", 1), onnxpb.AttrInt("keepdims", 1))[0]
+		axes := g.AddInitializer(onnxpb.Int64Tensor("cond_axes", []int64{2}, []int64{2, 3}))
+		m4 := g.Add("Unsqueeze", []string{m, axes}, []string{"cond_mean4"})[0]
+		term := g.Add("Mul", []string{m4, scalar(&g, "cond_weight", CondWeight)}, []string{"cond_term"})[0]
+		eps = g.Add("Add", []string{eps, term}, []string{"eps_with_cond"})[0]
+	}
 
 	if e.Attention {
 		eps = g.Add("Add", []string{eps, addAttention(&g, "sample")}, []string{"eps_with_attention"})[0]
@@ -102,7 +121,7 @@ func addAttention(g *onnxpb.Graph, latent string) string {
 	tokens := g.Add("Reshape", []string{pixels, tokensShape}, []string{"attn_tokens"})[0]
 	self := AddAttention(g, AttentionBlock{Prefix: "attn1/", X: tokens, Dim: 4, Heads: 2, HeadDim: 4, Seed: 1})
 	cross := AddAttention(g, AttentionBlock{Prefix: "attn2/", X: self, Context: "encoder_hidden_states",
-		Dim: 4, ContextDim: 768, Heads: 2, HeadDim: 4, Seed: 2})
+		Dim: 4, ContextDim: 768, Heads: 2, HeadDim: 4, Seed: 2}) // SD 1.x exports only
 	back := g.Add("Reshape", []string{cross, g.Add("Shape", []string{pixels}, []string{"attn_pixels_shape"})[0]},
 		[]string{"attn_out_pixels"})[0]
 	return g.Add("Transpose", []string{back}, []string{"attn_out"}, onnxpb.AttrInts("perm", 0, 3, 1, 2))[0]
@@ -150,6 +169,24 @@ func decoder(workload int) *onnxpb.Model {
 	}
 	big := g.Add("Resize", []string{small, "", scales}, []string{"big"}, onnxpb.AttrString("mode", "nearest"))[0]
 	g.Add("Add", []string{big, addWorkload(&g, big, 3, workload, 1)}, []string{"sample"})
+	return &onnxpb.Model{Graph: g}
+}
+
+// tinyDecoder stands for TAESD: TinyDecoder·latent + TinyDecoderBias, on the latent as the
+// UNet gives it (no 0.18215), each latent pixel repeated 8×8.
+func tinyDecoder() *onnxpb.Model {
+	var g onnxpb.Graph
+	g.Inputs = []onnxpb.ValueInfo{vi("latent_sample", onnxpb.Float, batch, onnxpb.Fixed(4), height, width)}
+	g.Outputs = []onnxpb.ValueInfo{vi("sample", onnxpb.Float, batch, onnxpb.Fixed(3), onnxpb.Sym("out_height"), onnxpb.Sym("out_width"))}
+	var weights []float32
+	for _, row := range TinyDecoder {
+		weights = append(weights, row[:]...)
+	}
+	w := g.AddInitializer(onnxpb.Float32Tensor("tiny_w", []int64{3, 4, 1, 1}, weights))
+	b := g.AddInitializer(onnxpb.Float32Tensor("tiny_b", []int64{3}, TinyDecoderBias[:]))
+	small := g.Add("Conv", []string{"latent_sample", w, b}, []string{"small"})[0]
+	scales := g.AddInitializer(onnxpb.Float32Tensor("scales", []int64{4}, []float32{1, 1, 8, 8}))
+	g.Add("Resize", []string{small, "", scales}, []string{"sample"}, onnxpb.AttrString("mode", "nearest"))
 	return &onnxpb.Model{Graph: g}
 }
 

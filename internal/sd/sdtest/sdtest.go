@@ -38,6 +38,18 @@ type Export struct {
 	NoPooled bool
 	// NoEncoder leaves out vae_decoder's counterpart, as text-to-image-only exports do.
 	NoEncoder bool
+	// Hidden is the width of the text embeddings: 0 or 768 for SD 1.x, 1024 for SD 2.x.
+	Hidden int
+	// VPrediction makes the UNet predict v instead of ε, and the export's scheduler config say
+	// so (prediction_type v_prediction), as SD 2.x at 768.
+	VPrediction bool
+	// Trailing makes the scheduler config ask for trailing timesteps, as SD-Turbo's does.
+	Trailing bool
+	// TimestepCond, when set, gives the UNet a timestep_cond input of that width, as
+	// LCM-distilled UNets have; it adds CondWeight × mean(timestep_cond) to its prediction.
+	TimestepCond int
+	// Tiny adds a stand-in for TAESD in vae_decoder_tiny (see TinyDecoder).
+	Tiny bool
 	// Attention adds to the UNet's prediction the output of a self-attention block on the
 	// latent's pixels followed by a cross-attention block on the text embeddings, with the
 	// node pattern of the real export's attention (see AddAttention). The prediction is then
@@ -64,17 +76,63 @@ var (
 		{0.3, 0.3, 0.3},
 	}
 	EncoderLogVar = float32(-2)
+	// TinyDecoder is the tiny decoder's colour matrix: a pixel is TinyDecoder·z +
+	// TinyDecoderBias with z the latent as the UNet gives it, upsampled 8× by repetition.
+	TinyDecoder = [3][4]float32{
+		{0.1, 0.2, 0.3, 0.0},
+		{0.3, 0.0, 0.1, 0.2},
+		{0.2, 0.3, 0.0, 0.1},
+	}
+	TinyDecoderBias = [3]float32{-0.1, 0.1, 0.05}
+	// CondWeight scales the mean of timestep_cond in the prediction (see Export.TimestepCond).
+	CondWeight = float32(0.5)
 )
+
+func (e Export) hidden() int {
+	if e.Hidden == 0 {
+		return 768
+	}
+	return e.Hidden
+}
+
+// schedulerConfig is the export's scheduler/scheduler_config.json, or nil for none (as older
+// SD 1.x exports have none).
+func (e Export) schedulerConfig() []byte {
+	if !e.VPrediction && !e.Trailing {
+		return nil
+	}
+	prediction, spacing := "epsilon", "leading"
+	if e.VPrediction {
+		prediction = "v_prediction"
+	}
+	if e.Trailing {
+		spacing = "trailing"
+	}
+	return []byte(`{"_class_name": "EulerDiscreteScheduler", "prediction_type": "` + prediction +
+		`", "timestep_spacing": "` + spacing + `", "num_train_timesteps": 1000}`)
+}
 
 // Write puts an export in the diffusers layout into dir.
 func (e Export) Write(dir string) error {
 	models := map[string]*onnxpb.Model{
-		"text_encoder/model.onnx": textEncoder(!e.NoPooled),
+		"text_encoder/model.onnx": textEncoder(!e.NoPooled, e.hidden()),
 		"unet/model.onnx":         e.unet(),
 		"vae_decoder/model.onnx":  decoder(e.Workload),
 	}
 	if !e.NoEncoder {
 		models["vae_encoder/model.onnx"] = encoder()
+	}
+	if e.Tiny {
+		models["vae_decoder_tiny/model.onnx"] = tinyDecoder()
+	}
+	if config := e.schedulerConfig(); config != nil {
+		path := filepath.Join(dir, "scheduler", "scheduler_config.json")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, config, 0o644); err != nil {
+			return err
+		}
 	}
 	for file, m := range models {
 		path := filepath.Join(dir, file)
