@@ -42,6 +42,9 @@ func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := model.CheckVAE(j.VAE); err != nil {
+		return nil, err
+	}
 	outdir := p.outdir(j)
 	if err := p.prepareOutdir(outdir); err != nil {
 		return nil, err

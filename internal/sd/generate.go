@@ -47,7 +47,7 @@ func (m *Model) Generate(ctx context.Context, req Request, seeds []uint32, each 
 	if req.Width%8 != 0 || req.Height%8 != 0 || req.Width <= 0 || req.Height <= 0 {
 		return fmt.Errorf("image size %dx%d is not a positive multiple of 8", req.Width, req.Height)
 	}
-	if err := m.checkVAE(req.VAE); err != nil {
+	if err := m.CheckVAE(req.VAE); err != nil {
 		return err
 	}
 	loading := func(done int) {

@@ -51,8 +51,8 @@ func (m *Model) withDecoder(latent []float32, vae string, decode func(*ort.Sessi
 	return decode(s, scaled)
 }
 
-// checkVAE refuses, before any work, a decoder the export does not have.
-func (m *Model) checkVAE(vae string) error {
+// CheckVAE refuses, before any work, a decoder the export does not have.
+func (m *Model) CheckVAE(vae string) error {
 	switch vae {
 	case "", FullVAE:
 		return nil
