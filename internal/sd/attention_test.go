@@ -93,7 +93,7 @@ func widen(v []float32) []float64 {
 
 // The same comparison on a real-size export, with the time of a sampler step's UNet run
 // (512×512, batch 2 for guidance) each way. It takes minutes and gigabytes, so it runs only
-// when DREAM_SD_REALSIZE names such an export (see shared/tools/sd15-realsize). The two
+// when DREAM_SD_REALSIZE names such an export (SD 1.x or 2.x; see tools/sdgen). The two
 // UNets are loaded one at a time, alternating, DREAM_REALSIZE_ROUNDS times each (default 1);
 // each load runs realSizeRuns steps after a first one, which also sizes ONNX Runtime's
 // memory and is not counted.
@@ -108,7 +108,7 @@ func TestFusedAttentionRealSize(t *testing.T) {
 	for i := range x {
 		x[i] *= 14.6 // the first step's noise level
 	}
-	embeddings := Normal(rng, 2*ContextLength*HiddenSize)
+	embeddings := Normal(rng, 2*ContextLength*1024) // enough for SD 2.x's width; SD 1.x's takes the start
 	outs := map[bool][]float32{}
 	times := map[bool][]time.Duration{}
 	for range max(rounds, 1) {
@@ -144,11 +144,14 @@ func realSizeSteps(t *testing.T, dir string, plain bool, x, embeddings []float32
 	}
 	load := time.Since(start)
 	defer m.closeUNet()
-	g, err := m.newGuidedUNet(embeddings, 7.5, 64, 64)
+	g, err := m.newGuidedUNet(embeddings[:2*ContextLength*m.shape.hidden], 7.5, 64, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer g.destroy()
+	if !plain && m.FusedAttention() != 32 {
+		t.Errorf("%d of the UNet's 32 attention blocks fused", m.FusedAttention())
+	}
 	var runs []time.Duration
 	for range 1 + realSizeRuns {
 		start := time.Now()
