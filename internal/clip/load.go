@@ -35,7 +35,7 @@ func LoadMergesGz(path string) (*Tokenizer, error) {
 
 // LoadDir loads the tokenizer of a diffusers model folder from dir (the folder's tokenizer/):
 // vocab.json maps each token to its id, merges.txt lists the merges in rank order after a
-// "#version" line, and the pad_token of tokenizer_config.json or special_tokens_map.json,
+// "#version" line, and the pad_token of special_tokens_map.json or tokenizer_config.json,
 // when either names one, pads prompts (SD 2.x pads with "!", SD 1.x with the end token).
 func LoadDir(dir string) (*Tokenizer, error) {
 	vocabPath := filepath.Join(dir, "vocab.json")
@@ -65,10 +65,11 @@ func LoadDir(dir string) (*Tokenizer, error) {
 }
 
 // readPadToken returns the pad_token the tokenizer's config files name, and the file that
-// names it: tokenizer_config.json first, then special_tokens_map.json. transformers writes it
-// as a string or as an object with its content; "" means neither file names one.
+// names it: special_tokens_map.json first, then tokenizer_config.json. SD 2.x ships "!" in the
+// map and "<|endoftext|>" in the config, and transformers lets the map win. It writes the
+// token as a string or as an object with its content; "" means neither file names one.
 func readPadToken(dir string) (token, from string, err error) {
-	for _, name := range []string{"tokenizer_config.json", "special_tokens_map.json"} {
+	for _, name := range []string{"special_tokens_map.json", "tokenizer_config.json"} {
 		path := filepath.Join(dir, name)
 		data, err := os.ReadFile(path)
 		if os.IsNotExist(err) {

@@ -225,6 +225,19 @@ func TestPadToken(t *testing.T) {
 		{"sd1", "special_tokens_map.json", `{"pad_token": "<|endoftext|>"}`, EndToken},
 		{"null", "tokenizer_config.json", `{"pad_token": null}`, EndToken},
 	}
+	// As stabilityai ships SD 2.x: the map says "!", the config the end token; the map wins.
+	t.Run("sd2 as shipped", func(t *testing.T) {
+		dir := writeDir(t)
+		writeFile(t, dir, "special_tokens_map.json", `{"pad_token": "!"}`)
+		writeFile(t, dir, "tokenizer_config.json", `{"pad_token": {"content": "<|endoftext|>"}}`)
+		tok, err := LoadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids, _ := tok.Pad("a cat"); ids[4] != 0 {
+			t.Errorf("padded with %d, want 0 (\"!\")", ids[4])
+		}
+	})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := writeDir(t)
