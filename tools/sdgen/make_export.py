@@ -344,12 +344,12 @@ class Builder:
         elif comp == "unet":
             sig.update(net=f"unet/{s['unet']}", timestep=a.timestep, calibrated=not a.no_calibrate,
                        external_data=a.size == "real")
-        if a.size == "small":
-            sig["short_names"] = not a.long_names
         else:  # the VAEs are the same network for SD 1.x and 2.x
             sig["net"] = comp
             if comp in TINY_COMPONENTS:
                 sig["size"] = "real"  # --size small builds the real TAESD
+        if a.size == "small":
+            sig["short_names"] = not a.long_names
         sig["opset"] = a.opset
         sig["torch"] = torch.__version__
         return sig
