@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"dream/internal/imageio"
 	"dream/internal/job"
 	"dream/internal/ort"
 	"dream/internal/pngmeta"
@@ -314,5 +315,50 @@ func TestGenerateReportsEachImage(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("progress %q\nwant     %q", got, want)
+	}
+}
+
+// The Dream line stored in a few-step image makes the same image again, byte for byte: the
+// defaults -A lcm filled in, guidance at or below 1, the tiny decoder.
+func TestFewStepCommandsReproduce(t *testing.T) {
+	p, _ := sdPipeline(t, nil)
+	full, err := os.ReadFile(filepath.Join(p.cfg.SDModel, sd.DecoderFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny := filepath.Join(p.cfg.SDModel, sd.TinyDecoderFile)
+	if err := os.MkdirAll(filepath.Dir(tiny), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tiny, full, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		`a fox -W 64 -H 64 -A lcm --vae tiny`,
+		`a fox -W 64 -H 64 -s 1 -C 0 -A k_euler_a`,
+		`a fox -W 64 -H 64 -s 3 -C 1 -A k_dpmpp_2m --vae tiny`,
+	} {
+		t.Run(line, func(t *testing.T) {
+			first, err := p.Generate(context.Background(), parseLine(t, line))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored := readMeta(t, first[0].Path).Text[pngmeta.KeyDream]
+			again, err := p.Generate(context.Background(), parseLine(t, stored))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readMeta(t, again[0].Path).Text[pngmeta.KeyDream]; got != stored {
+				t.Errorf("the stored line %q was stored again as %q", stored, got)
+			}
+			a, errA := imageio.Load(first[0].Path)
+			b, errB := imageio.Load(again[0].Path)
+			if errA != nil || errB != nil {
+				t.Fatal(errA, errB)
+			}
+			if !slices.Equal(a.Pix, b.Pix) {
+				t.Errorf("%q made another image", stored)
+			}
+		})
 	}
 }
