@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -117,4 +118,46 @@ func next(t *testing.T, ch <-chan string) string {
 		t.Fatal("dream printed nothing for 60 s")
 	}
 	return ""
+}
+
+// One Ctrl-C in a --from_file run lets the current item finish and stops there; the items
+// not started make the exit status 130, so a scheduler or a script does not count the run
+// as done.
+func TestInterruptedFileExitsNotFinished(t *testing.T) {
+	work := t.TempDir()
+	var file strings.Builder
+	for i := range 5 {
+		name := filepath.Join(work, fmt.Sprintf("scan%d.png", i))
+		writeTiledCopy(t, filepath.Join(sharedDir, "images", "coffee_crop128.png"), name, 2)
+		fmt.Fprintf(&file, "!fix %s -U 4 1\n", name)
+	}
+	lineFile := filepath.Join(work, "lines.txt")
+	if err := os.WriteFile(lineFile, []byte(file.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := dreamCommand(work, append(longJobFlags(), "--from_file", lineFile)...)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	outLines := lines(stdout)
+	if line := next(t, outLines); !strings.HasPrefix(line, "ok ") {
+		t.Fatalf("the first item printed %q", line)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var summary string
+	for line := range outLines {
+		if strings.HasPrefix(line, "done ") {
+			summary = line
+		}
+	}
+	cmd.Wait()
+	if !strings.Contains(summary, "not started") {
+		t.Errorf("summary %q does not say items were left", summary)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("dream exited with status %d after Ctrl-C left items not started, want 130", code)
+	}
 }

@@ -263,11 +263,18 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "dream:", err)
 		return 1
 	}
+	if !sh.Interactive && sh.NotStarted > 0 {
+		return exitNotFinished // stopped by Ctrl-C: a scheduler must not count it done
+	}
 	if !sh.Interactive && sh.Failures > 0 {
 		return 1 // a scheduler or a script learns that something failed
 	}
 	return 0
 }
+
+// exitNotFinished is the exit status of a non-interactive run that Ctrl-C stopped with items
+// not started, whatever else happened: 130, the shells' status for a SIGINT.
+const exitNotFinished = 130
 
 // openInput picks readline for a terminal and plain line reading for pipes.
 func openInput() (shell.LineReader, bool) {

@@ -218,6 +218,7 @@ func (s *Shell) summarise(run *batchRun) {
 		run.done, run.skipped, run.failed, count(run.total, run.unit), progress.RoughDuration(time.Since(run.start)))
 	if left := run.total - run.done - run.skipped - run.failed; left > 0 {
 		text += fmt.Sprintf("; stopped with %d not started", left)
+		s.NotStarted += left
 	}
 	fmt.Fprintln(s.Out, text)
 }

@@ -33,6 +33,9 @@ type Shell struct {
 	ShowProgress bool
 	// Resume skips the items of a batch whose results exist (--resume).
 	Resume bool
+	// NotStarted counts the items a stopped batch left undone, for the exit status of a
+	// script: a run cut short by Ctrl-C or SIGTERM must not look finished to a scheduler.
+	NotStarted int
 	// Failures counts the lines and items that failed, for the exit status of a script.
 	Failures int
 	// Queue orders the jobs of the process: the shell's and the web page's run one at a
