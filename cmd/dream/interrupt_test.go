@@ -161,3 +161,55 @@ func TestInterruptedFileExitsNotFinished(t *testing.T) {
 		t.Errorf("dream exited with status %d after Ctrl-C left items not started, want 130", code)
 	}
 }
+
+// SIGTERM (scancel, a time limit, Kubernetes) is Ctrl-C twice: the running item is cancelled
+// with no file of it left, the summary is printed, and the exit status is 143.
+func TestTerminateFinishesCleanly(t *testing.T) {
+	work := t.TempDir()
+	var file strings.Builder
+	for i := range 4 {
+		name := filepath.Join(work, fmt.Sprintf("scan%d.png", i))
+		writeTiledCopy(t, filepath.Join(sharedDir, "images", "coffee_crop128.png"), name, 3)
+		fmt.Fprintf(&file, "!fix %s -U 4 1\n", name)
+	}
+	lineFile := filepath.Join(work, "lines.txt")
+	if err := os.WriteFile(lineFile, []byte(file.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := dreamCommand(work, append(longJobFlags(), "--from_file", lineFile)...)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	outLines := lines(stdout)
+	if line := next(t, outLines); !strings.HasPrefix(line, "ok ") {
+		t.Fatalf("the first item printed %q", line)
+	}
+	time.Sleep(300 * time.Millisecond) // into the second item
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var summary string
+	for line := range outLines {
+		if strings.HasPrefix(line, "done ") {
+			summary = line
+		}
+	}
+	cmd.Wait()
+	t.Logf("%q, exit %d, %v after SIGTERM", summary, cmd.ProcessState.ExitCode(), time.Since(sent).Round(time.Millisecond))
+	if !strings.HasPrefix(summary, "done 1,") || !strings.Contains(summary, "not started") {
+		t.Errorf("summary %q, want 1 done and the rest not started", summary)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 143 {
+		t.Errorf("exit status %d after SIGTERM, want 143", code)
+	}
+	entries, _ := os.ReadDir(filepath.Join(work, "outputs", "img-samples"))
+	if len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("output folder holds %v, want the first item's result alone", names)
+	}
+}

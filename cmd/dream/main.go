@@ -263,6 +263,9 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "dream:", err)
 		return 1
 	}
+	if sh.Terminated() {
+		return shell.ExitTerminated
+	}
 	if !sh.Interactive && sh.NotStarted > 0 {
 		return exitNotFinished // stopped by Ctrl-C: a scheduler must not count it done
 	}

@@ -36,6 +36,8 @@ type Shell struct {
 	// NotStarted counts the items a stopped batch left undone, for the exit status of a
 	// script: a run cut short by Ctrl-C or SIGTERM must not look finished to a scheduler.
 	NotStarted int
+	// terminated is set by SIGTERM (see terminate).
+	terminated bool
 	// Failures counts the lines and items that failed, for the exit status of a script.
 	Failures int
 	// Queue orders the jobs of the process: the shell's and the web page's run one at a
@@ -72,7 +74,7 @@ func (s *Shell) Run(ctx context.Context, in LineReader) error {
 		if err != nil {
 			return err
 		}
-		if quit := s.Handle(ctx, line); quit {
+		if quit := s.Handle(ctx, line); quit || s.Terminated() {
 			return nil
 		}
 	}
