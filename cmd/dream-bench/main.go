@@ -60,7 +60,7 @@ func main() {
 	flag.IntVar(&c.reps, "reps", 5, "timed repetitions of each job and bare run")
 	flag.BoolVar(&c.verbose, "v", false, "print every repetition's times")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the speed runs to `FILE`")
-	flag.StringVar(&c.only, "only", "", "run only these sections: memory, generation, startup, firstfix, speed, faces, photo, batch, realsize, fast (comma-separated)")
+	flag.StringVar(&c.only, "only", "", "run only these sections: memory, generation, startup, firstfix, speed, faces, photo, batch, realsize, fast, cancel (comma-separated)")
 	flag.Parse()
 	if c.reps < 1 {
 		fmt.Fprintln(os.Stderr, "dream-bench: --reps must be at least 1")
@@ -106,6 +106,7 @@ func run(ctx context.Context, c config) error {
 	section("startup", func() error { return startupSection(ctx, c, tmp) })
 	section("firstfix", func() error { return firstFixSection(ctx, c, tmp) })
 	section("fast", func() error { return fastSection(ctx, c, tmp) })
+	section("cancel", func() error { return cancelSection(ctx, c, tmp) })
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

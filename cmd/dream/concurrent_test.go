@@ -107,12 +107,23 @@ func runAtOnce(t *testing.T, work string, args []string, stdin string) []string 
 	wg.Wait()
 	outputs := make([]string, processes)
 	for i := range cmds {
-		if errs[i] != nil || stderrs[i].Len() > 0 {
+		if errs[i] != nil || hasErrors(stderrs[i].String()) {
 			t.Errorf("process %d exited with %v\n%s", i, errs[i], stderrs[i].String())
 		}
 		outputs[i] = stdouts[i].String()
 	}
 	return outputs
+}
+
+// hasErrors reports whether stderr holds anything but "note:" lines (such as the count of
+// faces found and restored).
+func hasErrors(stderr string) bool {
+	for _, line := range strings.Split(stderr, "\n") {
+		if line != "" && !strings.HasPrefix(line, "note: ") {
+			return true
+		}
+	}
+	return false
 }
 
 // summary is the line a command with several images ends with.

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"dream/internal/batch"
+	"dream/internal/job"
 	"dream/internal/models"
 	"dream/internal/ncnn"
 	"dream/internal/ort"
@@ -48,6 +49,9 @@ type flags struct {
 	resume         bool
 	noUpscale      bool
 	noRestore      bool
+	format         string // --format, checked by validate
+	qualityText    string // --quality as given
+	quality        int    // --quality read by validate; 0 when not given
 	listModels     bool
 	preload        bool
 	importNCNN     bool
@@ -72,6 +76,8 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs := pflag.NewFlagSet("dream", pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.StringVar(&f.outdir, "outdir", "outputs/img-samples", "directory for the images dream writes")
+	fs.StringVar(&f.format, "format", "", "file format of every result whose line gives no --format: png, jpg or webp; jpg and webp hold 8 bits, so a 16-bit image is rounded (default: png for generated images, a !fix source's own format)")
+	fs.StringVar(&f.qualityText, "quality", "", "jpg and webp quality of every result whose line gives no --quality, 1 to 100; webp at 100 is lossless (default 92 for jpg, 90 for webp)")
 	fs.StringVar(&f.models, "models", "", "model directory (default $"+models.EnvDir+", else ~/.cache/dream/models)")
 	fs.StringVar(&f.upscaler, "esrgan_model", models.DefaultUpscaler, "×4 upscaler: x4plus (best quality) or general-x4v3 (about 20× faster)")
 	fs.StringVar(&f.upscalerPath, "esrgan_model_path", "", "use this Real-ESRGAN ONNX file for every upscale")
@@ -85,11 +91,11 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.maxMemory, "max_memory", "", "memory a model may work in, such as 800M or 4G; sizes the upscaler's tiles (default: a third of the memory available at start)")
 	fs.StringVar(&f.device, "device", "auto", "execution provider: auto, cpu, cuda, cuda:N (GPU number N) or coreml; with --models-list, says which one models get")
 	fs.StringVar(&f.device, "providers", "auto", "same as --device")
-	fs.IntVar(&f.threads, "threads", 0, "threads per model run (default: every core)")
+	fs.IntVar(&f.threads, "threads", 0, "threads per model run (default: SLURM_CPUS_PER_TASK, else the CPUs the affinity mask or the cgroup allows, else every core)")
 	fs.StringVar(&f.ortLib, "ort-lib", "", "path of the ONNX Runtime shared library (default $"+ort.EnvLibrary+", then dream's own install)")
 	fs.StringVar(&f.fromFile, "from_file", "", "run the lines of FILE, then exit")
 	fs.StringVar(&f.shard, "shard", "", "with --from_file, do only the items I, I+N, I+2N… of the file (counted from 0), as I/N; Slurm's array variables give it by default")
-	fs.IntVar(&f.shardCount, "shard_count", 0, "the number of shards when JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) gives the shard")
+	fs.IntVar(&f.shardCount, "shard_count", 0, "the number of shards when a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or a Slurm list array (--array=1,3,8) gives the shard, which is then the index or task ID mod N; $DREAM_SHARD_COUNT gives it too")
 	fs.BoolVar(&f.resume, "resume", false, "skip the items whose results, judged by the command stored in them, are already in the output folder")
 	fs.BoolVar(&f.noUpscale, "no_upscale", false, "never load the upscaling models")
 	fs.BoolVar(&f.noRestore, "no_restore", false, "never load the face restoration models")
@@ -164,8 +170,21 @@ func (f *flags) validate() error {
 		return fmt.Errorf("--web_max_upload: %v", err)
 	}
 	f.webMaxUploadBytes = n
+	if f.format != "" {
+		if f.format, err = job.ParseFormat("--format", f.format); err != nil {
+			return err
+		}
+	}
+	if f.qualityText != "" {
+		if f.quality, err = job.ParseQuality("--quality", f.qualityText); err != nil {
+			return err
+		}
+	}
 	if f.threads < 0 {
-		return fmt.Errorf("--threads %d: use 0 (every core) or a positive number", f.threads)
+		return fmt.Errorf("--threads %d: use 0 (the default) or a positive number", f.threads)
+	}
+	if f.shardCount < 0 {
+		return fmt.Errorf("--shard_count %d: give the number of shards, 1 or more", f.shardCount)
 	}
 	return nil
 }
@@ -224,6 +243,13 @@ func run(args []string) int {
 			return 2
 		}
 	}
+	if f.threads == 0 {
+		var why string
+		f.threads, why = defaultThreads(readCPUShare(os.Getenv))
+		if why != "" {
+			fmt.Fprintf(os.Stderr, "threads %d (from %s)\n", f.threads, why)
+		}
+	}
 	if code, ok := offerRuntime(f); !ok {
 		return code
 	}
@@ -237,6 +263,9 @@ func run(args []string) int {
 	jobs := queue.New()
 	sh := &shell.Shell{Out: os.Stdout, Err: os.Stderr, Interactive: interactive,
 		ShowProgress: f.fromFile != "" && shell.IsTerminal(os.Stderr), Resume: f.resume, Queue: jobs}
+	if f.fromFile != "" {
+		sh.ResumeCommand = resumeCommand(os.Args[0], args, f.resume)
+	}
 	sh.Pipeline = pipeline.New(pipeline.Config{
 		Outdir:        f.outdir,
 		ModelDir:      models.Dir(f.models),
@@ -251,7 +280,9 @@ func run(args []string) int {
 		MaxMemory:     f.maxMemoryBytes,
 		NoUpscale:     f.noUpscale,
 		NoRestore:     f.noRestore,
-		Runtime:       runtimeOpener(f, sh.RestoreInterrupt),
+		Format:        f.format,
+		Quality:       f.quality,
+		Runtime:       runtimeOpener(f, sh.RestoreInterrupt, sh.Note),
 		Progress:      jobs.Report, // the running job's own display, the shell's bar or the page
 	})
 	if f.web {
@@ -273,6 +304,27 @@ func run(args []string) int {
 		return 1 // a scheduler or a script learns that something failed
 	}
 	return 0
+}
+
+// resumeCommand is this run's command line with --resume, which a batch stopped by a full
+// disk prints: run again, it does only what is missing.
+func resumeCommand(program string, args []string, resuming bool) string {
+	words := []string{shellQuote(program)}
+	for _, a := range args {
+		words = append(words, shellQuote(a))
+	}
+	if !resuming {
+		words = append(words, "--resume")
+	}
+	return strings.Join(words, " ")
+}
+
+// shellQuote writes a word so that a POSIX shell reads it back unchanged.
+func shellQuote(word string) string {
+	if word != "" && strings.Trim(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return word
+	}
+	return "'" + strings.ReplaceAll(word, "'", `'\''`) + "'"
 }
 
 // exitNotFinished is the exit status of a non-interactive run that Ctrl-C stopped with items
@@ -321,13 +373,14 @@ func shardOf(f *flags) (batch.Shard, error) {
 }
 
 // runtimeOpener defers loading ONNX Runtime to the first job that needs a model.
-func runtimeOpener(f *flags, restoreInterrupt func()) func() (*ort.Runtime, error) {
+// Its notes (the CUDA fallback) go through the shell, which wipes a progress bar first.
+func runtimeOpener(f *flags, restoreInterrupt func(), note func(string)) func() (*ort.Runtime, error) {
 	return func() (*ort.Runtime, error) {
 		return ort.Open(ort.Options{
 			Library: f.ortLib,
 			Threads: f.threads,
 			Device:  f.device,
-			Notice:  func(msg string) { fmt.Fprintln(os.Stderr, "note:", msg) },
+			Notice:  note,
 			// The CUDA provider installs its own signal handlers; take SIGINT back so Ctrl-C
 			// cancels a job instead of killing the process.
 			AfterAccelerator: restoreInterrupt,

@@ -27,79 +27,167 @@ import (
 
 // The array job of scripts/slurm/dream-array.sbatch, submitted to a real Slurm: a one-node
 // cluster that scripts/slurm/local_cluster starts for this test (make test installs Slurm and
-// munge first). Four tasks share twelve images; each image must come out exactly once.
+// munge first). Twelve images are shared by the tasks of an array, and each must come out
+// exactly once: a range (--array=0-3), a list (--array=1,3,8, with DREAM_SHARD_COUNT=3), and
+// some IDs of a range resubmitted as a list, which must redo exactly those tasks' images.
 func TestSlurmArrayJob(t *testing.T) {
-	const images, tasks = 12, 4
 	began := time.Now()
 	conf := startLocalSlurm(t)
-	clusterUp := time.Since(began)
+	t.Logf("cluster up in %v", time.Since(began).Round(time.Millisecond))
 
+	t.Run("range 0-3", func(t *testing.T) {
+		job := newArrayJob(t, conf)
+		logs := job.submit(t, "0-3")
+		job.checkEveryImageOnce(t, logs)
+		// Task i of --array=0-3 is shard i/4, and says so as it starts; with one CPU each,
+		// it says that it runs one thread.
+		for _, id := range []int{0, 1, 2, 3} {
+			job.checkShard(t, logs, id, fmt.Sprintf("%d/4", id))
+			if !strings.Contains(logs.byID[id], "threads 1 (from SLURM_CPUS_PER_TASK=1") {
+				t.Errorf("the log of array task %d does not say it runs one thread, as --cpus-per-task=1 asks", id)
+			}
+		}
+	})
+
+	t.Run("list 1,3,8", func(t *testing.T) {
+		job := newArrayJob(t, conf)
+		logs := job.submit(t, "1,3,8", "DREAM_SHARD_COUNT=3")
+		job.checkEveryImageOnce(t, logs)
+		for id, shard := range map[int]string{1: "1/3", 3: "0/3", 8: "2/3"} {
+			job.checkShard(t, logs, id, shard)
+		}
+	})
+
+	t.Run("IDs 1,3 of 1-3 resubmitted", func(t *testing.T) {
+		job := newArrayJob(t, conf)
+		first := job.submit(t, "1-3")
+		job.checkEveryImageOnce(t, first)
+		// Tasks 1 and 3 "failed": their results are gone, and only they are submitted again.
+		for _, id := range []int{1, 3} {
+			for _, result := range first.results(id) {
+				if err := os.Remove(result); err != nil { // OUTDIR is absolute
+					t.Fatal(err)
+				}
+			}
+		}
+		again := job.submit(t, "1,3", "DREAM_SHARD_COUNT=3")
+		for _, id := range []int{1, 3} {
+			if got, want := again.results(id), first.results(id); !slices.Equal(got, want) || len(want) == 0 {
+				t.Errorf("resubmitted task %d wrote %v; the first time it wrote %v", id, got, want)
+			}
+		}
+		job.checkEveryImageOnce(t, again)
+	})
+	t.Logf("whole test: %v", time.Since(began).Round(time.Millisecond))
+}
+
+// arrayJob is the folder an array job works in: twelve images, a line for each, and the
+// output folder.
+type arrayJob struct {
+	conf, work, outdir string
+	sizes              []image.Point
+}
+
+const arrayImages = 12
+
+func newArrayJob(t *testing.T, conf string) *arrayJob {
 	work := t.TempDir()
-	sizes := writeCrops(t, work, images)
+	j := &arrayJob{conf: conf, work: work, outdir: filepath.Join(work, "out"), sizes: writeCrops(t, work, arrayImages)}
 	var lines strings.Builder
-	for i := range images {
+	for i := range arrayImages {
 		fmt.Fprintf(&lines, "!fix img-%02d.png -U 2\n", i)
 	}
 	mustWrite(t, filepath.Join(work, "lines.txt"), []byte(lines.String()))
-	outdir := filepath.Join(work, "out")
+	return j
+}
 
+// submit runs sbatch --wait --array=ARRAY on the example script, with env added to what every
+// task gets, and returns the tasks' logs. One CPU a task: the node's cores run that many at once.
+func (j *arrayJob) submit(t *testing.T, array string, env ...string) jobLogs {
+	t.Helper()
 	// A job that never ends would otherwise hold the test until go test's own timeout.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
 	script := mustAbs(filepath.Join("..", "..", "scripts", "slurm", "dream-array.sbatch"))
-	sbatch := exec.CommandContext(ctx, "sbatch", "--wait", fmt.Sprintf("--array=0-%d", tasks-1), script)
-	sbatch.Dir = work // where the tasks start, so the lines' relative image paths work
+	sbatch := exec.CommandContext(ctx, "sbatch", "--wait", "--array="+array, "--cpus-per-task=1", script)
+	sbatch.Dir = j.work // where the tasks start, so the lines' relative image paths work
 	// sbatch hands its environment to every task: that is how the job finds its inputs.
-	sbatch.Env = append(withoutSlurm(os.Environ()), "SLURM_CONF="+conf,
-		"DREAM="+dreamBinary, "LINES=lines.txt", "OUTDIR="+outdir,
+	sbatch.Env = append(withoutSlurm(os.Environ()), "SLURM_CONF="+j.conf,
+		"DREAM="+dreamBinary, "LINES=lines.txt", "OUTDIR="+j.outdir,
 		"MODELS="+filepath.Join(sharedDir, "models"),
 		"DREAM_ARGS=--device cpu --esrgan_model general-x4v3",
-		"HOME="+work, "DREAM_CACHE="+ort.CacheDir())
-	jobStart := time.Now()
+		"HOME="+j.work, "DREAM_CACHE="+ort.CacheDir())
+	sbatch.Env = append(sbatch.Env, env...)
+	start := time.Now()
 	out, err := sbatch.CombinedOutput()
-	t.Logf("cluster up in %v; sbatch --wait of %d tasks × %d images took %v",
-		clusterUp.Round(time.Millisecond), tasks, images, time.Since(jobStart).Round(time.Millisecond))
-	logs := taskLogs(t, work, string(out), tasks)
+	logs := taskLogs(t, j.work, string(out), arrayIDs(t, array))
+	t.Logf("sbatch --wait --array=%s %s took %v", array, strings.Join(env, " "), time.Since(start).Round(time.Millisecond))
 	if ctx.Err() != nil {
 		t.Fatalf("the job did not finish within 100 s\n%s\n%s", out, logs.all())
 	}
 	if err != nil {
 		t.Fatalf("sbatch --wait: %v (a task failed)\n%s\n%s", err, out, logs.all())
 	}
+	return logs
+}
 
-	var want []string
-	for i := range images {
-		name := fmt.Sprintf("img-%02d.fixed.png", i)
-		want = append(want, name)
-		checkUpscaled(t, filepath.Join(outdir, name), sizes[i].Mul(2))
-	}
-	entries, err := os.ReadDir(outdir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range entries {
-		got = append(got, e.Name())
-	}
-	// Anything else (img-03.fixed-01.png, a leftover temporary file) means an image was done
-	// twice or a write was cut short.
-	if !slices.Equal(got, want) {
-		t.Errorf("%s holds %d files, want one result per image (%d):\n  got  %s\n  want %s",
-			outdir, len(got), len(want), strings.Join(got, " "), strings.Join(want, " "))
-	}
-
-	// Task i of --array=0-3 is shard i/4, and says so as it starts.
-	shard := regexp.MustCompile(`(?i)\bshard (\d+)/(\d+)\b`)
-	for i, text := range logs.byTask {
-		m := shard.FindStringSubmatch(text)
-		if m == nil || m[1] != fmt.Sprint(i) || m[2] != fmt.Sprint(tasks) {
-			t.Errorf("the log of array task %d does not name shard %d/%d", i, i, tasks)
+// arrayIDs reads the IDs of an --array value made of IDs and ranges, such as 1,3,8 or 0-3.
+func arrayIDs(t *testing.T, array string) []int {
+	var ids []int
+	for _, part := range strings.Split(array, ",") {
+		first, last, isRange := strings.Cut(part, "-")
+		lo, err := strconv.Atoi(first)
+		hi := lo
+		if err == nil && isRange {
+			hi, err = strconv.Atoi(last)
+		}
+		if err != nil {
+			t.Fatalf("--array=%s: %v", array, err)
+		}
+		for id := lo; id <= hi; id++ {
+			ids = append(ids, id)
 		}
 	}
-	if t.Failed() {
-		t.Logf("what the tasks printed:\n%s", logs.all())
+	return ids
+}
+
+// checkEveryImageOnce checks that the output folder holds one result per image, of the
+// right size, and nothing else: no second result of an image (img-03.fixed-01.png), no temp
+// file left by a write cut short. It logs the figures.
+func (j *arrayJob) checkEveryImageOnce(t *testing.T, logs jobLogs) {
+	t.Helper()
+	var want []string
+	for i := range arrayImages {
+		name := fmt.Sprintf("img-%02d.fixed.png", i)
+		want = append(want, name)
+		checkUpscaled(t, filepath.Join(j.outdir, name), j.sizes[i].Mul(2))
 	}
-	t.Logf("whole test: %v", time.Since(began).Round(time.Millisecond))
+	got := readDir(t, j.outdir)
+	var results, duplicates, temps int
+	for _, name := range got {
+		switch {
+		case strings.HasPrefix(name, "."):
+			temps++
+		case slices.Contains(want, name):
+			results++
+		default:
+			duplicates++
+		}
+	}
+	t.Logf("%d of %d images have their result; %d more results (duplicates), %d temp files", results, arrayImages, duplicates, temps)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s holds %d files, want one result per image (%d):\n  got  %s\n  want %s\n%s",
+			j.outdir, len(got), len(want), strings.Join(got, " "), strings.Join(want, " "), logs.all())
+	}
+}
+
+// checkShard checks that the array task with this ID named its shard as it started.
+func (j *arrayJob) checkShard(t *testing.T, logs jobLogs, id int, want string) {
+	t.Helper()
+	m := regexp.MustCompile(`(?i)\bshard (\d+/\d+)\b`).FindStringSubmatch(logs.byID[id])
+	if m == nil || m[1] != want {
+		t.Errorf("the log of array task %d does not name shard %s:\n%s", id, want, logs.byID[id])
+	}
 }
 
 // The test's clusters keep their state in folders named so, in the temporary folder, with the
@@ -222,32 +310,46 @@ func checkUpscaled(t *testing.T, path string, want image.Point) {
 }
 
 // jobLogs holds what each array task printed (dream-JOB_TASK.log, from the script's
-// --output pattern).
-type jobLogs struct{ byTask []string }
+// --output pattern), by task ID.
+type jobLogs struct {
+	ids  []int
+	byID map[int]string
+}
 
 func (l jobLogs) all() string {
 	var b strings.Builder
-	for i, text := range l.byTask {
-		fmt.Fprintf(&b, "--- array task %d:\n%s", i, text)
+	for _, id := range l.ids {
+		fmt.Fprintf(&b, "--- array task %d:\n%s", id, l.byID[id])
 	}
 	return b.String()
 }
 
+// results are the files the task with this ID wrote, relative to the folder the job ran in,
+// from its "ok SOURCE -> RESULT (TIME)" lines.
+func (l jobLogs) results(id int) []string {
+	var paths []string
+	for _, m := range regexp.MustCompile(`(?m)^ok \S+ -> (\S+) \(`).FindAllStringSubmatch(l.byID[id], -1) {
+		paths = append(paths, m[1])
+	}
+	slices.Sort(paths)
+	return paths
+}
+
 // taskLogs reads the tasks' logs of the job that sbatch reported submitting.
-func taskLogs(t *testing.T, dir, sbatchOutput string, tasks int) jobLogs {
+func taskLogs(t *testing.T, dir, sbatchOutput string, ids []int) jobLogs {
 	t.Helper()
 	m := regexp.MustCompile(`Submitted batch job (\d+)`).FindStringSubmatch(sbatchOutput)
 	if m == nil {
 		t.Fatalf("sbatch did not submit the job:\n%s", sbatchOutput)
 	}
-	var logs jobLogs
-	for i := range tasks {
-		path := filepath.Join(dir, fmt.Sprintf("dream-%s_%d.log", m[1], i))
+	logs := jobLogs{ids: ids, byID: map[int]string{}}
+	for _, id := range ids {
+		path := filepath.Join(dir, fmt.Sprintf("dream-%s_%d.log", m[1], id))
 		data, err := os.ReadFile(path)
 		if err != nil {
 			data = []byte(fmt.Sprintf("(no log: %v)\n", err))
 		}
-		logs.byTask = append(logs.byTask, string(data))
+		logs.byID[id] = string(data)
 	}
 	return logs
 }

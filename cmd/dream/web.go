@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -33,13 +32,10 @@ func serveWithShell(f *flags, sh *shell.Shell, input shell.LineReader) int {
 		fmt.Fprintf(os.Stderr, "dream: --web: %v; choose another --port\n", err)
 		return 1
 	}
-	server := &http.Server{
-		Handler: web.New(ctx, web.Config{
-			Pipeline: sh.Pipeline, Queue: sh.Queue, Outdir: f.outdir, ModelDir: models.Dir(f.models),
-			Token: token, Host: f.host, MaxUpload: f.webMaxUploadBytes, ThumbDir: thumbDir(),
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	server := web.NewHTTPServer(web.New(ctx, web.Config{
+		Pipeline: sh.Pipeline, Queue: sh.Queue, Outdir: f.outdir, ModelDir: models.Dir(f.models),
+		Token: token, Host: f.host, MaxUpload: f.webMaxUploadBytes, ThumbDir: thumbDir(),
+	}))
 	go server.Serve(listener)
 	fmt.Printf("the page is at %s\n", pageURL(listener.Addr().(*net.TCPAddr), f.host, token))
 
@@ -49,6 +45,7 @@ func serveWithShell(f *flags, sh *shell.Shell, input shell.LineReader) int {
 	if !sh.Interactive {
 		waitForInterrupt() // the input ended; the page goes on
 	}
+	fmt.Fprint(os.Stderr, shell.CancelledPageJobs(sh.PageJobs()))
 	stop() // cancels the page's jobs
 	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
 	defer done()

@@ -36,6 +36,7 @@ type webDream struct {
 	stdin  io.WriteCloser
 	output *testenv.Buffer // what dream printed, both streams
 	tab    context.Context
+	cmd    *exec.Cmd
 }
 
 // startWeb starts dream --web on the test Stable Diffusion export (whose steps do stepWork
@@ -62,7 +63,7 @@ func startWeb(t *testing.T, stepWork int, prepare func(outdir string)) *webDream
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(work, "cache"), ort.EnvLibrary+"="+library)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	d := &webDream{outdir: outdir, stdin: stdin, output: &testenv.Buffer{}}
+	d := &webDream{outdir: outdir, stdin: stdin, output: &testenv.Buffer{}, cmd: cmd}
 	cmd.Stderr = d.output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -270,13 +271,18 @@ func TestPageFixesADroppedImage(t *testing.T) {
 	})()`, base64.StdEncoding.EncodeToString(photo))
 	do(t, d.tab,
 		chromedp.Evaluate[chromedp.Void](drop),
-		fill(map[string]string{"fix-upscale-factor": "2", "fix-face-strength": "0.8"}),
+		fill(map[string]string{"fix-upscale-factor": "2", "fix-face-strength": "0.8", "fix-faces": "largest",
+			"fix-face-color": "off"}),
 		chromedp.Click(chromedp.CSS("#fix")),
 		chromedp.WaitVisible(chromedp.CSS(`#gallery figure.image[data-name="astronaut.fixed.png"]`)),
 	)
 	command := text(t, d.tab, `#gallery figure.image[data-name="astronaut.fixed.png"] code.command`)
-	if !regexp.MustCompile(`^!fix ".*uploads/astronaut.png" -G 0.8 -ft gfpgan -U 2 0.75$`).MatchString(command) {
+	if !regexp.MustCompile(`^!fix ".*uploads/astronaut.png" -G 0.8 -ft gfpgan --faces largest --face_color off -U 2 0.75$`).MatchString(command) {
 		t.Errorf("the gallery shows the command %q", command)
+	}
+	// The job's result says what -G found and did, as the terminal does.
+	if note := text(t, d.tab, `#queue li.job.done .note`); !regexp.MustCompile(`^1 face found \(\d+ px between the eyes\), 1 restored$`).MatchString(note) {
+		t.Errorf("the job's note is %q", note)
 	}
 	stored, err := pngmeta.ReadCommand(filepath.Join(d.outdir, "astronaut.fixed.png"))
 	if err != nil || stored != command {

@@ -11,40 +11,68 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"dream/internal/imageio"
 )
 
 // imageExtensions are the files a folder contributes to a batch: the formats !fix reads.
 var imageExtensions = []string{".png", ".jpg", ".jpeg", ".webp"}
 
+// Listing is what a folder or a pattern gives a batch.
+type Listing struct {
+	// Files are the batch's items in name order: each is an image to fix, or a file that is
+	// skipped with a reason (a named pipe cannot be read without waiting forever).
+	Files []File
+	// LeftOut counts dream's own results of fixing the folder's images (see isOwnResult),
+	// which are no items: a folder that is also the output folder must list the same items
+	// before a shard writes there and after, and its results are not fixed again.
+	LeftOut int
+}
+
+// File is one item of a listing.
+type File struct {
+	Path string
+	// Skip says why the file is not read, such as "a named pipe (FIFO), not a regular file";
+	// "" for an image to fix.
+	Skip string
+}
+
 // Expand tells whether path names many images, a folder or a pattern such as scans/*.jpg,
 // and lists them in a stable order (by name). A path that is one file, or that does not
 // exist and has no pattern characters, is not a batch: the caller treats it as one image
-// and reports it missing if it is. A relative path is looked for in the working directory
-// first, then in outdir, as single images are.
-func Expand(path, outdir string) (images []string, isBatch bool, err error) {
+// and reports it missing if it is; a named pipe or a device is refused here, before anything
+// opens it. A relative path is looked for in the working directory first, then in outdir, as
+// single images are.
+func Expand(path, outdir string) (list Listing, isBatch bool, err error) {
 	for _, candidate := range candidates(path, outdir) {
 		info, err := os.Stat(candidate)
 		if err == nil && info.IsDir() {
-			images, err := folderImages(candidate)
-			return images, true, err
+			list, err := folderImages(candidate)
+			return list, true, err
+		}
+		if err == nil && !info.Mode().IsRegular() {
+			return Listing{}, false, fmt.Errorf("%s is %s: give an image file", candidate, imageio.NotRegularReason(info.Mode()))
 		}
 		if err == nil {
-			return nil, false, nil
+			return Listing{}, false, nil
 		}
 	}
 	if !isPattern(path) {
-		return nil, false, nil
+		return Listing{}, false, nil
 	}
 	for _, candidate := range candidates(path, outdir) {
-		images, err := matchingFiles(candidate)
+		list, err := matchingFiles(candidate)
 		if err != nil {
-			return nil, true, err
+			return Listing{}, true, err
 		}
-		if len(images) > 0 {
-			return images, true, nil
+		if len(list.Files) > 0 {
+			return list, true, nil
+		}
+		if list.LeftOut > 0 {
+			return list, true, fmt.Errorf("%s matches only dream's results of fixing images beside them (%d): they are not fixed again", path, list.LeftOut)
 		}
 	}
-	return nil, true, fmt.Errorf("no files match %s (looked in the working directory and in %s)", path, outdir)
+	return Listing{}, true, fmt.Errorf("no files match %s (looked in the working directory and in %s)", path, outdir)
 }
 
 // candidates are the places a path may mean.
@@ -61,44 +89,70 @@ func isPattern(path string) bool {
 }
 
 // folderImages lists the images directly inside dir (not in its subfolders), skipping hidden
-// files such as the temporary files of a write in progress.
-func folderImages(dir string) ([]string, error) {
+// files such as the temporary files of a write in progress, and leaving out dream's results.
+func folderImages(dir string) (Listing, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("cannot list %s: %v", dir, unwrapPath(err))
+		return Listing{}, fmt.Errorf("cannot list %s: %v", dir, unwrapPath(err))
 	}
-	var images []string
+	folder := newNeighbours(dir, entries)
+	var list Listing
 	for _, e := range entries {
 		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || !hasImageExtension(e.Name()) {
 			continue
 		}
-		images = append(images, filepath.Join(dir, e.Name()))
+		list.add(filepath.Join(dir, e.Name()), folder)
 	}
-	if len(images) == 0 {
-		return nil, fmt.Errorf("%s holds no PNG, JPEG or WebP images", dir)
+	if len(list.Files) == 0 {
+		if list.LeftOut > 0 {
+			return list, fmt.Errorf("%s holds only dream's results of fixing its images (%d): they are not fixed again", dir, list.LeftOut)
+		}
+		return list, fmt.Errorf("%s holds no PNG, JPEG or WebP images", dir)
 	}
-	return images, nil
+	return list, nil
 }
 
 // matchingFiles lists the files (not folders) a pattern matches, sorted by name. Every
 // matching file is taken, whatever its extension: the user chose the pattern. As in a shell,
 // * does not match a leading dot, which also keeps out the temp files of writes in progress.
-func matchingFiles(pattern string) ([]string, error) {
+func matchingFiles(pattern string) (Listing, error) {
 	matches, err := filepath.Glob(pattern)
 	if err != nil {
-		return nil, fmt.Errorf("bad pattern %s: %v", pattern, err)
+		return Listing{}, fmt.Errorf("bad pattern %s: %v", pattern, err)
 	}
 	hiddenWanted := strings.HasPrefix(filepath.Base(pattern), ".")
-	var files []string
+	folders := map[string]*neighbours{}
+	var list Listing
 	for _, m := range matches {
 		if strings.HasPrefix(filepath.Base(m), ".") && !hiddenWanted {
 			continue
 		}
-		if info, err := os.Stat(m); err == nil && !info.IsDir() {
-			files = append(files, m)
+		dir := filepath.Dir(m)
+		if folders[dir] == nil {
+			entries, _ := os.ReadDir(dir) // it was just listed by Glob
+			folders[dir] = newNeighbours(dir, entries)
 		}
+		list.add(m, folders[dir])
 	}
-	return files, nil
+	return list, nil
+}
+
+// add takes one name of a listing: a regular file becomes an item unless it is dream's
+// result of fixing a file beside it; a folder is passed over; anything else (a named pipe, a
+// socket, a device) becomes an item that is skipped, with the reason.
+func (list *Listing) add(path string, folder *neighbours) {
+	info, err := os.Stat(path) // follows a link; never opens, so a named pipe cannot block
+	switch {
+	case err != nil:
+		list.Files = append(list.Files, File{Path: path}) // fails when read, saying why
+	case info.IsDir():
+	case !info.Mode().IsRegular():
+		list.Files = append(list.Files, File{Path: path, Skip: imageio.NotRegularReason(info.Mode())})
+	case folder.isOwnResult(filepath.Base(path)):
+		list.LeftOut++
+	default:
+		list.Files = append(list.Files, File{Path: path})
+	}
 }
 
 func hasImageExtension(name string) bool {

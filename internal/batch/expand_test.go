@@ -51,7 +51,7 @@ func TestExpand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			got, isBatch, err := Expand(tt.path, outdir)
+			list, isBatch, err := Expand(tt.path, outdir)
 			if isBatch != tt.isBatch {
 				t.Fatalf("isBatch %v, want %v", isBatch, tt.isBatch)
 			}
@@ -65,8 +65,8 @@ func TestExpand(t *testing.T) {
 				t.Fatal(err)
 			}
 			var rel []string
-			for _, g := range got {
-				r, _ := filepath.Rel(dir, filepath.Clean(g))
+			for _, f := range list.Files {
+				r, _ := filepath.Rel(dir, filepath.Clean(f.Path))
 				rel = append(rel, filepath.ToSlash(r))
 			}
 			if !slices.Equal(rel, tt.want) {
@@ -92,7 +92,8 @@ func TestPlanNumbersItems(t *testing.T) {
 	// Quoted, as a line must quote a path whose backslashes (Windows') are not escapes.
 	gifs := job.Quote(filepath.Join(dir, "*.gif"))
 	lines := []string{"", "# a comment", "!fix " + job.Quote(dir) + " -G 0.5", "a cat -s 5", "!help", "-S", "!fix " + gifs + " -U 2"}
-	entries, items := Plan(lines, func(job.Job) string { return "" })
+	plan := Plan(lines, func(job.Job) string { return "" })
+	entries, items := plan.Entries, plan.Items
 	var got []string
 	for _, e := range entries {
 		got = append(got, strings.Join([]string{itoa(e.Item), e.Source(), errText(e.Err)}, "|"))

@@ -3,9 +3,12 @@ package batch
 import (
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
 	"dream/internal/imageio"
+	"dream/internal/job"
 	"dream/internal/pngmeta"
 )
 
@@ -64,5 +67,55 @@ func TestResumeMissingFolder(t *testing.T) {
 	done, _ := NewResume().Done(filepath.Join(tempDir(t), "none"), Expected{Commands: []string{`!fix "a.png" -U 2 0.75`}, Seeded: true})
 	if done {
 		t.Error("an item was found done in a folder that does not exist")
+	}
+}
+
+// A source is one file however its path is written: relative or absolute, with ./ or ..,
+// through a link; and a name with a newline in it, which a stored command keeps inside its
+// quotes, is recognised too (not on Windows, whose names cannot hold one, and where links
+// need a privilege).
+func TestResumeComparesResolvedPaths(t *testing.T) {
+	work := tempDir(t)
+	t.Chdir(work)
+	scans := filepath.Join(work, "scans")
+	out := filepath.Join(work, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fix := func(path string) string { return "!fix " + job.Quote(path) + " -U 2 0.75" }
+	item := func(path string) Expected { return Expected{Commands: []string{fix(path)}, Seeded: true} }
+	type test struct {
+		name string
+		dir  string
+		want Expected
+		done bool
+	}
+	var tests []test
+	// result adds a source and a result whose command names it as stored; item is how a
+	// later run names the source.
+	result := func(name, stored string, dir string, asked Expected) {
+		writeFile(t, scans, name)
+		writeResult(t, out, strings.TrimSuffix(name, ".png")+".fixed.png", fix(stored))
+		tests = append(tests, test{name: stored + " asked as " + asked.Commands[0], dir: dir, want: asked, done: true})
+	}
+	result("a.png", filepath.Join("scans", "a.png"), out, item(filepath.Join(scans, "a.png"))) // written relative to the working directory
+	result("b.png", filepath.Join(scans, "b.png"), "out", item(filepath.Join("scans", "b.png")))
+	sep := string(filepath.Separator)
+	result("c.png", "scans"+sep+".."+sep+"scans"+sep+"."+sep+"c.png", out, item(filepath.Join(scans, "c.png")))
+	result("e.png", filepath.Join(scans, "e.png"), "."+sep+"out"+sep, item("."+sep+filepath.Join("scans", "e.png")))
+	if runtime.GOOS != "windows" {
+		if err := os.Symlink(scans, filepath.Join(work, "link")); err != nil {
+			t.Fatal(err)
+		}
+		result("d.png", filepath.Join(scans, "d.png"), out, item(filepath.Join(work, "link", "d.png")))
+		result("new\nline.png", filepath.Join(scans, "new\nline.png"), out, item(filepath.Join(scans, "new\nline.png")))
+	}
+	tests = append(tests, test{name: "another file", dir: out, want: item(filepath.Join(scans, "f.png")), done: false})
+
+	resume := NewResume()
+	for _, tt := range tests {
+		if done, _ := resume.Done(tt.dir, tt.want); done != tt.done {
+			t.Errorf("%q: done %v, want %v", tt.name, done, tt.done)
+		}
 	}
 }

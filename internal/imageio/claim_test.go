@@ -88,7 +88,7 @@ func TestWriteFileExclusiveNeverReplaces(t *testing.T) {
 
 func TestWriteFileExclusiveAllNamesTaken(t *testing.T) {
 	dir := tempDir(t)
-	names, err := FixedNames("cat.png")
+	names, err := FixedNames("cat.png", PNG)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func content(i int) []byte {
 func claimConcurrently(t *testing.T, writers int) {
 	t.Helper()
 	dir := tempDir(t)
-	names, err := FixedNames("cat.png")
+	names, err := FixedNames("cat.png", PNG)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"syscall"
 
 	"golang.org/x/image/webp"
 )
@@ -20,16 +19,13 @@ import (
 // Load reads and decodes the PNG, JPEG or WebP file at path; see Decode.
 // A missing file gives "no such file: PATH".
 func Load(path string) (*Image, error) {
-	f, err := os.Open(path)
+	// OpenRegular refuses a folder (Windows would open it and then answer "Incorrect
+	// function" to reading it) and a named pipe, which would wait for a writer forever.
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, readError(path, err)
 	}
 	defer f.Close()
-	// Windows opens a folder like a file and then answers "Incorrect function" to reading
-	// it; saying what it is works everywhere.
-	if info, err := f.Stat(); err == nil && info.IsDir() {
-		return nil, readError(path, &fs.PathError{Op: "read", Path: path, Err: syscall.EISDIR})
-	}
 	return Decode(f, path)
 }
 
@@ -119,7 +115,7 @@ var formats = []imageFormat{
 		decodeConfig: webp.DecodeConfig, decode: webp.Decode,
 		isAnimated: webpIsAnimated, isTruncated: webpIsTruncated,
 		finish: func(data []byte, m image.Image) *Image {
-			img := fromGoImage(m, webpChannels(data))
+			img := webpImage(m, webpChannels(data))
 			img.Meta = webpMetadata(data)
 			return img
 		},

@@ -70,7 +70,40 @@ func jpegMetadata(data []byte, applied int) Metadata {
 	if applied != 1 {
 		markUpright(m.Exif)
 	}
+	m.Text = formatTexts(jpegXMP(data), m.Exif)
 	return m
+}
+
+// jpegXMP returns the XMP packet of a JPEG's first APP1 XMP segment, or nil. It aliases data.
+func jpegXMP(data []byte) (packet []byte) {
+	jpegSegments(data, func(marker byte, body []byte) bool {
+		if marker == markerAPP1 && bytes.HasPrefix(body, []byte(xmpJPEGHeader)) {
+			packet = body[len(xmpJPEGHeader):]
+			return false
+		}
+		return true
+	})
+	return packet
+}
+
+// formatTexts are the texts a JPEG or WebP carries the way dream writes them (outmeta.go):
+// dream's from its XMP namespace, and parameters from EXIF's UserComment, as AUTOMATIC1111
+// reads it. nil when there are none; the strings are copies.
+func formatTexts(xmp, exif []byte) map[string]string {
+	var texts map[string]string
+	size := 0
+	if len(xmp) <= maxMetaBytes { // the texts are shorter than the packet
+		texts = xmpTexts(xmp)
+		size = len(xmp)
+	}
+	parameters := userComment(exif)
+	if parameters != "" && size+len(pngmeta.KeyParameters)+len(parameters) <= maxMetaBytes {
+		if texts == nil {
+			texts = map[string]string{}
+		}
+		texts[pngmeta.KeyParameters] = parameters
+	}
+	return texts
 }
 
 // iccHeader starts each APP2 segment holding part of an ICC profile; a
@@ -210,7 +243,7 @@ func pngChunks(data []byte, visit func(kind string, chunk []byte)) {
 	}
 }
 
-// webpMetadata reads the ICCP and EXIF chunks of an extended (VP8X) WebP.
+// webpMetadata reads the ICCP, EXIF and XMP chunks of an extended (VP8X) WebP.
 // Like libwebp's demuxer it takes a chunk only when the VP8X flags announce
 // it, so dream shows and keeps the colours other viewers show; the first
 // of each counts. Simple WebP files have no place for metadata.
@@ -220,14 +253,18 @@ func webpMetadata(data []byte) Metadata {
 	}
 	flags := data[webpFirstChunkData]
 	var m Metadata
+	var xmp []byte
 	webpChunks(data, func(name string, body []byte) {
 		switch {
 		case name == "ICCP" && flags&vp8xICCFlag != 0 && m.ICCProfile == nil:
 			m.ICCProfile = owned(body)
 		case name == "EXIF" && flags&vp8xExifFlag != 0 && m.Exif == nil:
 			m.Exif = owned(exifBlock(body))
+		case name == "XMP " && flags&vp8xXMPFlag != 0 && xmp == nil:
+			xmp = body
 		}
 	})
+	m.Text = formatTexts(xmp, m.Exif)
 	return m
 }
 

@@ -10,17 +10,18 @@ import (
 // maxNameSuffix is the last numbered alternative FixedNames gives.
 const maxNameSuffix = 99
 
-// FixedNames are the names, in order of preference, for the result of fixing srcPath:
-// NAME.fixed.png, where NAME is the source file name without a .png, .jpg, .jpeg or .webp
-// extension (any case; other extensions are kept), then NAME.fixed-01.png up to
-// NAME.fixed-99.png. WriteFileExclusive takes the first one that is free when the result
-// is complete, so a fix running in another process at the same time gets another one.
-func FixedNames(srcPath string) ([]string, error) {
+// FixedNames are the names, in order of preference, for the result of fixing srcPath when
+// it is written as format: NAME.fixed.png (.jpg, .webp), where NAME is the source file name
+// without a .png, .jpg, .jpeg or .webp extension (any case; other extensions are kept),
+// then NAME.fixed-01.png up to NAME.fixed-99.png. WriteFileExclusive takes the first one
+// that is free when the result is complete, so a fix running in another process at the
+// same time gets another one.
+func FixedNames(srcPath string, format Format) ([]string, error) {
 	name := sourceStem(srcPath)
 	if name == "" {
 		return nil, fmt.Errorf("no file name in %q", srcPath)
 	}
-	return NumberedNames(name+".fixed", ".png"), nil
+	return NumberedNames(name+".fixed", format.Extension()), nil
 }
 
 // NumberedNames are STEM.EXT, then STEM-01.EXT up to STEM-99.EXT: the names a new file may
@@ -86,12 +87,13 @@ func leadingDigits(name string) string {
 	return name[:end]
 }
 
-// GeneratedFileName is PREFIX.SEED.png, or PREFIX.SEED.postprocessed.png for the processed
-// copy kept beside the original (--save_orig).
-func GeneratedFileName(prefix string, seed uint32, postprocessed bool) string {
+// GeneratedFileName is PREFIX.SEED.png (.jpg, .webp, as format says), or
+// PREFIX.SEED.postprocessed.png for the processed copy kept beside the original
+// (--save_orig).
+func GeneratedFileName(prefix string, seed uint32, postprocessed bool, format Format) string {
 	name := fmt.Sprintf("%s.%d", prefix, seed)
 	if postprocessed {
 		name += ".postprocessed"
 	}
-	return name + ".png"
+	return name + format.Extension()
 }

@@ -8,41 +8,47 @@ import (
 )
 
 func TestFixedNamesStem(t *testing.T) {
-	tests := []struct{ src, want string }{
-		{"photo.png", "photo.fixed.png"},
-		{"/some/where/Photo.JPG", "Photo.fixed.png"},
-		{"scan.jpeg", "scan.fixed.png"},
-		{"a.b.WebP", "a.b.fixed.png"},
-		{"picture.tiff", "picture.tiff.fixed.png"}, // unknown extension kept
-		{"noext", "noext.fixed.png"},
-		{".png", ".png.fixed.png"}, // hidden file named ".png"
+	tests := []struct {
+		src    string
+		format Format
+		want   string
+	}{
+		{"photo.png", PNG, "photo.fixed.png"},
+		{"/some/where/Photo.JPG", PNG, "Photo.fixed.png"},
+		{"/some/where/Photo.JPG", JPEG, "Photo.fixed.jpg"},
+		{"scan.jpeg", JPEG, "scan.fixed.jpg"},
+		{"a.b.WebP", WebP, "a.b.fixed.webp"},
+		{"photo.png", WebP, "photo.fixed.webp"},
+		{"picture.tiff", PNG, "picture.tiff.fixed.png"}, // unknown extension kept
+		{"noext", JPEG, "noext.fixed.jpg"},
+		{".png", PNG, ".png.fixed.png"}, // hidden file named ".png"
 	}
 	for _, tt := range tests {
-		t.Run(tt.src, func(t *testing.T) {
-			got, err := FixedNames(tt.src)
+		t.Run(tt.src+" as "+string(tt.format), func(t *testing.T) {
+			got, err := FixedNames(tt.src, tt.format)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got[0] != tt.want {
-				t.Errorf("FixedNames(%q)[0] = %q, want %q", tt.src, got[0], tt.want)
+				t.Errorf("FixedNames(%q, %s)[0] = %q, want %q", tt.src, tt.format, got[0], tt.want)
 			}
 		})
 	}
 }
 
 func TestFixedNamesSuffixSequence(t *testing.T) {
-	names, err := FixedNames("in/cat.jpg")
+	names, err := FixedNames("in/cat.jpg", JPEG)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"cat.fixed.png", "cat.fixed-01.png", "cat.fixed-02.png", "cat.fixed-03.png"}
-	if len(names) != 100 || !slices.Equal(names[:4], want) || names[99] != "cat.fixed-99.png" {
-		t.Errorf("FixedNames = %d names %v … %s, want 100 from %v to cat.fixed-99.png", len(names), names[:4], names[len(names)-1], want)
+	want := []string{"cat.fixed.jpg", "cat.fixed-01.jpg", "cat.fixed-02.jpg", "cat.fixed-03.jpg"}
+	if len(names) != 100 || !slices.Equal(names[:4], want) || names[99] != "cat.fixed-99.jpg" {
+		t.Errorf("FixedNames = %d names %v … %s, want 100 from %v to cat.fixed-99.jpg", len(names), names[:4], names[len(names)-1], want)
 	}
 }
 
 func TestFixedNamesNoFileName(t *testing.T) {
-	if _, err := FixedNames(""); err == nil {
+	if _, err := FixedNames("", PNG); err == nil {
 		t.Error("FixedNames with an empty source path succeeded")
 	}
 }
@@ -82,10 +88,20 @@ func TestNextPrefix(t *testing.T) {
 }
 
 func TestGeneratedFileName(t *testing.T) {
-	if got := GeneratedFileName("000044", 2945021133, false); got != "000044.2945021133.png" {
-		t.Errorf("original: %s", got)
+	tests := []struct {
+		seed          uint32
+		postprocessed bool
+		format        Format
+		want          string
+	}{
+		{2945021133, false, PNG, "000044.2945021133.png"},
+		{7, true, PNG, "000044.7.postprocessed.png"},
+		{7, false, JPEG, "000044.7.jpg"},
+		{7, true, WebP, "000044.7.postprocessed.webp"},
 	}
-	if got := GeneratedFileName("000044", 7, true); got != "000044.7.postprocessed.png" {
-		t.Errorf("postprocessed: %s", got)
+	for _, tt := range tests {
+		if got := GeneratedFileName("000044", tt.seed, tt.postprocessed, tt.format); got != tt.want {
+			t.Errorf("GeneratedFileName(000044, %d, %t, %s) = %s, want %s", tt.seed, tt.postprocessed, tt.format, got, tt.want)
+		}
 	}
 }

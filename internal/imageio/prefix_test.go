@@ -83,7 +83,7 @@ func TestReservePrefixConcurrentCommands(t *testing.T) {
 			defer r.Release()
 			prefixes[i] = r.Prefix
 			for _, seed := range []uint32{42, 43} {
-				name := GeneratedFileName(r.Prefix, seed, false)
+				name := GeneratedFileName(r.Prefix, seed, false, PNG)
 				if _, err := WriteFileExclusive(dir, []string{name}, writeString(name)); err != nil {
 					t.Error(err)
 				}

@@ -1,6 +1,9 @@
 package imageio
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"image"
+)
 
 // A WebP file is "RIFF", a 4-byte size, "WEBP", then chunks of a 4-byte
 // name, a 4-byte size and the data. Only the first chunk matters here.
@@ -63,4 +66,52 @@ func webpIsTruncated(data []byte) bool {
 		return true
 	}
 	return uint64(binary.LittleEndian.Uint32(data[4:]))+8 > uint64(len(data))
+}
+
+// webpImage turns a decoded WebP into an Image. A lossy WebP holds Y'CbCr in BT.601's
+// studio range (Y' from 16 to 235), as libwebp writes and reads it, but Go's decoder hands
+// the planes over as image.YCbCr, whose colour model is JPEG's full range: read that way,
+// black comes out as 16 and white as 235. So the planes are converted here with libwebp's
+// own formulas (VP8YUVToR/G/B, 14-bit fixed point), chroma taken from the sample covering
+// each pixel. Lossless WebP decodes to NRGBA, which needs nothing.
+func webpImage(m image.Image, channels int) *Image {
+	var planes *image.YCbCr
+	var alpha *image.NYCbCrA
+	switch m := m.(type) {
+	case *image.YCbCr:
+		planes = m
+	case *image.NYCbCrA:
+		planes, alpha = &m.YCbCr, m
+	default:
+		return fromGoImage(m, channels)
+	}
+	b := planes.Bounds()
+	img := New(b.Dx(), b.Dy(), channels, 8)
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			luma := studioLuma(planes.Y[planes.YOffset(x, y)])
+			c := planes.COffset(x, y)
+			u, v := int32(planes.Cb[c]), int32(planes.Cr[c])
+			img.Pix[i] = clip14(luma + v*26149>>8 - 14234)
+			img.Pix[i+1] = clip14(luma - u*6419>>8 - v*13320>>8 + 8708)
+			img.Pix[i+2] = clip14(luma + u*33050>>8 - 17685)
+			if channels == 4 {
+				img.Pix[i+3] = 0xff
+				if alpha != nil {
+					img.Pix[i+3] = alpha.A[alpha.AOffset(x, y)]
+				}
+			}
+			i += channels
+		}
+	}
+	return img
+}
+
+// studioLuma is Y' scaled for the formulas above: Y'·1.164 in 6 fractional bits.
+func studioLuma(y byte) int32 { return int32(y) * 19077 >> 8 }
+
+// clip14 turns a value with 6 fractional bits into a byte, clamped to 0..255.
+func clip14(v int32) byte {
+	return byte(min(max(v>>6, 0), 255))
 }

@@ -23,7 +23,8 @@ func (j Job) SeedlessCommand() string {
 
 // FixLine is the normalised !fix line of a Fix job: the path as given, then its switches.
 func (j Job) FixLine() string {
-	return strings.Join(append([]string{"!fix", Quote(j.Path)}, j.PostprocessingSwitches()...), " ")
+	parts := append([]string{"!fix", Quote(j.Path)}, j.PostprocessingSwitches()...)
+	return strings.Join(append(parts, j.OutputSwitches()...), " ")
 }
 
 func (j Job) command(seed []string) string {
@@ -43,10 +44,12 @@ func (j Job) command(seed []string) string {
 	if j.InitImage != "" {
 		parts = append(parts, "-I", Quote(j.InitImage), "-f", formatFloat(j.Strength))
 	}
-	return strings.Join(append(parts, j.PostprocessingSwitches()...), " ")
+	parts = append(parts, j.PostprocessingSwitches()...)
+	return strings.Join(append(parts, j.OutputSwitches()...), " ")
 }
 
-// PostprocessingSwitches spells out -G, -ft, -cf and -U as they apply to the job.
+// PostprocessingSwitches spells out -G, -ft, -cf, --faces, --face_color and -U as they apply
+// to the job.
 func (j Job) PostprocessingSwitches() []string {
 	var parts []string
 	if j.Restores() {
@@ -54,9 +57,27 @@ func (j Job) PostprocessingSwitches() []string {
 		if j.Faces.Tool == "codeformer" {
 			parts = append(parts, "-cf", formatFloat(j.Faces.Fidelity))
 		}
+		parts = append(parts, j.Faces.faceSwitches()...)
 	}
 	if j.Upscale != nil {
-		parts = append(parts, "-U", strconv.Itoa(j.Upscale.Factor), formatFloat(j.Upscale.Strength))
+		parts = append(parts, j.Upscale.switches()...)
+	}
+	return parts
+}
+
+// switches spells -U and !fix's target. A target without a factor (!fix -W 1600) leaves -U
+// out, as typed: the stored command of the result spells the factor the target stood for
+// (Resolved), and with it the strength.
+func (u Upscale) switches() []string {
+	var parts []string
+	if u.Factor > 0 {
+		parts = append(parts, "-U", formatFloat(u.Factor), formatFloat(u.Strength))
+	}
+	if u.Width > 0 {
+		parts = append(parts, "-W", strconv.Itoa(u.Width))
+	}
+	if u.Height > 0 {
+		parts = append(parts, "-H", strconv.Itoa(u.Height))
 	}
 	return parts
 }

@@ -47,6 +47,11 @@ type Job struct {
 	SaveOriginal bool
 	// Outdir is set by -o.
 	Outdir string
+	// Format is --format: png, jpg or webp; "" when the line gives none (then the launch
+	// flag's, else png for a generated image and the source's format for !fix).
+	Format string
+	// Quality is --quality, 1 to 100, for jpg and webp; 0 when the line gives none.
+	Quality int
 	// Warnings are notes about values the parser adjusted, such as a width rounded to 64.
 	Warnings []string
 }
@@ -76,19 +81,39 @@ type Seed struct {
 	Back int
 }
 
-// Upscale is the -U switch: a factor of 2 or 4 and the strength of the blend with a plain
-// enlargement (1 = the model's own output).
+// Upscale is the -U switch: a factor from 1 to 8 and the strength of the blend with a plain
+// enlargement (1 = the model's own output). On !fix, -W and -H give a target size instead
+// (see Size), which wins over the factor; a !fix with -W or -H and no -U has Factor 0.
 type Upscale struct {
-	Factor   int
+	Factor   float64
 	Strength float64
+	// Width and Height are !fix's target (-W, -H) in pixels; 0 where not given.
+	Width, Height int
 }
 
-// Faces is the face restoration asked for by -G, -ft and -cf.
+// Faces is the face restoration asked for by -G, -ft, -cf, --faces and --face_color.
 type Faces struct {
 	Strength float64 // -G, 0..1
 	Tool     string  // -ft: gfpgan or codeformer
 	Fidelity float64 // -cf, CodeFormer only
+	// Which is --faces: the faces to restore; the zero value is all of them.
+	Which FaceChoice
+	// KeepColour is --face_color off: the restorer's colour is pasted as it comes. The
+	// default (match) gives each restored face the original face's colour statistics.
+	KeepColour bool
 }
+
+// FaceChoice is --faces: all (the zero value), largest, N,M or minsize=PX. A face's size is
+// the distance between its eyes in pixels of the source image, and faces are numbered from 1,
+// largest first, in the order the note after a -G job lists their sizes.
+type FaceChoice struct {
+	Largest bool
+	Numbers []int   // ascending, without repeats
+	MinSize float64 // pixels between the eyes; 0 with the others unset means all
+}
+
+// All reports whether the choice restores every face.
+func (c FaceChoice) All() bool { return !c.Largest && len(c.Numbers) == 0 && c.MinSize == 0 }
 
 // Defaults from SPEC §1.
 const (

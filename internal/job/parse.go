@@ -83,14 +83,14 @@ func parseFetch(j Job, args []string) (Job, error) {
 func parseFix(j Job, args []string) (Job, error) {
 	j.Kind = Fix
 	if len(args) == 0 || isSwitch(args[0]) {
-		return Job{}, errors.New("!fix needs an image: !fix PATH [-U 2|4 [strength]] [-G strength] [-ft tool] [-cf fidelity]")
+		return Job{}, errors.New("!fix needs an image: !fix PATH [-U factor [strength]] [-W pixels] [-H pixels] [-G strength] [-ft tool] [-cf fidelity]")
 	}
 	j.Path = args[0]
 	if _, err := parseSwitches(&j, args[1:]); err != nil {
 		return Job{}, err
 	}
 	if j.Upscale == nil && !j.Restores() {
-		return Job{}, fmt.Errorf("!fix %s has nothing to do: add -U 2, -U 4 or -G with a strength above 0", j.Path)
+		return Job{}, fmt.Errorf("!fix %s has nothing to do: add -U with a factor, -W or -H with a size, or -G with a strength above 0", j.Path)
 	}
 	return j, nil
 }
@@ -160,7 +160,7 @@ func parseSwitches(j *Job, words []string) (map[string]bool, error) {
 			return nil, fmt.Errorf("unknown switch %s: type !help for the list", name)
 		}
 		if j.Kind == Fix && !spec.OnFix {
-			return nil, fmt.Errorf("%s does not apply to !fix: it takes -U, -G, -ft, -cf and -o", name)
+			return nil, fmt.Errorf("%s does not apply to !fix: it takes -U, -W, -H, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o", name)
 		}
 		used, err := spec.parse(j, name, vals)
 		if err != nil {

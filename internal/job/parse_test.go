@@ -38,16 +38,30 @@ func TestParseValid(t *testing.T) {
 		{"!fetch out/000001.42.png", Job{Kind: Fetch, Path: "out/000001.42.png", Generation: defaults}},
 
 		// !fix
-		{"!fix photo.png -U 4", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{4, 0.75}}},
-		{"!fix photo.png -U 2 0.6", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{2, 0.6}}},
-		{"!fix photo.png --upscale 4 1", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{4, 1}}},
-		{"!fix photo.png -U 4 0", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{4, 0}}},
+		{"!fix photo.png -U 4", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 4, Strength: 0.75}}},
+		{"!fix photo.png -U 1.5", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 1.5, Strength: 0.75}}},
+		{"!fix photo.png -U 3 1", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 3, Strength: 1}}},
+		{"!fix photo.png -U 8 0.5", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 8, Strength: 0.5}}},
+		{"!fix photo.png -U 1", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 1, Strength: 0.75}}},
+		// -W and -H on !fix are the size to upscale to: alone they stand for -U, and with -U
+		// they keep its strength, in either order.
+		{"!fix photo.png -W 1600", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Strength: 0.75, Width: 1600}}},
+		{"!fix photo.png --height 2160", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Strength: 0.75, Height: 2160}}},
+		{"!fix photo.png --width=3840 -H 2160", Job{Kind: Fix, Path: "photo.png", Generation: defaults,
+			Upscale: &Upscale{Strength: 0.75, Width: 3840, Height: 2160}}},
+		{"!fix photo.png -U 2 0.6 -W 1601", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 2, Strength: 0.6, Width: 1601}}},
+		{"!fix photo.png -H 900 -U 2.5 1", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 2.5, Strength: 1, Height: 900}}},
+		{"!fix photo.png -U 2 0.6", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 2, Strength: 0.6}}},
+		{"!fix photo.png --upscale 4 1", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 4, Strength: 1}}},
+		{"!fix photo.png -U 4 0", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 4, Strength: 0}}},
 		{"!fix photo.png -G 0.8", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Faces: face(0.8, "gfpgan", 0.75)}},
 		{"!fix photo.png -G 1 -ft codeformer -cf 0.7 -U 2", Job{Kind: Fix, Path: "photo.png", Generation: defaults,
-			Faces: face(1, "codeformer", 0.7), Upscale: &Upscale{2, 0.75}}},
+			Faces: face(1, "codeformer", 0.7), Upscale: &Upscale{Factor: 2, Strength: 0.75}}},
 		{"!fix photo.png -cf 0 -ft CodeFormer -G 0.5", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Faces: face(0.5, "codeformer", 0)}},
-		{`!fix "my photo.png" -U 4 -o out`, Job{Kind: Fix, Path: "my photo.png", Generation: defaults, Upscale: &Upscale{4, 0.75}, Outdir: "out"}},
-		{`!fix my\ photo.png --outdir=out -U 2`, Job{Kind: Fix, Path: "my photo.png", Generation: defaults, Upscale: &Upscale{2, 0.75}, Outdir: "out"}},
+		{"!fix photo.jpg -G 0.8 --faces largest --face_color off", Job{Kind: Fix, Path: "photo.jpg", Generation: defaults,
+			Faces: &Faces{Strength: 0.8, Tool: "gfpgan", Fidelity: 0.75, Which: FaceChoice{Largest: true}, KeepColour: true}}},
+		{`!fix "my photo.png" -U 4 -o out`, Job{Kind: Fix, Path: "my photo.png", Generation: defaults, Upscale: &Upscale{Factor: 4, Strength: 0.75}, Outdir: "out"}},
+		{`!fix my\ photo.png --outdir=out -U 2`, Job{Kind: Fix, Path: "my photo.png", Generation: defaults, Upscale: &Upscale{Factor: 2, Strength: 0.75}, Outdir: "out"}},
 
 		// prompts and every switch
 		{"a castle on a hill", Job{Kind: Generate, Prompt: "a castle on a hill", Generation: defaults}},
@@ -90,16 +104,20 @@ func TestParseValid(t *testing.T) {
 		{"cat -I in.png", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitImage = "in.png" })}},
 		{"cat -I -1 -f 0.3", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitBack, g.Strength = 1, 0.3 })}},
 		{"cat --init_img 'a b.png' --strength 0.99", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitImage, g.Strength = "a b.png", 0.99 })}},
-		{"cat -U 2", Job{Kind: Generate, Prompt: "cat", Generation: defaults, Upscale: &Upscale{2, 0.75}}},
+		{"cat -U 2", Job{Kind: Generate, Prompt: "cat", Generation: defaults, Upscale: &Upscale{Factor: 2, Strength: 0.75}}},
+		{"cat -U 1.5 1", Job{Kind: Generate, Prompt: "cat", Generation: defaults, Upscale: &Upscale{Factor: 1.5, Strength: 1}}},
+		// On a prompt line -W and -H stay the generated image's size, with -U or without.
+		{"cat -W 768 -U 3", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Width = 768 }),
+			Upscale: &Upscale{Factor: 3, Strength: 0.75}}},
 		{"cat -G 0", Job{Kind: Generate, Prompt: "cat", Generation: defaults, Faces: face(0, "gfpgan", 0.75)}},
 		{"cat --gfpgan_strength 0.4 --facetool codeformer --codeformer_fidelity 1", Job{Kind: Generate, Prompt: "cat", Generation: defaults,
 			Faces: face(0.4, "codeformer", 1)}},
 		{"cat --save_orig", Job{Kind: Generate, Prompt: "cat", Generation: defaults, SaveOriginal: true}},
-		{"cat -save_orig -U 4", Job{Kind: Generate, Prompt: "cat", Generation: defaults, SaveOriginal: true, Upscale: &Upscale{4, 0.75}}},
+		{"cat -save_orig -U 4", Job{Kind: Generate, Prompt: "cat", Generation: defaults, SaveOriginal: true, Upscale: &Upscale{Factor: 4, Strength: 0.75}}},
 		{"cat --save_original", Job{Kind: Generate, Prompt: "cat", Generation: defaults, SaveOriginal: true}},
 		{"cat -o elsewhere", Job{Kind: Generate, Prompt: "cat", Generation: defaults, Outdir: "elsewhere"}},
 		{"superman dancing with a panda bear -U 2 0.6 -G 0.4", Job{Kind: Generate, Prompt: "superman dancing with a panda bear",
-			Generation: defaults, Upscale: &Upscale{2, 0.6}, Faces: face(0.4, "gfpgan", 0.75)}},
+			Generation: defaults, Upscale: &Upscale{Factor: 2, Strength: 0.6}, Faces: face(0.4, "gfpgan", 0.75)}},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.line)
@@ -119,13 +137,13 @@ func TestParseInvalid(t *testing.T) {
 	useRules(t, unixRules) // the table is written in Unix shell syntax, backslash escapes included
 	tests := []struct{ line, want string }{
 		// commands
-		{"!fix", "!fix needs an image: !fix PATH [-U 2|4 [strength]] [-G strength] [-ft tool] [-cf fidelity]"},
-		{"!fix -U 4", "!fix needs an image: !fix PATH [-U 2|4 [strength]] [-G strength] [-ft tool] [-cf fidelity]"},
-		{"!fix a.png", "!fix a.png has nothing to do: add -U 2, -U 4 or -G with a strength above 0"},
-		{"!fix a.png -G 0", "!fix a.png has nothing to do: add -U 2, -U 4 or -G with a strength above 0"},
+		{"!fix", "!fix needs an image: !fix PATH [-U factor [strength]] [-W pixels] [-H pixels] [-G strength] [-ft tool] [-cf fidelity]"},
+		{"!fix -U 4", "!fix needs an image: !fix PATH [-U factor [strength]] [-W pixels] [-H pixels] [-G strength] [-ft tool] [-cf fidelity]"},
+		{"!fix a.png", "!fix a.png has nothing to do: add -U with a factor, -W or -H with a size, or -G with a strength above 0"},
+		{"!fix a.png -G 0", "!fix a.png has nothing to do: add -U with a factor, -W or -H with a size, or -G with a strength above 0"},
 		{"!fix a.png b.png -U 4", `unexpected "b.png": switches come after the prompt or path, each with its values`},
-		{"!fix a.png -U 4 -s 20", "-s does not apply to !fix: it takes -U, -G, -ft, -cf and -o"},
-		{"!fix a.png -U 4 --save_orig", "--save_orig does not apply to !fix: it takes -U, -G, -ft, -cf and -o"},
+		{"!fix a.png -U 4 -s 20", "-s does not apply to !fix: it takes -U, -W, -H, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o"},
+		{"!fix a.png -U 4 --save_orig", "--save_orig does not apply to !fix: it takes -U, -W, -H, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o"},
 		{"!fetch", "!fetch needs one image made by dream: !fetch PATH"},
 		{"!fetch a b", "!fetch needs one image made by dream: !fetch PATH"},
 		{"!history now", "!history takes nothing after it"},
@@ -171,7 +189,7 @@ func TestParseInvalid(t *testing.T) {
 		// --vae
 		{"cat --vae", "--vae: choose a VAE decoder from full, tiny"},
 		{"cat --vae taesd", "--vae taesd: choose a VAE decoder from full, tiny"},
-		{"!fix a.png -U 4 --vae tiny", "--vae does not apply to !fix: it takes -U, -G, -ft, -cf and -o"},
+		{"!fix a.png -U 4 --vae tiny", "--vae does not apply to !fix: it takes -U, -W, -H, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o"},
 		// -I
 		{"cat -I", "-I needs an image path, or -1 for the last image written"},
 		{"cat -I 3", "-I 3: give an image path, or -1 for the last image written"},
@@ -181,14 +199,25 @@ func TestParseInvalid(t *testing.T) {
 		{"cat -f 1", "-f 1: the img2img strength must be between 0 and 1, not including either"},
 		{"cat -f much", "-f much: give an img2img strength between 0 and 1, e.g. 0.75"},
 		// -U
-		{"cat -U", "-U takes a factor (2 or 4) and an optional strength from 0 to 1, e.g. -U 4 0.6"},
-		{"!fix a.png -U 3", "-U 3: the upscale factor must be 2 or 4"},
-		{"!fix a.png -U 8 0.5", "-U 8: the upscale factor must be 2 or 4"},
-		{"!fix a.png -U two", "-U two: the upscale factor must be 2 or 4"},
+		{"cat -U", "-U takes a factor from 1 to 8 and an optional strength from 0 to 1, e.g. -U 4 0.6 or -U 1.5"},
+		{"!fix a.png -U 0.5", "-U 0.5: the upscale factor must be a number from 1 to 8, e.g. 1.5, 2 or 4"},
+		{"!fix a.png -U 8.01 0.5", "-U 8.01: the upscale factor must be a number from 1 to 8, e.g. 1.5, 2 or 4"},
+		{"!fix a.png -U 16", "-U 16: the upscale factor must be a number from 1 to 8, e.g. 1.5, 2 or 4"},
+		{"!fix a.png -U -2", "-U -2: the upscale factor must be a number from 1 to 8, e.g. 1.5, 2 or 4"},
+		{"cat -U 0", "-U 0: the upscale factor must be a number from 1 to 8, e.g. 1.5, 2 or 4"},
+		{"!fix a.png -U NaN", "-U NaN: the upscale factor must be a number from 1 to 8, e.g. 1.5, 2 or 4"},
+		{"!fix a.png -U Inf", "-U Inf: the upscale factor must be a number from 1 to 8, e.g. 1.5, 2 or 4"},
+		{"!fix a.png -U two", "-U two: the upscale factor must be a number from 1 to 8, e.g. 1.5, 2 or 4"},
 		{"!fix a.png -U 4 1.5", "-U 4 1.5: the upscale strength must be a number from 0 to 1"},
 		{"!fix a.png -U 4 -0.1", "-U 4 -0.1: the upscale strength must be a number from 0 to 1"},
 		{"!fix a.png -U 4 NaN", "-U 4 NaN: the upscale strength must be a number from 0 to 1"},
-		{"!fix a.png -U 4 0.5 0.5", "-U takes a factor (2 or 4) and an optional strength from 0 to 1, e.g. -U 4 0.6"},
+		{"!fix a.png -U 4 0.5 0.5", "-U takes a factor from 1 to 8 and an optional strength from 0 to 1, e.g. -U 4 0.6 or -U 1.5"},
+		// -W and -H on !fix: the size to upscale to
+		{"!fix a.png -W", "-W needs the width to upscale to, in pixels, e.g. 1600"},
+		{"!fix a.png -W 0", "-W 0: give the width to upscale to, in pixels, e.g. 1600"},
+		{"!fix a.png --height=-5", "--height -5: give the height to upscale to, in pixels, e.g. 1600"},
+		{"!fix a.png -H 1e3", "-H 1e3: give the height to upscale to, in pixels, e.g. 1600"},
+		{"!fix a.png -W 160001", "-W 160001: give the width to upscale to, in pixels, e.g. 1600"},
 		// -G
 		{"cat -G", "-G needs a face restoration strength from 0 to 1"},
 		{"!fix a.png -G 1.2", "-G 1.2: the face restoration strength must be from 0 to 1"},
@@ -201,6 +230,9 @@ func TestParseInvalid(t *testing.T) {
 		{"!fix a.png -G 1 -cf", "-cf needs a CodeFormer fidelity from 0 to 1"},
 		{"!fix a.png -G 1 -cf 2", "-cf 2: the CodeFormer fidelity must be from 0 to 1"},
 		{"!fix a.png -G 1 -cf high", "-cf high: give a CodeFormer fidelity from 0 to 1"},
+		// --faces and --face_color (more in faces_test.go)
+		{"!fix a.png -G 1 --faces", "--faces needs which faces to restore: all, largest, face numbers such as 1,3 (1 is the largest), or minsize=PX (pixels between the eyes)"},
+		{"!fix a.png -G 1 --face_color auto", "--face_color auto: choose how to treat the restored faces' colour from match, off"},
 		// --save_orig
 		{"cat --save_orig=yes", "--save_orig takes no value"},
 		{"cat --save_orig yes", `unexpected "yes": switches come after the prompt or path, each with its values`},
@@ -244,6 +276,9 @@ func TestCommandRoundTrip(t *testing.T) {
 		"a cat -A lcm --vae tiny -I in.png -f 0.5",
 		"a cat --vae tiny -s 30 -U 2",
 		"a cat --vae full -s 30",
+		"a cat -U 1.5",
+		"a cat -U 3.25 0.6 -W 640",
+		"a cat -U 8 1",
 	} {
 		j, err := Parse(line)
 		if err != nil {
@@ -339,7 +374,8 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if j.Upscale != nil && (j.Upscale.Factor != 2 && j.Upscale.Factor != 4 || !inUnit(j.Upscale.Strength)) {
+		if u := j.Upscale; u != nil && (!(u.Factor >= MinUpscale && u.Factor <= MaxUpscale) && !(u.Factor == 0 && u.Targets()) ||
+			!inUnit(u.Strength) || u.Width < 0 || u.Height < 0 || (j.Kind != Fix && u.Targets())) {
 			t.Fatalf("Parse(%q) accepted %+v", line, j.Upscale)
 		}
 		if j.Kind == Fix && j.Path == "" {

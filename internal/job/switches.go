@@ -15,6 +15,8 @@ type Switch struct {
 	Help  string   // one line
 	// OnFix tells whether !fix takes it; every switch applies to prompts.
 	OnFix bool
+	// FixHelp says what the switch means on !fix, where that differs from Help (-W, -H).
+	FixHelp string
 	// parse reads the switch's values (the words up to the next switch) into the job and
 	// returns how many it used.
 	parse func(j *Job, name string, vals []string) (int, error)
@@ -33,18 +35,24 @@ var Switches = []Switch{
 	{Names: []string{"-s", "--steps"}, Args: "N", Help: "sampler steps, 1 to 1000 (default 50, 4 with -A lcm)", parse: parseSteps},
 	{Names: []string{"-S", "--seed"}, Args: "SEED", Help: "seed 0 to 4294967295; -1 is the last seed used, -2 the one before (default random)", parse: parseSeed},
 	{Names: []string{"-n", "--iterations"}, Args: "N", Help: "images for this prompt, all generated first, then post-processed (default 1)", parse: parseIterations},
-	{Names: []string{"-W", "--width"}, Args: "PIXELS", Help: "width, 64 to 4096, rounded down to a multiple of 64 (default 512)", parse: parseWidth},
-	{Names: []string{"-H", "--height"}, Args: "PIXELS", Help: "height, 64 to 4096, rounded down to a multiple of 64 (default 512)", parse: parseHeight},
+	{Names: []string{"-W", "--width"}, Args: "PIXELS", Help: "width, 64 to 4096, rounded down to a multiple of 64 (default 512); on !fix, the width to upscale to", OnFix: true,
+		FixHelp: "on !fix: the exact width of the result, 1 to 8 times the image's; alone, the height keeps the aspect ratio; stands for -U when -U is not given, and wins over -U's factor", parse: parseWidth},
+	{Names: []string{"-H", "--height"}, Args: "PIXELS", Help: "height, 64 to 4096, rounded down to a multiple of 64 (default 512); on !fix, the height to upscale to", OnFix: true,
+		FixHelp: "on !fix: the exact height of the result, 1 to 8 times the image's; alone, the width keeps the aspect ratio; with -W, the result is exactly -W×-H; stands for -U when -U is not given, and wins over -U's factor", parse: parseHeight},
 	{Names: []string{"-C", "--cfg_scale"}, Args: "SCALE", Help: "classifier-free guidance, 0 to 100; 1 or less runs the prompt alone, one UNet pass per step (SD-Turbo and LCM use 0 or 1) (default 7.5, 1 with -A lcm)", parse: parseCFG},
 	{Names: []string{"-A", "--sampler"}, Args: "NAME", Help: "sampler: " + strings.Join(Samplers, ", ") + " (default k_lms)", parse: parseSampler},
 	{Names: []string{"--vae"}, Args: "full|tiny", Help: "VAE decoder: full, or tiny (TAESD from the export's vae_decoder_tiny folder: several times faster, a little softer) (default full)", parse: parseVAE},
 	{Names: []string{"-I", "--init_img"}, Args: "PATH", Help: "img2img source image; -1 is the last image written", parse: parseInitImage},
 	{Names: []string{"-f", "--strength"}, Args: "F", Help: "img2img strength, between 0 and 1 exclusive (default 0.75)", parse: parseStrength},
-	{Names: []string{"-U", "--upscale"}, Args: "2|4 [STRENGTH]", Help: "upscale ×2 or ×4 with Real-ESRGAN; strength 0 to 1 blends with a plain enlargement (default 0.75)", OnFix: true, parse: parseUpscale},
+	{Names: []string{"-U", "--upscale"}, Args: "FACTOR [STRENGTH]", Help: "upscale with Real-ESRGAN by any factor from 1 to 8 (1.5, 2, 3, 8); strength 0 to 1 blends with a plain enlargement (default 0.75); on !fix, -W/-H set the exact size instead", OnFix: true, parse: parseUpscale},
 	{Names: []string{"-G", "--gfpgan_strength"}, Args: "S", Help: "face restoration strength, 0 to 1; 0 is off (default 0)", OnFix: true, parse: parseFaceStrength},
 	{Names: []string{"-ft", "--facetool"}, Args: "NAME", Help: "face restorer: gfpgan or codeformer (default gfpgan)", OnFix: true, parse: parseFaceTool},
 	{Names: []string{"-cf", "--codeformer_fidelity"}, Args: "W", Help: "CodeFormer fidelity, 0 (best quality) to 1 (closest to the input face) (default 0.75)", OnFix: true, parse: parseFidelity},
+	{Names: []string{"--faces"}, Args: "WHICH", Help: "which faces -G restores: all, largest, numbers such as 1,3 (1 is the largest, as the note after -G lists them), or minsize=PX (at least PX pixels between the eyes) (default all)", OnFix: true, parse: parseFaces},
+	{Names: []string{"--face_color"}, Args: "MODE", Help: "match gives each restored face the original's colour (Lab colour and mean lightness) before it is pasted; off keeps the restorer's colour (default match)", OnFix: true, parse: parseFaceColour},
 	{Names: []string{"--save_orig", "-save_orig", "--save_original"}, Help: "also keep the image as it was before -U and -G", parse: parseSaveOrig},
+	{Names: []string{"--format"}, Args: "png|jpg|webp", Help: "file format: png (lossless; keeps 16 bits and transparency), jpg or webp (8 bits: a 16-bit image is rounded; jpg refuses transparency) (default png; !fix keeps a JPEG's or WebP's own format)", OnFix: true, parse: parseFormat},
+	{Names: []string{"--quality"}, Args: "N", Help: "jpg and webp quality, 1 to 100; webp at 100 is lossless (default 92 for jpg, 90 for webp)", OnFix: true, parse: parseQuality},
 	{Names: []string{"-o", "--outdir"}, Args: "DIR", Help: "write this command's images to DIR", OnFix: true, parse: parseOutdir},
 }
 
@@ -70,11 +78,20 @@ func parseIterations(j *Job, name string, vals []string) (int, error) {
 	return 1, err
 }
 
+// parseWidth reads -W: the generated image's width on a prompt line, the width to upscale to
+// on !fix.
 func parseWidth(j *Job, name string, vals []string) (int, error) {
+	if j.Kind == Fix {
+		return parseTarget(name, vals, &upscale(j).Width, "width")
+	}
 	return parseSide(j, name, vals, &j.Width, "width")
 }
 
+// parseHeight reads -H, as parseWidth reads -W.
 func parseHeight(j *Job, name string, vals []string) (int, error) {
+	if j.Kind == Fix {
+		return parseTarget(name, vals, &upscale(j).Height, "height")
+	}
 	return parseSide(j, name, vals, &j.Height, "height")
 }
 
@@ -150,26 +167,6 @@ func parseStrength(j *Job, name string, vals []string) (int, error) {
 	}
 	j.Strength = v
 	return 1, err
-}
-
-func parseUpscale(j *Job, name string, vals []string) (int, error) {
-	if len(vals) == 0 || len(vals) > 2 {
-		return 0, fmt.Errorf("%s takes a factor (2 or 4) and an optional strength from 0 to 1, e.g. %s 4 0.6", name, name)
-	}
-	factor, err := strconv.Atoi(vals[0])
-	if err != nil || (factor != 2 && factor != 4) {
-		return 0, fmt.Errorf("%s %s: the upscale factor must be 2 or 4", name, vals[0])
-	}
-	up := &Upscale{Factor: factor, Strength: DefaultUpscaleStrength}
-	if len(vals) == 2 {
-		s, err := strconv.ParseFloat(vals[1], 64)
-		if err != nil || !inUnit(s) {
-			return 0, fmt.Errorf("%s %s %s: the upscale strength must be a number from 0 to 1", name, vals[0], vals[1])
-		}
-		up.Strength = s
-	}
-	j.Upscale = up
-	return len(vals), nil
 }
 
 func parseFaceStrength(j *Job, name string, vals []string) (int, error) {

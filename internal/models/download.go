@@ -270,6 +270,9 @@ type Installed struct {
 	Present bool
 	// Missing lists the absent files' paths; for a single file, Path itself.
 	Missing []string
+	// From is the launch flag that names the file dream loads in the model folder's stead
+	// ("--gfpgan_model_path"); "" for the model folder's own.
+	From string
 }
 
 // Status reports every model of the manifest as installed or missing in dir.
@@ -282,11 +285,17 @@ func (m *Manifest) Status(dir string) []Installed {
 }
 
 func status(e Entry, dir string) Installed {
-	s := Installed{Entry: e, Path: filepath.Join(dir, e.File)}
-	files := []Entry{e}
-	base := dir
+	return StatusAt(e, filepath.Join(dir, e.File))
+}
+
+// StatusAt reports model e as installed or missing at path, the file (or folder) a launch
+// flag names in the model folder's stead.
+func StatusAt(e Entry, path string) Installed {
+	s := Installed{Entry: e, Path: path}
+	files := []Entry{{File: filepath.Base(path)}}
+	base := filepath.Dir(path)
 	if e.IsFolder() {
-		files, base = e.Files, s.Path
+		files, base = e.Files, path
 	}
 	for _, f := range files {
 		if p := filepath.Join(base, f.File); !fileExists(p) {
@@ -316,17 +325,27 @@ func Missing(dir string) []Entry { return Embedded().Missing(dir) }
 
 // WriteStatus prints every model of the built-in manifest as installed or missing, with the
 // path dream loads it from or where to copy it by hand (--models-list and !models).
-func WriteStatus(w io.Writer, dir string) {
+func WriteStatus(w io.Writer, dir string) { WriteList(w, dir, Status(dir)) }
+
+// WriteList prints models as WriteStatus does; a model that a launch flag names says so.
+func WriteList(w io.Writer, dir string, list []Installed) {
 	fmt.Fprintf(w, "models in %s:\n", dir)
-	for _, s := range Status(dir) {
+	for _, s := range list {
 		state := "installed"
 		if !s.Present {
 			state = "missing"
 		}
-		optional := ""
-		if s.Entry.Optional {
-			optional = " (optional)"
+		var notes []string
+		if s.From != "" {
+			notes = append(notes, "from "+s.From)
 		}
-		fmt.Fprintf(w, "  %-10s %-22s %s%s\n", state, s.Entry.Name, s.Path, optional)
+		if s.Entry.Optional {
+			notes = append(notes, "optional")
+		}
+		note := ""
+		if len(notes) > 0 {
+			note = " (" + strings.Join(notes, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  %-10s %-22s %s%s\n", state, s.Entry.Name, s.Path, note)
 	}
 }

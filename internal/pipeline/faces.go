@@ -29,7 +29,8 @@ func (p *Pipeline) restorerPath(tool string) (string, error) {
 }
 
 // restoreFaces runs -G: faces are found and cropped in before and pasted onto after (before
-// itself, or its upscaled version).
+// itself, or its upscaled version). The note says how many faces were found, their sizes and
+// how many were restored, or that there were none.
 func (p *Pipeline) restoreFaces(ctx context.Context, before, after *imageio.Image, j job.Job, plan postprocessing) (*imageio.Image, *pngmeta.Step, string, error) {
 	det, err := p.faceDetector(plan.detector)
 	if err != nil {
@@ -41,24 +42,35 @@ func (p *Pipeline) restoreFaces(ctx context.Context, before, after *imageio.Imag
 	}
 	// Detection on a large photo takes a while before the first face is known.
 	p.report(Task{Name: "finding faces", Unit: "images"}, 0, 1)
-	opts := face.Options{Strength: j.Faces.Strength, Fidelity: j.Faces.Fidelity}
+	opts := faceOptions(j.Faces)
 	if p.cfg.Progress != nil {
 		task := Task{Name: "restoring faces", Unit: "faces"}
 		opts.Progress = func(done, total int) { p.cfg.Progress(task, done, total) }
 	}
-	out, count, err := face.Restore(ctx, det, r, before, after, opts)
+	out, report, err := face.Restore(ctx, det, r, before, after, opts)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if count == 0 {
-		return after, nil, "no faces found, so -G changed nothing", nil
+	if len(report.Restored) == 0 {
+		return after, nil, report.Summary(), nil
 	}
 	step := &pngmeta.Step{Type: j.Faces.Tool, Strength: j.Faces.Strength, Model: p.modelRef(plan.restorer)}
 	if j.Faces.Tool == "codeformer" {
 		w := j.Faces.Fidelity
 		step.Fidelity = &w
 	}
-	return out, step, "", nil
+	return out, step, report.Summary(), nil
+}
+
+// faceOptions turns the line's face switches into package face's options.
+func faceOptions(f *job.Faces) face.Options {
+	return face.Options{
+		Strength: f.Strength,
+		Fidelity: f.Fidelity,
+		Choice: face.Choice{Largest: f.Which.Largest, Numbers: f.Which.Numbers,
+			MinSize: f.Which.MinSize},
+		MatchColour: !f.KeepColour,
+	}
 }
 
 func (p *Pipeline) faceDetector(path string) (face.Detector, error) {

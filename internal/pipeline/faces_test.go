@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -92,6 +94,10 @@ func fixWith(t *testing.T, p *Pipeline, src string, up *job.Upscale, faces *job.
 
 var astronaut = filepath.Join(shared, "images", "astronaut.png")
 
+// onePastedNote is the note of a -G job on the astronaut: one face, 44 px between the eyes
+// by YuNet's refined landmarks (TestFixChosenFaces measures it).
+var onePastedNote = regexp.MustCompile(`^1 face found \(4[345] px between the eyes\), 1 restored$`)
+
 // faceBox is the astronaut's face, SPEC's acceptance box.
 var faceBox = image.Rect(178, 63, 268, 176)
 
@@ -132,8 +138,8 @@ func TestFaceRoundTrip(t *testing.T) {
 				before, _ = fixWith(t, p, astronaut, tt.up, nil)
 			}
 			restored, res := fixWith(t, p, astronaut, tt.up, &job.Faces{Strength: 1, Tool: "gfpgan"})
-			if len(res.Notes) != 0 {
-				t.Fatalf("notes: %v", res.Notes)
+			if len(res.Notes) != 1 || !onePastedNote.MatchString(res.Notes[0]) {
+				t.Fatalf("notes %q, want one saying that 1 face was found and restored", res.Notes)
 			}
 			box := image.Rect(faceBox.Min.X*tt.u, faceBox.Min.Y*tt.u, faceBox.Max.X*tt.u, faceBox.Max.Y*tt.u)
 			d, _ := imagecmp.Compare(crop(before, box), crop(restored, box))
@@ -221,15 +227,22 @@ func TestFaceCases(t *testing.T) {
 			p, _ := facePipeline(t, modelDir)
 			img, res := fixWith(t, p, tt.src, tt.up, &job.Faces{Strength: 1, Tool: "gfpgan"})
 			src, _ := imageio.Load(tt.src)
-			if tt.up != nil && img.W != src.W*tt.up.Factor {
-				t.Errorf("width %d, want the ×%d upscale %d", img.W, tt.up.Factor, src.W*tt.up.Factor)
+			if tt.up != nil && img.W != int(float64(src.W)*tt.up.Factor) {
+				t.Errorf("width %d, want the ×%g upscale", img.W, tt.up.Factor)
 			}
 			if img.Channels != src.Channels {
 				t.Errorf("%d channels out, %d in", img.Channels, src.Channels)
 			}
-			noted := len(res.Notes) == 1 && strings.Contains(res.Notes[0], "no faces found")
-			if (tt.faces == 0) != noted {
-				t.Errorf("notes %q for an image with %d faces to restore", res.Notes, tt.faces)
+			want := "no faces found, so -G changed nothing"
+			if tt.faces > 0 {
+				noun := "faces"
+				if tt.faces == 1 {
+					noun = "face"
+				}
+				want = fmt.Sprintf(`%d %s found \(.* px between the eyes\), %d restored`, tt.faces, noun, tt.faces)
+			}
+			if len(res.Notes) != 1 || !regexp.MustCompile("^"+want+"$").MatchString(res.Notes[0]) {
+				t.Errorf("notes %q for an image with %d faces to restore, want %q", res.Notes, tt.faces, want)
 			}
 			steps := readMeta(t, res.Path).Text["sd-metadata"]
 			if got := strings.Count(steps, `"type":"gfpgan"`); (tt.faces > 0) != (got == 1) {

@@ -3,8 +3,8 @@ package pipeline
 import (
 	"fmt"
 
+	"dream/internal/imageio"
 	"dream/internal/job"
-	"dream/internal/pngmeta"
 )
 
 // StoredCommand returns the command kept in the Dream metadata of an image dream wrote.
@@ -13,7 +13,7 @@ func (p *Pipeline) StoredCommand(j job.Job) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return pngmeta.ReadCommand(path)
+	return imageio.ReadCommand(path)
 }
 
 // ResultCommands are the commands the Dream metadata of j's results will hold, one per image,
@@ -26,13 +26,15 @@ func (p *Pipeline) ResultCommands(j job.Job) (commands []string, seeded bool, er
 		if err != nil {
 			return nil, false, err
 		}
-		return []string{fixCommand(src, sourceCommand(src), j)}, true, nil
+		j = withOutput(j, p.outputFor(j, sourceFormat(src)))
+		return []string{fixCommand(src, sourceCommand(src), nil, j)}, true, nil
 	case job.Generate:
 		if j.InitImage != "" {
 			if j.InitImage, err = p.Resolve(j.InitImage, j); err != nil {
 				return nil, false, fmt.Errorf("-I: %w", err)
 			}
 		}
+		j, _ = p.generationOutput(j)
 		for i := range j.Iterations {
 			if j.Seed.Set {
 				commands = append(commands, j.Command(j.Seed.Value+uint32(i)))
@@ -45,8 +47,8 @@ func (p *Pipeline) ResultCommands(j job.Job) (commands []string, seeded bool, er
 	return nil, false, fmt.Errorf("%s makes no image", j.Line)
 }
 
-// sourceCommand is the Dream text of an image, or "" when it has none (a photo, a JPEG).
+// sourceCommand is the Dream text of an image, or "" when it has none (a photo).
 func sourceCommand(path string) string {
-	command, _ := pngmeta.ReadCommand(path)
+	command, _ := imageio.ReadCommand(path)
 	return command
 }

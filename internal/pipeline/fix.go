@@ -9,10 +9,11 @@ import (
 	"dream/internal/pngmeta"
 )
 
-// Fix post-processes an existing image and writes NAME.fixed.png into the output directory,
-// or NAME.fixed-01.png and so on when that name is taken, also by a fix another process
-// finishes at the same moment. The source file is only read. Everything is checked before
-// any work starts, and a cancelled or failed job writes nothing.
+// Fix post-processes an existing image and writes NAME.fixed.png (.jpg, .webp: see
+// outputFor) into the output directory, or NAME.fixed-01.png and so on when that name is
+// taken, also by a fix another process finishes at the same moment. The source file is only
+// read. Everything is checked before any work starts, and a cancelled or failed job writes
+// nothing.
 func (p *Pipeline) Fix(ctx context.Context, j job.Job) (Result, error) {
 	f, err := p.fix(ctx, j)
 	if err != nil {
@@ -52,6 +53,7 @@ type fixed struct {
 	outdir string
 	names  []string
 	out    *imageio.Image
+	output imageio.Output
 	meta   []pngmeta.Chunk
 	notes  []string
 }
@@ -61,7 +63,8 @@ func (p *Pipeline) fix(ctx context.Context, j job.Job) (*fixed, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := imageio.FixedNames(src)
+	output := p.outputFor(j, sourceFormat(src))
+	names, err := imageio.FixedNames(src, output.Format)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +78,10 @@ func (p *Pipeline) fix(ctx context.Context, j job.Job) (*fixed, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkOutput(j, output, img.W, img.H, output.Format == imageio.JPEG && imageio.HasTransparency(img)); err != nil {
+		return nil, err
+	}
+	j = withOutput(j, output)
 	out, steps, notes, err := p.postprocess(ctx, img, j, plan)
 	if err != nil {
 		return nil, err
@@ -83,12 +90,12 @@ func (p *Pipeline) fix(ctx context.Context, j job.Job) (*fixed, error) {
 	if err := p.prepareOutdir(outdir); err != nil {
 		return nil, err
 	}
-	return &fixed{outdir: outdir, names: names, out: out, meta: fixMetadata(src, img, j, steps), notes: notes}, nil
+	return &fixed{outdir: outdir, names: names, out: out, output: output, meta: fixMetadata(src, img, j, steps), notes: notes}, nil
 }
 
 // save writes the image under the first of its names that no file has.
 func (f *fixed) save(ctx context.Context) (Result, error) {
-	dest, err := saveNew(ctx, f.outdir, f.names, f.out, f.meta)
+	dest, err := saveNew(ctx, f.outdir, f.names, f.out, f.output, f.meta)
 	if err != nil {
 		return Result{}, err
 	}

@@ -23,6 +23,10 @@ func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
 	if err := checkSchedule(j); err != nil {
 		return nil, err
 	}
+	j, output := p.generationOutput(j)
+	if err := checkOutput(j, output, j.Width, j.Height, false); err != nil {
+		return nil, err
+	}
 	var init *imageio.Image
 	if j.InitImage != "" {
 		src, err := p.Resolve(j.InitImage, j)
@@ -58,7 +62,7 @@ func (p *Pipeline) Generate(ctx context.Context, j job.Job) ([]Result, error) {
 	defer prefix.Release() // after the post-processed copies too: they share the PREFIX
 	refs := p.hashInBackground(model, init != nil, j.VAE)
 
-	gen := generated{job: j, seeds: seedsFor(j), outdir: outdir, prefix: prefix.Prefix}
+	gen := generated{job: j, seeds: seedsFor(j), outdir: outdir, prefix: prefix.Prefix, output: output}
 	err = model.Generate(ctx, p.request(j, init, len(gen.seeds)), gen.seeds, func(r sd.Result) error {
 		return gen.save(ctx, r, refs())
 	})

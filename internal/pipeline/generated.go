@@ -17,18 +17,19 @@ type generated struct {
 	seeds   []uint32
 	outdir  string
 	prefix  string // shared by every image of the line
+	output  imageio.Output
 	results []Result
 	images  []*imageio.Image
 	refs    []pngmeta.ModelRef
 }
 
-// save writes a freshly generated image as PREFIX.SEED.png. The PREFIX is reserved for this
+// save writes a freshly generated image as PREFIX.SEED.png (or .jpg, .webp). The PREFIX is reserved for this
 // line, so the name is free; if a file has it anyway (another program made it), that is an
 // error naming it, never a replacement.
 func (g *generated) save(ctx context.Context, r sd.Result, refs []pngmeta.ModelRef) error {
 	g.refs = refs
-	name := imageio.GeneratedFileName(g.prefix, r.Seed, false)
-	path, err := saveNew(ctx, g.outdir, []string{name}, r.Image, generationMetadata(g.job, r.Seed, refs, nil))
+	name := imageio.GeneratedFileName(g.prefix, r.Seed, false, g.output.Format)
+	path, err := saveNew(ctx, g.outdir, []string{name}, r.Image, g.output, generationMetadata(g.job, r.Seed, refs, nil))
 	if err != nil {
 		return err
 	}
@@ -73,10 +74,10 @@ func (p *Pipeline) postprocessGenerated(ctx context.Context, j job.Job, plan pos
 func (g *generated) savePostprocessed(ctx context.Context, res *Result, keepOriginal bool, out *imageio.Image,
 	meta []pngmeta.Chunk) (string, error) {
 	if !keepOriginal {
-		return res.Path, save(ctx, res.Path, out, meta)
+		return res.Path, save(ctx, res.Path, out, g.output, meta)
 	}
-	name := imageio.GeneratedFileName(g.prefix, res.Seed, true)
-	return saveNew(ctx, g.outdir, []string{name}, out, meta)
+	name := imageio.GeneratedFileName(g.prefix, res.Seed, true, g.output.Format)
+	return saveNew(ctx, g.outdir, []string{name}, out, g.output, meta)
 }
 
 // generationMetadata is the metadata of a generated image: the line that makes it again

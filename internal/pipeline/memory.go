@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"bufio"
+	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -77,4 +79,44 @@ func GPUMaxMemory(free uint64) int64 {
 
 func budgetOf(available uint64, share int) int64 {
 	return min(max(int64(available/uint64(share)), minModelMemory), maxModelMemory)
+}
+
+// checkUpscaleMemory refuses, before any work, an upscale whose result cannot be held: the
+// output image (and, for a result beyond ×4, the ×4 image between the two passes) with the
+// model's working set (budget) must fit in the memory available now, the source being
+// decoded already. Beyond that the system would swap or kill dream halfway through a job of
+// many minutes (issue 25: 20000² ×2 is a 40000² result of 4.8 GB at 8 bits). available 0
+// means unknown: nothing is refused.
+func checkUpscaleMemory(w, h, channels, depth, outW, outH int, available uint64, budget int64) error {
+	if available == 0 {
+		return nil
+	}
+	pixel := int64(channels * depth / 8)
+	output := int64(outW) * int64(outH) * pixel
+	need := output
+	if upscalePasses(w, h, outW, outH) > 1 {
+		need += 16 * int64(w) * int64(h) * pixel
+	}
+	room := int64(available) - budget
+	if need <= room {
+		return nil
+	}
+	return fmt.Errorf("upscaling %d×%d to %d×%d needs %s for its images, and with the model's %s (--max_memory) that is more than the %s of memory available: "+
+		"use a smaller factor, or give !fix a target width of at most %s",
+		w, h, outW, outH, gigabytes(need), gigabytes(budget), gigabytes(int64(available)), widthThatFits(outW, need, room))
+}
+
+// widthThatFits is the largest target width, in hundreds of pixels, whose result fits in
+// room bytes where outW's needs need; "0" when nothing fits.
+func widthThatFits(outW int, need, room int64) string {
+	if room <= 0 {
+		return "0 (lower --max_memory first)"
+	}
+	width := int(float64(outW)*math.Sqrt(float64(room)/float64(need))) / 100 * 100
+	return strconv.Itoa(width)
+}
+
+// gigabytes writes a size as people read memory: "4.8 GB".
+func gigabytes(n int64) string {
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 }

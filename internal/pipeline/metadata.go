@@ -14,7 +14,7 @@ import (
 // source's colour profile and EXIF, so a fixed photo keeps its colours and camera data.
 func fixMetadata(src string, img *imageio.Image, j job.Job, steps []pngmeta.Step) []pngmeta.Chunk {
 	text := img.Meta.Text
-	chunks := []pngmeta.Chunk{pngmeta.Text(pngmeta.KeyDream, fixCommand(src, text[pngmeta.KeyDream], j))}
+	chunks := []pngmeta.Chunk{pngmeta.Text(pngmeta.KeyDream, fixCommand(src, text[pngmeta.KeyDream], img, j))}
 	chunks = append(chunks, pngmeta.InternationalText(pngmeta.KeySDMetadata, fixRecord(src, text[pngmeta.KeySDMetadata], steps)))
 	chunks = append(chunks, a1111Texts(text[pngmeta.KeyParameters], steps)...)
 	if len(img.Meta.ICCProfile) > 0 {
@@ -52,20 +52,34 @@ func a1111Texts(sourceParameters string, steps []pngmeta.Step) []pngmeta.Chunk {
 
 // fixCommand is the line that makes the fixed image again. A generated source that was not
 // post-processed yet gets its own prompt line with this fix's switches, so !fetch brings the
-// prompt back; anything else gets the !fix line itself.
-func fixCommand(src, sourceCommand string, j job.Job) string {
+// prompt back; anything else gets the !fix line itself, as does a fix to a target size, since
+// -W and -H on a prompt line are the generated image's size. The -U of a target without one
+// is spelled as the factor the target stood for (job.Upscale.Resolved), so the line carries
+// the strength too; that needs the source image, img, which is nil where it is not read
+// (--resume, whose matching ignores the factor of a target: see batch.Resume). j's Format and
+// Quality say how the result is written (withOutput); the line names them where they differ
+// from what it gives by default (storedOutput).
+func fixCommand(src, sourceCommand string, img *imageio.Image, j job.Job) string {
+	if j.Upscale != nil && img != nil {
+		resolved := j.Upscale.Resolved(img.W, img.H)
+		j.Upscale = &resolved
+	}
 	if prev, err := job.Parse(sourceCommand); err == nil && prev.Kind == job.Generate && prev.Seed.Set &&
-		prev.Upscale == nil && !prev.Restores() {
+		prev.Upscale == nil && !prev.Restores() && (j.Upscale == nil || !j.Upscale.Targets()) {
 		prev.Upscale, prev.Faces = j.Upscale, j.Faces
+		prev.Format, prev.Quality = storedOutput(j, imageio.PNG) // a prompt line's natural format
 		return prev.Command(prev.Seed.Value)
 	}
 	j.Path = src
+	j.Format, j.Quality = storedOutput(j, sourceFormat(src))
 	return j.FixLine()
 }
 
 // fixRecord appends the steps to the source's JSON record, or starts a record that names the
-// source when it has none (or one that cannot be read).
+// source when it has none (or one that cannot be read). Each step names the source by its
+// absolute path, which the page's before/after view shows.
 func fixRecord(src, sourceRecord string, steps []pngmeta.Step) string {
+	steps = withSource(steps, src)
 	if sourceRecord != "" {
 		record := sourceRecord
 		var err error
@@ -84,4 +98,18 @@ func fixRecord(src, sourceRecord string, steps []pngmeta.Step) string {
 		r.Models = append(r.Models, s.Model)
 	}
 	return r.String()
+}
+
+// withSource is a copy of steps that names src, made absolute, as the file they were applied to.
+func withSource(steps []pngmeta.Step, src string) []pngmeta.Step {
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return steps // the working directory is gone: the record names no source
+	}
+	named := make([]pngmeta.Step, len(steps))
+	for i, s := range steps {
+		s.Source = abs
+		named[i] = s
+	}
+	return named
 }

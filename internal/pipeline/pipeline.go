@@ -46,6 +46,11 @@ type Config struct {
 	TiledDecode bool
 	// NoUpscale and NoRestore are --no_upscale and --no_restore: those models are never loaded.
 	NoUpscale, NoRestore bool
+	// Format and Quality are --format and --quality: the file format of every result whose
+	// line gives none ("" for each result's natural one, see outputFor) and the quality of
+	// JPEG and WebP results (0 for the format's default).
+	Format  string
+	Quality int
 	// Runtime opens ONNX Runtime; it is called on the first job that needs a model, so the
 	// shell starts without loading the library.
 	Runtime func() (*ort.Runtime, error)
@@ -69,6 +74,8 @@ type Pipeline struct {
 	// ramBudget is --max_memory, or its default for a model on the CPU, known at start.
 	ramBudget int64
 	rt        *ort.Runtime
+	// lean is rt with sessions that give their memory back after each run (upscaleRuntime).
+	lean      *ort.Runtime
 	upscalers map[string]*upscale.Model // by model path
 	restorers map[string]*face.Restorer // by model path
 	detector  face.Detector

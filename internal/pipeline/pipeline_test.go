@@ -138,13 +138,13 @@ func TestFixReusesModels(t *testing.T) {
 	dir := t.TempDir()
 	photo, _ := copyPhoto(t, dir)
 	p := newPipeline(filepath.Join(dir, "out"), 0, nil)
-	for i, factor := range []int{4, 2, 4} {
+	for i, factor := range []float64{4, 2, 4} {
 		res, err := p.Fix(context.Background(), job.Job{Kind: job.Fix, Path: photo, Upscale: &job.Upscale{Factor: factor, Strength: 0.75}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.W != 128*factor {
-			t.Errorf("job %d: width %d, want %d", i, res.W, 128*factor)
+		if res.W != int(128*factor) {
+			t.Errorf("job %d: width %d, want %g", i, res.W, 128*factor)
 		}
 	}
 	if len(p.upscalers) != 1 {

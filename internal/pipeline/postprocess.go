@@ -3,8 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 
 	"dream/internal/imageio"
 	"dream/internal/job"
@@ -16,7 +14,8 @@ import (
 
 // postprocessing is what a job's -U and -G need, found before any work starts.
 type postprocessing struct {
-	upscaler string // model path, "" without -U
+	upscaler string // the model -U runs (see planUpscale), "" without -U
+	twoTimes string // the ×2 model, for passes of ×2 or less, when installed
 	restorer string // model path, "" without -G
 	detector string // the face detector's path, with -G
 }
@@ -28,7 +27,13 @@ func (p *Pipeline) planPostprocessing(j job.Job) (postprocessing, error) {
 		if p.cfg.NoUpscale {
 			return plan, errors.New("upscaling is off (--no_upscale): restart dream without it to use -U")
 		}
-		if plan.upscaler, err = p.upscalerPath(j.Upscale.Factor); err != nil {
+		if j.Kind == job.Generate {
+			// The size is known: a -U too large is refused before the image is generated.
+			if _, _, err := checkUpscaleSize(j, j.Width, j.Height); err != nil {
+				return plan, err
+			}
+		}
+		if plan.upscaler, plan.twoTimes, err = p.planUpscale(*j.Upscale); err != nil {
 			return plan, err
 		}
 	}
@@ -43,7 +48,7 @@ func (p *Pipeline) planPostprocessing(j job.Job) (postprocessing, error) {
 			return plan, err
 		}
 	}
-	p.hashSoon(plan.upscaler, plan.restorer)
+	p.hashSoon(plan.upscaler, plan.twoTimes, plan.restorer)
 	return plan, nil
 }
 
@@ -69,32 +74,6 @@ func (p *Pipeline) postprocess(ctx context.Context, img *imageio.Image, j job.Jo
 	return img, steps, notes, nil
 }
 
-// upscaleStep runs -U when the job asks for it.
-func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Job, plan postprocessing) (*imageio.Image, []pngmeta.Step, error) {
-	var steps []pngmeta.Step
-	if plan.upscaler != "" {
-		opts := upscale.Options{Factor: j.Upscale.Factor, Strength: j.Upscale.Strength, Tile: p.cfg.Tile,
-			Budget: p.ramBudget}
-		if p.cfg.Progress != nil {
-			task := Task{Name: fmt.Sprintf("upscaling ×%d", j.Upscale.Factor), Unit: "tiles"}
-			opts.Progress = func(done, total int) { p.cfg.Progress(task, done, total) }
-			// The bar shows before the model loads, the first time a second or more.
-			opts.Progress(0, upscale.Tiles(plan.upscaler, img.W, img.H, opts))
-		}
-		m, err := p.upscaler(ctx, plan.upscaler)
-		if err != nil {
-			return nil, nil, err
-		}
-		opts.Budget = p.budgetFor(m.Session)
-		if img, err = m.Upscale(ctx, img, opts); err != nil {
-			return nil, nil, err
-		}
-		steps = append(steps, pngmeta.Step{Type: "esrgan", Scale: j.Upscale.Factor, Strength: j.Upscale.Strength,
-			Model: p.modelRef(plan.upscaler)})
-	}
-	return img, steps, nil
-}
-
 // budgetFor is the memory a model's working set may take: --max_memory when given, else a
 // share of the GPU's free memory, asked now, for a model that runs on CUDA, and of the RAM
 // available at start for one on the CPU. A GPU whose free memory the driver does not tell
@@ -114,7 +93,7 @@ func (p *Pipeline) upscaler(ctx context.Context, path string) (*upscale.Model, e
 	if m, ok := p.upscalers[path]; ok {
 		return m, nil
 	}
-	rt, err := p.runtime()
+	rt, err := p.upscaleRuntime()
 	if err != nil {
 		return nil, err
 	}
@@ -124,25 +103,4 @@ func (p *Pipeline) upscaler(ctx context.Context, path string) (*upscale.Model, e
 	}
 	p.upscalers[path] = m
 	return m, nil
-}
-
-// upscalerPath picks the model file for a factor: the launch flag's file if given, else a ×2
-// model for ×2 when one is installed, else the chosen ×4 model.
-func (p *Pipeline) upscalerPath(factor int) (string, error) {
-	if p.cfg.UpscalerPath != "" {
-		if _, err := os.Stat(p.cfg.UpscalerPath); err != nil {
-			return "", fmt.Errorf("model %s (from --esrgan_model_path) not found", p.cfg.UpscalerPath)
-		}
-		return p.cfg.UpscalerPath, nil
-	}
-	if factor == 2 {
-		if path, err := models.LocateOrImport(p.cfg.ModelDir, models.RealESRGANx2plus); err == nil {
-			return path, nil
-		}
-	}
-	file, ok := models.Upscalers[p.cfg.Upscaler]
-	if !ok {
-		return "", fmt.Errorf("unknown upscaler %q: use x4plus or general-x4v3", p.cfg.Upscaler)
-	}
-	return models.LocateOrImport(p.cfg.ModelDir, file)
 }

@@ -13,25 +13,25 @@ import (
 	"dream/internal/pngmeta"
 )
 
-// save writes img atomically with its metadata, replacing what path holds: only for a file
-// this command claimed itself (the original a processed image takes the place of). A cancel
-// during encoding aborts the write and leaves nothing.
-func save(ctx context.Context, path string, img *imageio.Image, meta []pngmeta.Chunk) error {
-	return imageio.WriteFileAtomic(path, encoder(ctx, img, meta))
+// save writes img atomically as out says, with its metadata, replacing what path holds: only
+// for a file this command claimed itself (the original a processed image takes the place
+// of). A cancel during encoding aborts the write and leaves nothing.
+func save(ctx context.Context, path string, img *imageio.Image, out imageio.Output, meta []pngmeta.Chunk) error {
+	return imageio.WriteFileAtomic(path, encoder(ctx, img, out, meta))
 }
 
-// saveNew writes img with its metadata as a new file in dir, under the first of names that
+// saveNew writes img as out says, with its metadata, as a new file in dir, under the first of names that
 // is free once the file is complete, and returns its path. Other processes may be writing
 // into dir too; no file of theirs (or anyone's) is replaced. A cancel during encoding
 // aborts the write and leaves nothing.
-func saveNew(ctx context.Context, dir string, names []string, img *imageio.Image, meta []pngmeta.Chunk) (string, error) {
-	return imageio.WriteFileExclusive(dir, names, encoder(ctx, img, meta))
+func saveNew(ctx context.Context, dir string, names []string, img *imageio.Image, out imageio.Output, meta []pngmeta.Chunk) (string, error) {
+	return imageio.WriteFileExclusive(dir, names, encoder(ctx, img, out, meta))
 }
 
-// encoder writes img as PNG, stopping early once ctx is done.
-func encoder(ctx context.Context, img *imageio.Image, meta []pngmeta.Chunk) func(io.Writer) error {
+// encoder writes img as out says, stopping early once ctx is done.
+func encoder(ctx context.Context, img *imageio.Image, out imageio.Output, meta []pngmeta.Chunk) func(io.Writer) error {
 	return func(w io.Writer) error {
-		return imageio.Encode(ctxWriter{ctx, w}, img, meta...)
+		return imageio.EncodeAs(ctxWriter{ctx, w}, img, out, meta)
 	}
 }
 

@@ -25,13 +25,20 @@ type ModelRef struct {
 	SHA256 string `json:"sha256,omitempty"`
 }
 
-// Step is one post-processing step of the JSON record's postprocessing list.
+// Step is one post-processing step of the JSON record's postprocessing list. An upscale has
+// -U's factor as its Scale, or, for !fix's -W/-H, the size it made as Width and Height.
 type Step struct {
 	Type     string   `json:"type"` // "esrgan", "gfpgan" or "codeformer"
-	Scale    int      `json:"scale,omitempty"`
+	Scale    float64  `json:"scale,omitempty"`
+	Width    int      `json:"width,omitempty"`
+	Height   int      `json:"height,omitempty"`
 	Strength float64  `json:"strength"`
 	Fidelity *float64 `json:"fidelity,omitempty"`
 	Model    ModelRef `json:"model"`
+	// Source is the absolute path of the file the !fix that made this step read; "" for a
+	// step done at generation. The page's before/after view shows that file, and nothing
+	// when it is gone: a name alone could match another picture.
+	Source string `json:"source,omitempty"`
 }
 
 // Generation is what the JSON record and the parameters text say about how an image was made.
@@ -146,8 +153,12 @@ func Postprocessing(steps []Step) string {
 func extrasPairs(s Step) []string {
 	switch s.Type {
 	case "esrgan":
-		pairs := []string{fmt.Sprintf("Postprocess upscale by: %d", s.Scale),
-			"Postprocess upscaler: " + upscalerName(s.Model.Name)}
+		// A1111 writes "upscale to" for its "Scale to" mode, a size, and "upscale by" else.
+		size := "Postprocess upscale by: " + extrasNumber(s.Scale)
+		if s.Width > 0 {
+			size = fmt.Sprintf("Postprocess upscale to: %dx%d", s.Width, s.Height)
+		}
+		pairs := []string{size, "Postprocess upscaler: " + upscalerName(s.Model.Name)}
 		// A1111 has no key for -U's strength, the model's share of the result against a plain
 		// bicubic enlargement. Without it a reader would take a 0.75 blend for the model's
 		// own output, so it gets a key named like the Extras tab's other blend weights.

@@ -42,9 +42,22 @@ type Status struct {
 	// Position is the job's place among those waiting, 1 for the next; 0 unless queued.
 	Position int       `json:"position"`
 	Progress *Progress `json:"progress"`
-	Results  []Result  `json:"results"`
-	Error    string    `json:"error,omitempty"`
-	Notes    []string  `json:"notes,omitempty"`
+	// Batch is the count of a job of several items (the images of one fix from the page);
+	// nil for a job of one.
+	Batch   *Batch   `json:"batch,omitempty"`
+	Results []Result `json:"results"`
+	Error   string   `json:"error,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
+	// Log is a batch job's line per item as it ended ("ok SRC -> OUT (3.2 s)", "failed SRC:
+	// why"), and at the end its summary, as the shell prints them for a folder.
+	Log []string `json:"log,omitempty"`
+}
+
+// Batch is how far a job of several items has come.
+type Batch struct {
+	Done  int    `json:"done"` // the items that ended: made, skipped or failed
+	Total int    `json:"total"`
+	Text  string `json:"text"` // the line the shell draws between items: "fixing 2/12, ETA 4m10s"
 }
 
 // Progress is the running job's bar: the pipeline's last report and the line the shell's
@@ -136,7 +149,8 @@ func (t *Ticket) Wait(ctx context.Context) error {
 }
 
 // Finish ends the job: done when err is nil, cancelled when the context was cancelled,
-// failed otherwise. The next job in the queue starts. Finishing twice does nothing.
+// failed otherwise. results and notes join those logged before (see Logged). The next job
+// in the queue starts. Finishing twice does nothing.
 func (t *Ticket) Finish(results []Result, notes []string, err error) {
 	q := t.q
 	q.mu.Lock()
@@ -145,13 +159,15 @@ func (t *Ticket) Finish(results []Result, notes []string, err error) {
 	case Done, Failed, Cancelled:
 		return
 	}
-	t.status.Results, t.status.Notes, t.status.Position = results, notes, 0
+	t.status.Results = append(t.status.Results, results...)
+	t.status.Notes = append(t.status.Notes, notes...)
+	t.status.Position = 0
 	switch {
 	case err == nil:
 		t.status.State = Done
 	case isCancel(err):
 		t.status.State, t.status.Error = Cancelled, "cancelled; nothing more was written"
-		if len(results) == 0 {
+		if len(t.status.Results) == 0 {
 			t.status.Error = "cancelled; nothing was written"
 		}
 	default:
@@ -205,14 +221,39 @@ func (q *Queue) Report(task pipeline.Task, done, total int) {
 	}
 	now := time.Now()
 	t.bar.Report(task, done, now)
-	t.status.Progress = &Progress{Task: task.Name, Unit: task.Unit, Done: done, Total: total,
-		Text: t.bar.Line(done, total, now), At: now}
+	text := t.bar.Line(done, total, now)
+	if t.status.Batch != nil {
+		text = t.status.Batch.Text + " · " + text // as the shell's terminal draws a batch's item
+	}
+	t.status.Progress = &Progress{Task: task.Name, Unit: task.Unit, Done: done, Total: total, Text: text, At: now}
 	q.broadcastLocked(t)
 	show := t.show
 	q.mu.Unlock()
 	if show != nil {
 		show(task, done, total)
 	}
+}
+
+// SetBatch tells how far the job's items have come. The bar of the item that ended goes, as
+// the shell's terminal then draws the batch's own line, until the next item reports.
+func (t *Ticket) SetBatch(b Batch) {
+	q := t.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	t.status.Batch, t.status.Progress = &b, nil
+	q.broadcastLocked(t)
+}
+
+// Logged adds a line to the job's log, with the results and notes of the item it is about,
+// so that a page shows each item's results as it ends.
+func (t *Ticket) Logged(line string, results []Result, notes []string) {
+	q := t.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	t.status.Log = append(t.status.Log, line)
+	t.status.Results = append(t.status.Results, results...)
+	t.status.Notes = append(t.status.Notes, notes...)
+	q.broadcastLocked(t)
 }
 
 // Status is job id's status, and whether the queue knows it.
@@ -287,6 +328,11 @@ func (t *Ticket) snapshot() Status {
 	s := t.status
 	s.Results = append([]Result(nil), s.Results...)
 	s.Notes = append([]string(nil), s.Notes...)
+	s.Log = append([]string(nil), s.Log...)
+	if s.Batch != nil {
+		b := *s.Batch
+		s.Batch = &b
+	}
 	if s.Progress != nil {
 		p := *s.Progress
 		s.Progress = &p

@@ -140,3 +140,45 @@ func TestReportAndWatch(t *testing.T) {
 	default:
 	}
 }
+
+// A job of several items is one entry: its count, a line per item with that item's results
+// as it ends, and the current item's bar after the batch's line, as the shell's terminal
+// draws it. Between items the bar goes; a watcher sees each change.
+func TestBatchJob(t *testing.T) {
+	q := New()
+	watcher := q.Watch()
+	defer watcher.Stop()
+	ticket := q.Add("!fix a.png -U 2\n!fix b.png -U 2", FromPage, func() {}, nil)
+	if err := ticket.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	task := pipeline.Task{Name: "upscaling ×2", Unit: "tiles"}
+	ticket.SetBatch(Batch{Done: 0, Total: 2, Text: "fixing 0/2"})
+	q.Report(task, 1, 4)
+	s, _ := q.Status(ticket.ID())
+	if s.Progress == nil || s.Progress.Text != "fixing 0/2 · upscaling ×2 [######                  ] 1/4 tiles" {
+		t.Errorf("the first item's bar: %+v", s.Progress)
+	}
+	ticket.Logged("ok a.png -> a.fixed.png (1.0 s)", []Result{{Name: "a.fixed.png", Width: 8, Height: 8}}, []string{"a note"})
+	ticket.SetBatch(Batch{Done: 1, Total: 2, Text: "fixing 1/2, ETA 1s"})
+	s, _ = q.Status(ticket.ID())
+	if s.Progress != nil || s.Batch.Done != 1 || len(s.Results) != 1 || len(s.Log) != 1 {
+		t.Errorf("after the first item: progress %+v, batch %+v, results %v, log %q", s.Progress, s.Batch, s.Results, s.Log)
+	}
+	if seen := watcher.Take(); len(seen) != 1 || seen[0].Batch == nil || seen[0].Batch.Done != 1 {
+		t.Errorf("the watcher saw %+v", seen)
+	}
+	ticket.Logged("failed b.png: damaged", nil, nil)
+	ticket.SetBatch(Batch{Done: 2, Total: 2, Text: "fixing 2/2"})
+	ticket.Logged("done 1, skipped 0, failed 1 of 2 images in 2s", nil, nil)
+	ticket.Finish(nil, nil, nil)
+	s, _ = q.Status(ticket.ID())
+	if s.State != Done || len(s.Results) != 1 || len(s.Notes) != 1 || len(s.Log) != 3 || s.Batch.Text != "fixing 2/2" {
+		t.Errorf("the finished batch: %+v", s)
+	}
+	// A status handed out is a copy: changing it changes nothing in the queue.
+	s.Batch.Done, s.Log[0] = 99, "changed"
+	if again, _ := q.Status(ticket.ID()); again.Batch.Done != 2 || again.Log[0] == "changed" {
+		t.Errorf("a caller changed the queue's status: %+v", again)
+	}
+}

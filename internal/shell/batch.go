@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"dream/internal/batch"
+	"dream/internal/imageio"
 	"dream/internal/job"
 	"dream/internal/pipeline"
-	"dream/internal/progress"
 )
 
 // batchRun is the state of a run of many items: a file of lines (--from_file) or a !fix line
@@ -23,6 +23,14 @@ type batchRun struct {
 	start, lastEnd        time.Time
 	// stop is set by the first Ctrl-C: the run ends after the current item.
 	stop bool
+	// writeErr is the error that stopped the run because no result can be written (a full
+	// disk, a folder that refuses writes): every later item would compute in vain.
+	writeErr error
+	// leftOut counts dream's own results in the folders listed, which are no items.
+	leftOut int
+	// undecodable are the inputs that failed as no image or a damaged one: they fail again on
+	// every run, --resume included, which the summary says.
+	undecodable []string
 }
 
 // RunLines runs the lines of a file (--from_file): every line that makes images is an item,
@@ -32,11 +40,11 @@ type batchRun struct {
 func (s *Shell) RunLines(ctx context.Context, lines []string, shard batch.Shard) {
 	stop := s.cancelJobsOnInterrupt()
 	defer stop()
-	entries, items := batch.Plan(lines, s.Pipeline.Outdir)
+	plan := batch.Plan(lines, s.Pipeline.Outdir)
 	if shard.Count > 1 || shard.From != "" {
-		fmt.Fprintf(s.Err, "shard %s (from %s): %s of %d\n", shard, shard.From, count(owned(entries, shard), "item"), items)
+		fmt.Fprintf(s.Err, "shard %s (from %s): %s of %d\n", shard, shard.From, count(owned(plan.Entries, shard), "item"), plan.Items)
 	}
-	s.runEntries(ctx, entries, shard)
+	s.runEntries(ctx, plan, shard)
 }
 
 // owned counts the items shard does.
@@ -52,14 +60,22 @@ func owned(entries []batch.Entry, shard batch.Shard) int {
 
 // runEntries runs the entries in order: lines that make nothing (comments, !help) as typed,
 // the items this shard owns one by one, with one progress line for the whole run.
-func (s *Shell) runEntries(ctx context.Context, entries []batch.Entry, shard batch.Shard) {
-	run := &batchRun{verb: "running", unit: "item", total: owned(entries, shard), start: time.Now()}
+func (s *Shell) runEntries(ctx context.Context, plan batch.Planned, shard batch.Shard) {
+	entries := plan.Entries
+	run := &batchRun{verb: "running", unit: "item", total: owned(entries, shard), start: time.Now(), leftOut: plan.LeftOut}
 	if allFixes(entries) {
 		run.verb, run.unit = "fixing", "image"
 	}
 	done := s.alreadyDone(entries, shard)
 	s.setRun(run)
 	defer s.setRun(nil)
+	if err := s.checkOutdirs(entries, shard, done); err != nil {
+		run.writeErr = err
+		s.countFailure()
+		fmt.Fprintf(s.Err, "error: %s\n", oneLine(err))
+		s.summarise(run)
+		return
+	}
 	s.drawRun()
 	for i, e := range entries {
 		if s.stopping() {
@@ -74,6 +90,9 @@ func (s *Shell) runEntries(ctx context.Context, entries []batch.Entry, shard bat
 		case done[i] != "":
 			run.skipped++
 			s.logItem(s.Out, "skipped %s: %s holds its result", e.Source(), done[i])
+		case e.Skip != "":
+			run.skipped++
+			s.logItem(s.Out, "skipped %s: %s", e.Source(), e.Skip)
 		default:
 			s.runItem(ctx, e, shard, run)
 		}
@@ -102,7 +121,7 @@ func (s *Shell) alreadyDone(entries []batch.Entry, shard batch.Shard) map[int]st
 	}
 	resume := batch.NewResume()
 	for i, e := range entries {
-		if e.Item < 0 || e.Err != nil {
+		if e.Item < 0 || e.Err != nil || e.Skip != "" {
 			continue
 		}
 		commands, seeded, err := s.Pipeline.ResultCommands(e.Job)
@@ -125,7 +144,7 @@ func (s *Shell) runItem(ctx context.Context, e batch.Entry, shard batch.Shard, r
 	if e.Err == nil && e.Job.Kind == job.Fix {
 		err := s.withJobContext(ctx, e.Job.FixLine(), func(ctx context.Context) error {
 			return s.Pipeline.FixThenSave(ctx, e.Job, func(res pipeline.Result, err error) {
-				s.itemEnded(run, e, start, []pipeline.Result{res}, err)
+				s.itemEnded(run, e, start, []pipeline.Result{res}, asWriteError(err))
 			})
 		})
 		if err != nil {
@@ -149,12 +168,21 @@ func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results
 		}
 	}
 	if err != nil {
+		if run.writeErr != nil && errors.Is(err, context.Canceled) {
+			return // cancelled by the write error that stopped the run: not started, in effect
+		}
 		run.failed++
 		s.Failures++
 		if errors.Is(err, context.Canceled) {
 			err = errors.New("cancelled; nothing more was written")
 		}
-		s.logLocked(s.Err, "failed %s: %s", e.Source(), oneLine(err))
+		s.logLocked(s.Err, "%s", batch.ItemFailed(e.Source(), oneLine(err)))
+		if errors.Is(err, imageio.ErrNotImage) || errors.Is(err, imageio.ErrDamaged) {
+			run.undecodable = append(run.undecodable, e.Source())
+		}
+		if run.writeErr == nil && batch.StopsBatch(err) {
+			s.stopAtWriteErrorLocked(run, err)
+		}
 		return
 	}
 	run.done++
@@ -162,7 +190,7 @@ func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results
 	for _, res := range results {
 		outputs = append(outputs, res.Path)
 	}
-	s.logLocked(s.Out, "ok %s -> %s (%.1f s)", e.Source(), strings.Join(outputs, ", "), time.Since(start).Seconds())
+	s.logLocked(s.Out, "%s", batch.ItemOK(e.Source(), outputs, time.Since(start)))
 }
 
 // itemResults runs a prompt line (or reports the error of an entry that cannot run).
@@ -214,11 +242,21 @@ func (s *Shell) logLocked(w io.Writer, format string, args ...any) {
 
 // summarise prints the run's counts: "fixed 18 of 20 images, skipped 0, failed 2 (1m12s)".
 func (s *Shell) summarise(run *batchRun) {
-	text := fmt.Sprintf("done %d, skipped %d, failed %d of %s in %s",
-		run.done, run.skipped, run.failed, count(run.total, run.unit), progress.RoughDuration(time.Since(run.start)))
-	if left := run.total - run.done - run.skipped - run.failed; left > 0 {
-		text += fmt.Sprintf("; stopped with %d not started", left)
-		s.NotStarted += left
+	text := run.tally().Summary(time.Now())
+	if left := run.tally().Left(); left > 0 && run.writeErr == nil {
+		s.NotStarted += left // stopped by Ctrl-C or SIGTERM; a write error counts as a failure
+	}
+	if run.leftOut > 0 {
+		text += fmt.Sprintf("; left out %s of earlier fixes", count(run.leftOut, "result"))
+	}
+	if n := len(run.undecodable); n > 0 {
+		// Nothing records the failure, so a resubmitted job meets it again and exits 1 again.
+		them := "them"
+		if n == 1 {
+			them = "it"
+		}
+		fmt.Fprintf(s.Err, "note: %s cannot be decoded and will fail on every run, --resume too (%s): repair or move %s away\n",
+			count(n, "input"), strings.Join(run.undecodable, ", "), them)
 	}
 	fmt.Fprintln(s.Out, text)
 }
@@ -241,13 +279,51 @@ func (s *Shell) stopping() bool {
 }
 
 // status is the run's part of the progress line: "fixing 12/340, ETA 20m05s".
-func (run *batchRun) status() string {
-	finished := run.done + run.skipped + run.failed
-	text := fmt.Sprintf("%s %d/%d", run.verb, finished, run.total)
-	worked := run.done + run.failed
-	if worked > 0 && finished < run.total {
-		perItem := run.lastEnd.Sub(run.start) / time.Duration(worked)
-		text += ", ETA " + progress.RoughDuration(perItem*time.Duration(run.total-finished))
+func (run *batchRun) status() string { return run.tally().Status() }
+
+// tally is the run's count as package batch writes it, for the web page's batches too.
+func (run *batchRun) tally() batch.Tally {
+	return batch.Tally{Verb: run.verb, Unit: run.unit, Total: run.total, Done: run.done, Skipped: run.skipped,
+		Failed: run.failed, Start: run.start, LastEnd: run.lastEnd}
+}
+
+// checkOutdirs makes sure the output folders of the items this shard will run can be written,
+// before the first one is computed.
+func (s *Shell) checkOutdirs(entries []batch.Entry, shard batch.Shard, done map[int]string) error {
+	checked := map[string]bool{}
+	for i, e := range entries {
+		if e.Item < 0 || !shard.Owns(e.Item) || done[i] != "" || e.Err != nil || e.Skip != "" {
+			continue
+		}
+		dir := s.Pipeline.Outdir(e.Job)
+		if checked[dir] {
+			continue
+		}
+		checked[dir] = true
+		if err := batch.CheckWritable(dir); err != nil {
+			return err
+		}
 	}
-	return text
+	return nil
+}
+
+// asWriteError marks the error of saving a result (see batch.StopsBatch).
+func asWriteError(err error) error { return batch.AsWriteError(err) }
+
+// stopAtWriteErrorLocked stops a run whose results cannot be written (a full disk): the item
+// running is cancelled, no other starts, and one line says how far the run came and how to
+// finish it. The caller holds s.mu.
+func (s *Shell) stopAtWriteErrorLocked(run *batchRun, err error) {
+	run.writeErr = err
+	run.stop = true
+	if s.cancel != nil {
+		s.cancel()
+	}
+	finish := "run the same batch again with --resume"
+	if s.ResumeCommand != "" {
+		finish = s.ResumeCommand
+	}
+	left := run.total - run.done - run.skipped - run.failed
+	s.logLocked(s.Err, "error: stopped, as no result can be written (%s): %d of %d done, %d not started; once that is fixed, finish with: %s",
+		oneLine(err), run.done+run.skipped, run.total, left, finish)
 }

@@ -49,6 +49,10 @@ func Candidates(before []string, current string) []string {
 		options = job.FaceTools
 	case previous == "--vae":
 		options = job.VAEs
+	case previous == "--face_color":
+		options = job.FaceColours
+	case previous == "--faces":
+		options = job.FaceChoices
 	case previous == "-I" || previous == "--init_img" ||
 		(len(before) == 1 && (before[0] == "!fix" || before[0] == "!fetch")):
 		return pathCandidates(current)

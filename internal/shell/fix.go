@@ -13,12 +13,13 @@ import (
 // fix runs !fix: post-process an existing image into NAME.fixed.png.
 // A path that names a folder or a pattern fixes every image in it, as a batch.
 func (s *Shell) fix(parent context.Context, j job.Job) {
-	if entries, isBatch := batch.FixEntries(j, s.Pipeline.Outdir(j)); isBatch {
-		if len(entries) == 1 && entries[0].Err != nil {
-			s.fail(entries[0].Err) // the folder or pattern gave no images
-			return
-		}
-		s.runEntries(parent, entries, batch.All)
+	plan, isBatch := batch.FixEntries(j, s.Pipeline.Outdir(j))
+	if len(plan.Entries) == 1 && plan.Entries[0].Err != nil {
+		s.fail(plan.Entries[0].Err) // the folder or pattern gave no images, or a named pipe was named
+		return
+	}
+	if isBatch {
+		s.runEntries(parent, plan, batch.All)
 		return
 	}
 	err := s.withJobContext(parent, j.Line, func(ctx context.Context) error {

@@ -10,7 +10,7 @@ import (
 // commandHelp describes each command in one line.
 var commandHelp = []struct{ usage, help string }{
 	{"PROMPT [switches]", "generate images from text"},
-	{"!fix PATH [-U 2|4 [S]] [-G S] [-ft T] [-cf W]", "post-process an image into NAME.fixed.png; the original is not touched"},
+	{"!fix PATH [-U F [S]] [-W|-H PX] [-G S] [-ft T] [-cf W]", "post-process an image into NAME.fixed.png; the original is not touched"},
 	{"!fetch PATH", "show the command stored in an image made by dream, ready to edit"},
 	{"!history", "list this session's commands"},
 	{"!models", "list the models, installed or missing, and where each belongs"},
@@ -26,7 +26,10 @@ func (s *Shell) help(topic string) {
 	}
 	if sw, ok := job.LookupSwitch(topic); ok {
 		fmt.Fprintf(s.Out, "%s %s\n  %s\n", strings.Join(sw.Names, ", "), sw.Args, sw.Help)
-		if sw.OnFix {
+		switch {
+		case sw.FixHelp != "":
+			fmt.Fprintf(s.Out, "  %s\n", sw.FixHelp)
+		case sw.OnFix:
 			fmt.Fprintln(s.Out, "  applies to prompts and to !fix")
 		}
 		return
@@ -42,8 +45,12 @@ func (s *Shell) help(topic string) {
 
 func (s *Shell) overview() {
 	fmt.Fprintln(s.Out, "commands:")
+	width := 0
 	for _, c := range commandHelp {
-		fmt.Fprintf(s.Out, "  %-46s %s\n", c.usage, c.help)
+		width = max(width, len(c.usage))
+	}
+	for _, c := range commandHelp {
+		fmt.Fprintf(s.Out, "  %-*s  %s\n", width, c.usage, c.help)
 	}
 	fmt.Fprintln(s.Out, "switches:")
 	for _, sw := range job.Switches {

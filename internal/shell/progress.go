@@ -68,3 +68,14 @@ func (s *Shell) endProgress() {
 	s.clearLineLocked()
 	s.progress = progress.Bar{}
 }
+
+// Note prints a note from below the shell (ONNX Runtime's, such as the CUDA fallback) on a
+// line of its own: a progress bar on the terminal is wiped first, and a batch's line drawn
+// again after it.
+func (s *Shell) Note(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clearLineLocked()
+	fmt.Fprintln(s.Err, "note:", msg)
+	s.drawRunLocked()
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"dream/internal/pipeline"
 )
@@ -29,5 +30,40 @@ func TestProgressOnlyOnTerminal(t *testing.T) {
 				t.Errorf("the bar wrote %q, which lacks %q", got, want)
 			}
 		}
+	}
+}
+
+// The batch's line shows an ETA once an image has been made: a failure that took a
+// millisecond (a damaged file) would give "ETA 0s" for hours of work.
+func TestBatchStatusETA(t *testing.T) {
+	start := time.Now()
+	tests := []struct {
+		name string
+		run  batchRun
+		want string
+	}{
+		{"nothing yet", batchRun{verb: "fixing", total: 10}, "fixing 0/10"},
+		{"a fast failure first", batchRun{verb: "fixing", total: 10, failed: 1, lastEnd: start.Add(time.Millisecond)}, "fixing 1/10"},
+		{"skipped by --resume", batchRun{verb: "fixing", total: 10, skipped: 4}, "fixing 4/10"},
+		{"one image made", batchRun{verb: "fixing", total: 10, done: 1, failed: 1, lastEnd: start.Add(20 * time.Second)}, "fixing 2/10, ETA 1m20s"},
+		{"all done", batchRun{verb: "fixing", total: 2, done: 2, lastEnd: start.Add(time.Second)}, "fixing 2/2"},
+	}
+	for _, tt := range tests {
+		tt.run.start = start
+		if got := tt.run.status(); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A note from below the shell (the CUDA fallback) gets a line of its own, not the end of the
+// progress bar's.
+func TestNoteClearsTheBar(t *testing.T) {
+	var out bytes.Buffer
+	s := &Shell{Err: &out, Interactive: true}
+	s.Progress(pipeline.Task{Name: "upscaling ×4", Unit: "tiles"}, 1, 12)
+	s.Note("CUDA is not available; running on the CPU")
+	if got := out.String(); !strings.Contains(got, "\r\033[Knote: CUDA is not available; running on the CPU\n") {
+		t.Errorf("the terminal got %q", got)
 	}
 }

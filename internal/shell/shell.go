@@ -33,6 +33,9 @@ type Shell struct {
 	ShowProgress bool
 	// Resume skips the items of a batch whose results exist (--resume).
 	Resume bool
+	// ResumeCommand is the command line that finishes this run with --resume, which a batch
+	// stopped by a full disk prints; "" where there is none (the interactive shell).
+	ResumeCommand string
 	// NotStarted counts the items a stopped batch left undone, for the exit status of a
 	// script: a run cut short by Ctrl-C or SIGTERM must not look finished to a scheduler.
 	NotStarted int
@@ -74,7 +77,8 @@ func (s *Shell) Run(ctx context.Context, in LineReader) error {
 		if err != nil {
 			return err
 		}
-		if quit := s.Handle(ctx, line); quit || s.Terminated() {
+		quit := s.Handle(ctx, line)
+		if s.Terminated() || (quit && s.mayQuit(in)) {
 			return nil
 		}
 	}
@@ -110,7 +114,7 @@ func (s *Shell) Handle(ctx context.Context, line string) (quit bool) {
 	case job.History:
 		s.listHistory()
 	case job.Models:
-		models.WriteStatus(s.Out, s.Pipeline.ModelDir())
+		models.WriteList(s.Out, s.Pipeline.ModelDir(), s.Pipeline.Models())
 	case job.Fetch:
 		s.fetch(j)
 	case job.Generate:
@@ -175,6 +179,7 @@ func (s *Shell) withJobContext(parent context.Context, line string, work func(ct
 	err := work(ctx)
 	ticket.Finish(nil, nil, err)
 	s.endProgress()
+	s.Pipeline.ReleaseMemory()
 	return err
 }
 

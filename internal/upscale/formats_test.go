@@ -101,7 +101,7 @@ func TestFormats(t *testing.T) {
 			}
 			for _, r := range runs {
 				t.Run(fmt.Sprintf("%s to x%d", r.model.name, r.factor), func(t *testing.T) {
-					out, err := models[r.model.name].Upscale(context.Background(), img, Options{Factor: r.factor, Strength: 1})
+					out, err := models[r.model.name].Upscale(context.Background(), img, Options{Factor: float64(r.factor), Strength: 1})
 					if err != nil {
 						t.Fatal(err)
 					}

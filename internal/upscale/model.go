@@ -6,11 +6,13 @@ package upscale
 import (
 	"context"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 
 	onnx "github.com/yalue/onnxruntime_go"
 
+	"dream/internal/onnxpb"
 	"dream/internal/ort"
 )
 
@@ -40,6 +42,11 @@ type Model struct {
 	// costs n·(1 + Slowdown·n). Large windows outgrow the caches, so the quickest plan is not
 	// always the one with the largest windows.
 	Slowdown float64
+	// Fixed is the input size the export declares, when it declares one (some published
+	// exports were traced at 1×3×256×256 and run at no other size): every window then has
+	// exactly that size, padded past the image's edge where the image is smaller. A side
+	// of 0 is free.
+	Fixed image.Point
 	// spare is the input and output of the last upscale, kept for the next image.
 	spare spareTensors
 }
@@ -86,9 +93,16 @@ const (
 // Load opens a model file through the runtime and finds its scale. A network is opened as its
 // body and its tail when it splits (see split.go), else whole.
 func Load(ctx context.Context, rt *ort.Runtime, path string) (*Model, error) {
-	body, tail, err := openSplit(rt, path)
+	fixed, err := declaredWindow(path)
 	if err != nil {
 		return nil, err
+	}
+	var body, tail *ort.Session
+	// The tail runs on pieces of its own size, which a fixed-size export cannot take.
+	if fixed == (image.Point{}) {
+		if body, tail, err = openSplit(rt, path); err != nil {
+			return nil, err
+		}
 	}
 	if body == nil {
 		if body, err = rt.Session(path, Contract); err != nil {
@@ -97,6 +111,7 @@ func Load(ctx context.Context, rt *ort.Runtime, path string) (*Model, error) {
 	}
 	m := costsOf(path, tail != nil)
 	m.Name, m.Session, m.Tail = filepath.Base(path), body, tail
+	m.Fixed, m.Pad = fixed, padFor(fixed, m.Pad)
 	if m.Scale, err = m.probeScale(ctx); err != nil {
 		return nil, err
 	}
@@ -118,9 +133,12 @@ func costsOf(path string, split bool) *Model {
 
 // Tiles is how many tiles Upscale runs for a w×h image with the model file at path, known
 // without loading the model: a progress bar can show them while it loads, which takes over a
-// second for x4plus. A large network is taken to split, as every RRDBNet export does.
+// second for x4plus. A large network is taken to split, as every RRDBNet export does, unless
+// it declares a fixed input size.
 func Tiles(path string, w, h int, opts Options) int {
-	m := costsOf(path, true)
+	fixed, _ := declaredWindow(path)
+	m := costsOf(path, fixed == image.Point{})
+	m.Fixed, m.Pad = fixed, padFor(fixed, m.Pad)
 	_, tiles := planGrid(w, h, m.Grid(w, h, opts), m.Pad)
 	return len(tiles)
 }
@@ -129,9 +147,78 @@ func Tiles(path string, w, h int, opts Options) int {
 // input) and small enough to cost a few milliseconds even for RRDBNet.
 const probeSize = 16
 
+// minFixedSide is the smallest declared window side dream tiles with: smaller windows would
+// leave cores of a few pixels and no context.
+const minFixedSide = 16
+
+// declaredWindow reads the input size the model at path declares: the zero point when its
+// height and width are free, as in Real-ESRGAN's own exports.
+func declaredWindow(path string) (image.Point, error) {
+	ins, _, err := onnxpb.ReadSignature(path)
+	if err != nil || len(ins) != 1 || len(ins[0].Dims) != 4 {
+		// The contract check, when the session opens, explains what is wrong.
+		return image.Point{}, nil
+	}
+	size := func(d onnxpb.Dim) int {
+		if d.Param != "" {
+			return 0
+		}
+		return max(int(d.Value), 0)
+	}
+	dims := ins[0].Dims
+	name := filepath.Base(path)
+	if batch := size(dims[0]); batch > 1 {
+		return image.Point{}, fmt.Errorf("%s declares a batch of %d images; dream runs one window at a time: export it with a batch of 1 or a free batch size",
+			name, batch)
+	}
+	fixed := image.Pt(size(dims[3]), size(dims[2]))
+	for _, side := range []int{fixed.X, fixed.Y} {
+		if side > 0 && side < minFixedSide {
+			return image.Point{}, fmt.Errorf("%s declares its input as %s, too small to tile with: dream needs windows of at least %d pixels; export it with a larger or free size",
+				name, formatSize(fixed), minFixedSide)
+		}
+	}
+	return fixed, nil
+}
+
+// formatSize writes a declared size as W×H, "?" for a free side.
+func formatSize(p image.Point) string {
+	side := func(v int) string {
+		if v <= 0 {
+			return "?"
+		}
+		return fmt.Sprint(v)
+	}
+	return side(p.X) + "×" + side(p.Y)
+}
+
+// padFor shrinks the context pad to a quarter of a fixed window's shorter side, so that
+// each window's core keeps at least half of it.
+func padFor(fixed image.Point, pad int) int {
+	for _, side := range []int{fixed.X, fixed.Y} {
+		if side > 0 {
+			pad = min(pad, side/4)
+		}
+	}
+	return pad
+}
+
+// probeInput is the size probeScale runs: the declared size where there is one.
+func (m *Model) probeInput() image.Point {
+	p := image.Pt(probeSize, probeSize)
+	if m.Fixed.X > 0 {
+		p.X = m.Fixed.X
+	}
+	if m.Fixed.Y > 0 {
+		p.Y = m.Fixed.Y
+	}
+	return p
+}
+
 // probeScale runs the model on a small input and reads the factor off the output's size.
 func (m *Model) probeScale(ctx context.Context) (int, error) {
-	in, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, probeSize, probeSize))
+	size := m.probeInput()
+	in, err := onnx.NewEmptyTensor[float32](onnx.NewShape(1, 3, int64(size.Y), int64(size.X)))
 	if err != nil {
 		return 0, err
 	}
@@ -150,10 +237,10 @@ func (m *Model) probeScale(ctx context.Context) (int, error) {
 	}
 	defer outputs[0].Destroy()
 	shape := outputs[0].GetShape()
-	scale := int(shape[3]) / probeSize
-	if shape[2] != shape[3] || int(shape[3]) != scale*probeSize || (scale != 2 && scale != 4) {
+	scale := int(shape[3]) / size.X
+	if int(shape[3]) != scale*size.X || int(shape[2]) != scale*size.Y || (scale != 2 && scale != 4) {
 		return 0, fmt.Errorf("%s: a %dx%d input gave a %dx%d output; dream needs a ×2 or ×4 upscaler",
-			m.Name, probeSize, probeSize, shape[3], shape[2])
+			m.Name, size.X, size.Y, shape[3], shape[2])
 	}
 	return scale, nil
 }

@@ -45,31 +45,40 @@ func cubic(x float64) float64 {
 	return 0
 }
 
-// lanczosHalfTaps shrinks n samples to n/2 with Lanczos a=3 widened by the factor 2 (an
-// antialiasing filter, as PIL's LANCZOS does). Taps outside the image are dropped and the
-// rest renormalised, so edges are not darkened.
-func lanczosHalfTaps(n int) *taps {
-	const a, factor = 3, 2
-	m := n / factor
-	width := 2*a*factor + 1
+// lanczosTaps resizes n samples to m with Lanczos a=3 the way PIL's Image.resize(LANCZOS)
+// does, so that dream's sizes match what people compare them with: destination sample dst is
+// centred at (dst+0.5)·n/m in a source whose sample i covers [i, i+1); when shrinking, the
+// kernel is widened by n/m, which makes it an antialiasing filter, and when enlarging it keeps
+// its width. Taps past the edge are dropped and the rest renormalised, so edges are not
+// darkened. Every destination gets the same number of taps: the unused ones repeat the last
+// source index with weight 0, so the taps stay in order for the row loops.
+func lanczosTaps(n, m int) *taps {
+	const a = 3
+	scale := float64(n) / float64(m)
+	stretch := max(scale, 1)
+	support := a * stretch
+	width := 2*int(math.Ceil(support)) + 1
 	t := &taps{width: width, index: make([]int32, width*m), weight: make([]float32, width*m)}
+	ws := make([]float64, width)
 	for dst := 0; dst < m; dst++ {
-		centre := (float64(dst)+0.5)*factor - 0.5
-		index, weight := t.at(dst)
-		first := int(math.Ceil(centre - a*factor))
+		centre := (float64(dst) + 0.5) * scale
+		// PIL truncates these bounds, as C's cast does, before clamping them to the image.
+		lo := max(int(centre-support+0.5), 0)
+		hi := min(int(centre+support+0.5), n)
 		sum := 0.0
-		for k := 0; k < width; k++ {
-			src := first + k
-			w := 0.0
-			if src >= 0 && src < n {
-				w = lanczos((float64(src)-centre)/factor, a)
+		for k := range ws {
+			ws[k] = 0
+			if src := lo + k; src < hi {
+				ws[k] = lanczos((float64(src)-centre+0.5)/stretch, a)
+				sum += ws[k]
 			}
-			index[k] = int32(clamp(src, 0, n-1))
-			weight[k] = float32(w)
-			sum += w
 		}
-		for k := range weight {
-			weight[k] = float32(float64(weight[k]) / sum)
+		index, weight := t.at(dst)
+		for k := range ws {
+			index[k] = int32(min(lo+k, hi-1))
+			if sum != 0 {
+				weight[k] = float32(ws[k] / sum)
+			}
 		}
 	}
 	return t

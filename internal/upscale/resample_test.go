@@ -78,7 +78,7 @@ func TestStrengthBlend(t *testing.T) {
 			for _, s := range []float64{0, 0.3, 0.75} {
 				t.Run(fmt.Sprintf("%s/%s to x%d/strength %g", im.name, r.model.name, r.factor, s), func(t *testing.T) {
 					out, err := models[r.model.name].Upscale(context.Background(), im.img,
-						Options{Factor: r.factor, Strength: s})
+						Options{Factor: float64(r.factor), Strength: s})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -87,7 +87,7 @@ func TestStrengthBlend(t *testing.T) {
 						for x := range want.w {
 							for c := range want.channels {
 								i := (y*want.w+x)*want.channels + c
-								want.v[i] = (1-s)*bicubicAt(im.img, want.w, want.h, x, y, c) + s*want.v[i]
+								want.v[i] = (1-s)*bicubicAt(im.img, want.w, want.h, x, y, c) + s*clamp01f(want.v[i])
 							}
 						}
 					}

@@ -45,7 +45,7 @@ func TestSplitNetworkMatchesWhole(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer testRuntime.Release(whole)
-			j, err := m.newJob(photo, Options{Factor: c.scale, Strength: 1}, c.window.Size())
+			j, err := m.newJob(photo, Options{Factor: float64(c.scale), Strength: 1}, c.window.Size())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,7 +13,7 @@ const lumaR, lumaG, lumaB = 0.299, 0.587, 0.114
 type rowWork struct {
 	rgb   [3][]float32 // the network's clamped values along the row
 	gray  []float32    // their luma, for gray images and alpha
-	wide  [3][]float32 // ×4 values summed over Lanczos rows, for ×2 from a ×4 network
+	wide  [3][]float32 // network values summed over Lanczos rows, for a resized output
 	plain []float32    // the bicubic enlargement of one source channel, for the blend
 	cols  []float32    // source columns summed over bicubic rows
 }
@@ -26,22 +26,33 @@ func newRowWork(n int) *rowWork {
 	return w
 }
 
-// store writes the tile's core from the output tensor into the output image. Rows are
-// shared out over every core: the network is idle meanwhile.
+// store writes the output pixels of the tile's core from the output tensor into the output
+// image. Rows are shared out over every core: the network is idle meanwhile.
 func (j *job) store(t tile, set channelSet) {
-	f := j.factor
-	x0, x1 := t.core.Min.X*f, t.core.Max.X*f
-	parallelRows(t.core.Min.Y*f, t.core.Max.Y*f, func(y0, y1 int) {
+	x0, x1 := outputSpan(t.core.Min.X, j.src.W, j.dst.W), outputSpan(t.core.Max.X, j.src.W, j.dst.W)
+	y0, y1 := outputSpan(t.core.Min.Y, j.src.H, j.dst.H), outputSpan(t.core.Max.Y, j.src.H, j.dst.H)
+	if x0 == x1 || y0 == y1 {
+		return // no output pixel is centred in this core
+	}
+	parallelRows(y0, y1, func(y0, y1 int) {
 		w := newRowWork(x1 - x0)
 		for y := y0; y < y1; y++ {
-			if j.shrinkX == nil {
+			if j.resizeX == nil {
 				j.networkRow(t, y, x0, w)
 			} else {
-				j.shrunkRow(t, y, x0, w)
+				j.resizedRow(t, y, x0, w)
 			}
 			j.writeRow(y, x0, w, set)
 		}
 	})
+}
+
+// outputSpan is the first output index, along an axis of n source and m output samples, whose
+// centre lies at or past source position c: the index dst with (dst+0.5)·n/m ≥ c, in integers.
+// Cores that tile the source so give spans that tile the output, each pixel made once by the
+// tile whose core holds its centre.
+func outputSpan(c, n, m int) int {
+	return max(0, ceilDiv(2*c*m-n, 2*n))
 }
 
 // networkRow reads output row y, columns x0 onwards, from the network at its own scale.
@@ -59,18 +70,18 @@ func (j *job) networkRow(t tile, y, x0 int, w *rowWork) {
 	}
 }
 
-// shrunkRow computes ×2 output row y from a ×4 network: Lanczos rows summed first, then
-// Lanczos columns.
-func (j *job) shrunkRow(t tile, y, x0 int, w *rowWork) {
+// resizedRow computes output row y from the network's output at its own scale: Lanczos rows
+// summed first, then Lanczos columns.
+func (j *job) resizedRow(t tile, y, x0 int, w *rowWork) {
 	s := j.model.Scale
 	outW := j.inW * s
 	plane := outW * j.inH * s
 	data := j.out.GetData()
 	n := len(w.gray)
-	first, _ := j.shrinkX.at(x0)
-	last, _ := j.shrinkX.at(x0 + n - 1)
+	first, _ := j.resizeX.at(x0)
+	last, _ := j.resizeX.at(x0 + n - 1)
 	lo, hi := int(first[0]), int(last[len(last)-1])
-	ys, wys := j.shrinkY.at(y)
+	ys, wys := j.resizeY.at(y)
 	for c := range w.wide {
 		w.wide[c] = resize(w.wide[c], hi-lo+1)
 		clear(w.wide[c])
@@ -84,12 +95,13 @@ func (j *job) shrunkRow(t tile, y, x0 int, w *rowWork) {
 			}
 		}
 		for i := range n {
-			xs, wxs := j.shrinkX.at(x0 + i)
+			xs, wxs := j.resizeX.at(x0 + i)
 			var sum float32
 			for b, sx := range xs {
 				sum += wxs[b] * w.wide[c][int(sx)-lo]
 			}
-			w.rgb[c][i] = sum
+			// Clamped as a resized image is: Lanczos rings past [0,1] at sharp edges.
+			w.rgb[c][i] = clamp01(sum)
 		}
 	}
 }
@@ -123,7 +135,7 @@ func (j *job) blendRow(y, x0, c int, vals []float32, w *rowWork) {
 	if j.blendX == nil {
 		return
 	}
-	src := j.src
+	src := j.plain
 	first, _ := j.blendX.at(x0)
 	last, _ := j.blendX.at(x0 + len(vals) - 1)
 	lo, hi := int(first[0]), int(last[len(last)-1])

@@ -13,10 +13,15 @@ type tile struct {
 }
 
 // grid is how many tiles an image is cut into across and down.
-type grid struct{ cols, rows int }
+type grid struct {
+	cols, rows int
+	// fixed is the window size an export that declares one needs; a side of 0 is sized to
+	// the grid.
+	fixed image.Point
+}
 
 // whole is the grid of one window over the whole image.
-var whole = grid{1, 1}
+var whole = grid{cols: 1, rows: 1}
 
 // tileGrid is the grid whose cores are at most tileSize on a side (Real-ESRGAN's --tile);
 // tileSize ≤ 0 means the whole image.
@@ -24,7 +29,7 @@ func tileGrid(w, h, tileSize int) grid {
 	if tileSize <= 0 {
 		return whole
 	}
-	return grid{ceilDiv(w, tileSize), ceilDiv(h, tileSize)}
+	return grid{cols: ceilDiv(w, tileSize), rows: ceilDiv(h, tileSize)}
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -41,8 +46,8 @@ func plan(w, h, tileSize, pad int) (window image.Point, tiles []tile) {
 // runs on little more than the image itself. Each core ends halfway through an overlap,
 // which leaves it pad pixels of context on every side that has a neighbour.
 func planGrid(w, h int, g grid, pad int) (window image.Point, tiles []tile) {
-	xw, xs := axisSpans(w, g.cols, pad)
-	yw, ys := axisSpans(h, g.rows, pad)
+	xw, xs := axisSpans(w, g.cols, pad, g.fixed.X)
+	yw, ys := axisSpans(h, g.rows, pad, g.fixed.Y)
 	for _, y := range ys {
 		for _, x := range xs {
 			tiles = append(tiles, tile{
@@ -63,13 +68,21 @@ type span struct {
 
 // axisSpans cuts [0, n) into count windows of one length that overlap by at least 2·pad, and
 // returns that length and the spans. count is lowered to what n allows: windows that would
-// start less than a pixel apart would leave cores empty.
-func axisSpans(n, count, pad int) (length int, spans []span) {
+// start less than a pixel apart would leave cores empty. A fixed length (> 0) is the length
+// of every window; one window longer than n runs past the edge, where fill pads it.
+func axisSpans(n, count, pad, fixed int) (length int, spans []span) {
 	count = max(1, min(count, n))
-	length = windowLength(n, count, pad)
-	for count > 1 && length+count-1 > n {
-		count--
+	if fixed > 0 {
+		length = fixed
+		if n <= fixed {
+			count = 1
+		}
+	} else {
 		length = windowLength(n, count, pad)
+		for count > 1 && length+count-1 > n {
+			count--
+			length = windowLength(n, count, pad)
+		}
 	}
 	starts := make([]int, count)
 	for i := range starts {
@@ -117,16 +130,61 @@ func windowLength(n, count, pad int) int {
 	return min(length, n)
 }
 
+// sides is the size of the plan's windows.
+func (g grid) sides(w, h, pad int) (lx, ly int) {
+	return sideLength(w, g.cols, pad, g.fixed.X), sideLength(h, g.rows, pad, g.fixed.Y)
+}
+
+func sideLength(n, count, pad, fixed int) int {
+	if fixed > 0 {
+		return fixed
+	}
+	return windowLength(n, count, pad)
+}
+
 // area is the number of input pixels all windows of a plan hold together: what the model
 // computes, against w·h for the image itself.
 func (g grid) area(w, h, pad int) int64 {
-	lx, ly := windowLength(w, g.cols, pad), windowLength(h, g.rows, pad)
+	lx, ly := g.sides(w, h, pad)
 	return int64(g.cols*lx) * int64(g.rows*ly)
 }
 
 // windowPixels is the size of one window of the plan.
 func (g grid) windowPixels(w, h, pad int) int64 {
-	return int64(windowLength(w, g.cols, pad)) * int64(windowLength(h, g.rows, pad))
+	lx, ly := g.sides(w, h, pad)
+	return int64(lx) * int64(ly)
+}
+
+// fixedGrid is the grid for an export that declares its window size: on a fixed side, the
+// fewest windows of that length that overlap by 2·pad; on a free side, the fewest whose
+// windows hold at most maxWindow pixels.
+func fixedGrid(w, h, pad int, fixed image.Point, maxWindow int64) grid {
+	g := grid{cols: fixedCount(w, fixed.X, pad), rows: fixedCount(h, fixed.Y, pad), fixed: fixed}
+	if fixed.X == 0 {
+		g.cols = freeCount(w, pad, maxWindow/int64(fixed.Y))
+	}
+	if fixed.Y == 0 {
+		g.rows = freeCount(h, pad, maxWindow/int64(fixed.X))
+	}
+	return g
+}
+
+// fixedCount is how many windows of length cover [0, n) overlapping by at least 2·pad.
+func fixedCount(n, length, pad int) int {
+	if length <= 0 || n <= length {
+		return 1
+	}
+	return 1 + ceilDiv(n-length, length-2*pad)
+}
+
+// freeCount is the fewest windows along a free side of n that are at most maxLength long.
+func freeCount(n, pad int, maxLength int64) int {
+	for count := 1; count < ceilDiv(n, MinTile); count++ {
+		if int64(windowLength(n, count, pad)) <= maxLength {
+			return count
+		}
+	}
+	return ceilDiv(n, MinTile)
 }
 
 // MinTile is the smallest window side the upscaler falls back to when the runtime runs out of
@@ -146,7 +204,7 @@ func gridFor(w, h, pad int, maxWindow int64, slowdown float64) grid {
 			continue
 		}
 		for rows := first; rows <= ceilDiv(h, MinTile) && (rows == first || slowdown > 0); rows++ {
-			g := grid{cols, rows}
+			g := grid{cols: cols, rows: rows}
 			cost := float64(g.area(w, h, pad)) * (1 + slowdown*float64(g.windowPixels(w, h, pad)))
 			if bestCost < 0 || cost < bestCost || (cost == bestCost && cols*rows < best.cols*best.rows) {
 				best, bestCost = g, cost
@@ -180,8 +238,15 @@ func fewestRows(w, h, cols, pad int, maxWindow int64) int {
 // finer is the grid to retry with after the runtime ran out of memory: windows about half as
 // wide and high. It returns g itself when the windows are already at MinTile.
 func (g grid) finer(w, h, pad int) grid {
-	lx, ly := windowLength(w, g.cols, pad), windowLength(h, g.rows, pad)
+	lx, ly := g.sides(w, h, pad)
 	next := g
+	// A declared window size cannot shrink.
+	if g.fixed.X > 0 {
+		lx = 0
+	}
+	if g.fixed.Y > 0 {
+		ly = 0
+	}
 	if lx > MinTile {
 		next.cols = min(max(g.cols*2, 2), ceilDiv(w, MinTile))
 	}
@@ -203,5 +268,6 @@ func (g grid) Rows() int { return g.rows }
 
 // Window is the size of the plan's windows, "W×H", for reports.
 func (g grid) Window(w, h, pad int) string {
-	return fmt.Sprintf("%d×%d", windowLength(w, g.cols, pad), windowLength(h, g.rows, pad))
+	lx, ly := g.sides(w, h, pad)
+	return fmt.Sprintf("%d×%d", lx, ly)
 }

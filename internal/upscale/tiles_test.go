@@ -149,7 +149,7 @@ func TestGridForWindow(t *testing.T) {
 			}
 			for cols := 1; cols <= min(c.w, 200); cols++ {
 				for rows := 1; rows <= min(c.h, 200); rows++ {
-					other := grid{cols, rows}
+					other := grid{cols: cols, rows: rows}
 					if other.windowPixels(c.w, c.h, DefaultPad) <= c.maxWindow &&
 						other.area(c.w, c.h, DefaultPad) < g.area(c.w, c.h, DefaultPad) {
 						t.Fatalf("grid %v computes %d px, fewer than %v's %d", other,
@@ -210,7 +210,7 @@ func TestTiledEqualsWholeOnTestModels(t *testing.T) {
 		m := r.model.load(t)
 		for _, im := range images {
 			ctx := context.Background()
-			opts := Options{Factor: r.factor, Strength: 0.6} // the blend, too, must not see tiles
+			opts := Options{Factor: float64(r.factor), Strength: 0.6} // the blend, too, must not see tiles
 			whole, err := m.run(ctx, im.img, opts, 0, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -292,7 +292,7 @@ func TestUpscaleRejectsOptions(t *testing.T) {
 		model *Model
 		opts  Options
 	}{
-		{"factor 3", x4, Options{Factor: 3, Strength: 1}},
+		{"factor 5, beyond one pass", x4, Options{Factor: 5, Strength: 1}},
 		{"factor 0", x4, Options{Strength: 1}},
 		{"x4 from a x2 model", x2, Options{Factor: 4, Strength: 1}},
 		{"strength above 1", x4, Options{Factor: 4, Strength: 1.5}},
@@ -336,7 +336,7 @@ func TestGridForSlowdown(t *testing.T) {
 			}
 			for cols := 1; cols <= 60; cols++ {
 				for rows := 1; rows <= 60; rows++ {
-					other := grid{cols, rows}
+					other := grid{cols: cols, rows: rows}
 					if other.windowPixels(c.w, c.h, DefaultPad) <= c.maxWindow && cost(other) < cost(g) {
 						t.Fatalf("grid %v costs %.0f, less than %.0f", other, cost(other), cost(g))
 					}

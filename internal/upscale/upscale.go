@@ -15,11 +15,22 @@ import (
 
 // Options for one upscale.
 type Options struct {
-	// Factor is 2 or 4. A ×4 model serves ×2 with a Lanczos downscale of its output.
-	Factor int
+	// Factor is the enlargement, from 1 to the network's own scale: each side of the output is
+	// round(side·Factor). The network runs at its own scale, and a Lanczos filter (as PIL's
+	// LANCZOS) resizes its output to the size asked for; at the network's scale it is not needed.
+	Factor float64
+	// Width and Height, when both are set, are the output's exact size instead of Factor's:
+	// each side at most the network's scale times the image's. A side may also be smaller than
+	// the image's, as in the second pass of a size that is more than ×4 one way and less the
+	// other; the blend's original (Plain, or the image) must not be larger than the result.
+	Width, Height int
 	// Strength blends the model's result with a bicubic enlargement of the original:
 	// out = (1−s)·bicubic + s·model. 1 keeps the model's own output.
 	Strength float64
+	// Plain, when set, is the original the bicubic enlargement of the blend is made from, in
+	// place of the input: a second pass (×8 is ×4 twice) blends with the image the user gave,
+	// not with the first pass's output. It has the input's channels and depth.
+	Plain *imageio.Image
 	// Tile is the core size in input pixels; 0 chooses it from Budget.
 	Tile int
 	// Budget is the memory, in bytes, the model's working set may take; 0 means DefaultBudget.
@@ -36,10 +47,11 @@ const DefaultBudget = 512 << 20
 // networks without a measured pad of their own (see Model.Pad).
 const DefaultPad = compactPad
 
-// Upscale returns img enlarged by opts.Factor. The original is not modified. Memory stays
-// bounded by the tile: each tile's result goes straight into the 8- or 16-bit output.
+// Upscale returns img enlarged by opts.Factor, or to opts.Width×opts.Height. The original is
+// not modified. Memory stays bounded by the tile: each tile's result goes straight into the
+// 8- or 16-bit output, resized on the way.
 func (m *Model) Upscale(ctx context.Context, img *imageio.Image, opts Options) (*imageio.Image, error) {
-	if err := m.check(opts); err != nil {
+	if err := m.check(img, opts); err != nil {
 		return nil, err
 	}
 	g := m.Grid(img.W, img.H, opts)
@@ -60,12 +72,15 @@ func (m *Model) Upscale(ctx context.Context, img *imageio.Image, opts Options) (
 // Grid is how Upscale cuts a w×h image: by opts.Tile when set, else into the windows that fit
 // the memory budget and take the least time (see gridFor).
 func (m *Model) Grid(w, h int, opts Options) grid {
-	if opts.Tile > 0 {
-		return tileGrid(w, h, opts.Tile)
-	}
 	budget := opts.Budget
 	if budget <= 0 {
 		budget = DefaultBudget
+	}
+	switch {
+	case m.Fixed != image.Point{}:
+		return fixedGrid(w, h, m.Pad, m.Fixed, budget/m.BytesPerPixel)
+	case opts.Tile > 0:
+		return tileGrid(w, h, opts.Tile)
 	}
 	return gridFor(w, h, m.Pad, budget/m.BytesPerPixel, m.Slowdown)
 }
@@ -76,27 +91,69 @@ func (m *Model) Overlap(w, h int, opts Options) float64 {
 	return float64(m.Grid(w, h, opts).area(w, h, m.Pad)) / (float64(w) * float64(h))
 }
 
-func (m *Model) check(opts Options) error {
-	if opts.Factor != 2 && opts.Factor != 4 {
-		return fmt.Errorf("upscale factor %d is not supported: use 2 or 4", opts.Factor)
+func (m *Model) check(img *imageio.Image, opts Options) error {
+	exact := opts.Width > 0 || opts.Height > 0
+	if !exact && !(opts.Factor >= 1 && opts.Factor <= float64(m.Scale)) {
+		return fmt.Errorf("%s is a ×%d model and cannot upscale ×%g in one pass: use a factor from 1 to %d",
+			m.Name, m.Scale, opts.Factor, m.Scale)
 	}
-	if opts.Factor > m.Scale {
-		return fmt.Errorf("%s is a ×%d model and cannot upscale ×%d", m.Name, m.Scale, opts.Factor)
-	}
-	if opts.Factor != m.Scale && m.Scale != 4 {
-		return fmt.Errorf("%s is a ×%d model and cannot upscale ×%d", m.Name, m.Scale, opts.Factor)
+	outW, outH := opts.size(img.W, img.H)
+	if outW < 1 || outH < 1 || outW > img.W*m.Scale || outH > img.H*m.Scale {
+		return fmt.Errorf("%s is a ×%d model and cannot make %d×%d from %d×%d in one pass: each side must be at most %d times the image's",
+			m.Name, m.Scale, outW, outH, img.W, img.H, m.Scale)
 	}
 	if opts.Strength < 0 || opts.Strength > 1 || math.IsNaN(opts.Strength) {
 		return fmt.Errorf("upscale strength %g is out of range: use a value from 0 to 1", opts.Strength)
 	}
+	plain := img
+	if opts.Plain != nil {
+		plain = opts.Plain
+	}
+	if plain.Channels != img.Channels || plain.Depth != img.Depth {
+		return fmt.Errorf("the original to blend with (%d channels, %d-bit) is not like the image (%d channels, %d-bit)",
+			plain.Channels, plain.Depth, img.Channels, img.Depth)
+	}
+	// The blend's bicubic enlargement only enlarges.
+	if opts.Strength < 1 && (plain.W > outW || plain.H > outH) {
+		return fmt.Errorf("a %d×%d result is smaller than the %d×%d original it is to be blended with: blend only when enlarging",
+			outW, outH, plain.W, plain.H)
+	}
 	return nil
+}
+
+// size is the output's size for a w×h image.
+func (o Options) size(w, h int) (int, int) {
+	if o.Width > 0 || o.Height > 0 {
+		return o.Width, o.Height
+	}
+	return scaled(w, o.Factor), scaled(h, o.Factor)
+}
+
+// scaled is a side times a factor, rounded to the nearest pixel.
+func scaled(side int, factor float64) int {
+	return int(math.Round(float64(side) * factor))
+}
+
+// resampleReach is the context, in input pixels, the Lanczos taps of an output pixel reach
+// past the core that holds its centre, for n input and m output pixels along an axis: the
+// kernel's 3 output pixels, or 3 input pixels when the output is smaller, plus a pixel for the
+// rounding of window edges. Windows are given at least that much pad, so no tap falls outside
+// the network's output.
+func resampleReach(n, m int) int {
+	return int(math.Ceil(3*max(1, float64(n)/float64(m)))) + 1
+}
+
+// resizes reports whether the output of img under opts differs from the network's own.
+func (m *Model) resizes(img *imageio.Image, opts Options) bool {
+	outW, outH := opts.size(img.W, img.H)
+	return outW != img.W*m.Scale || outH != img.H*m.Scale
 }
 
 // job holds what one run of the tile loop needs.
 type job struct {
 	model    *Model
 	src, dst *imageio.Image
-	factor   int
+	plain    *imageio.Image // what the blend enlarges: src, or Options.Plain
 	strength float32
 	maxValue float32
 	// The network input and output, one pair reused by every tile: pair's, which goes back
@@ -107,8 +164,8 @@ type job struct {
 	inW, inH int
 	// Bicubic tables from source to output, for the strength blend.
 	blendX, blendY *taps
-	// Lanczos tables from the network's ×4 output to ×2, when they differ.
-	shrinkX, shrinkY *taps
+	// Lanczos tables from the network's output to the output's size, when they differ.
+	resizeX, resizeY *taps
 }
 
 // run upscales with cores of at most tileSize (0: the whole image) and pad pixels of context.
@@ -117,6 +174,10 @@ func (m *Model) run(ctx context.Context, img *imageio.Image, opts Options, tileS
 }
 
 func (m *Model) runGrid(ctx context.Context, img *imageio.Image, opts Options, g grid, pad int) (*imageio.Image, error) {
+	if m.resizes(img, opts) {
+		outW, outH := opts.size(img.W, img.H)
+		pad = max(pad, resampleReach(img.W, outW), resampleReach(img.H, outH))
+	}
 	window, tiles := planGrid(img.W, img.H, g, pad)
 	report := opts.Progress
 	if report == nil {
@@ -150,7 +211,7 @@ func (m *Model) newJob(img *imageio.Image, opts Options, window image.Point) (*j
 	j := &job{
 		model:    m,
 		src:      img,
-		factor:   opts.Factor,
+		plain:    img,
 		strength: float32(opts.Strength),
 		maxValue: float32(uint32(1)<<img.Depth - 1),
 		inW:      window.X,
@@ -160,13 +221,16 @@ func (m *Model) newJob(img *imageio.Image, opts Options, window image.Point) (*j
 		// ×2 networks pixel-unshuffle their input, so both sides must be even.
 		j.inW, j.inH = j.inW+j.inW%2, j.inH+j.inH%2
 	}
-	outW, outH := img.W*opts.Factor, img.H*opts.Factor
+	if opts.Plain != nil {
+		j.plain = opts.Plain
+	}
+	outW, outH := opts.size(img.W, img.H)
 	j.dst = imageio.New(outW, outH, img.Channels, img.Depth)
 	if opts.Strength < 1 {
-		j.blendX, j.blendY = bicubicTaps(img.W, outW), bicubicTaps(img.H, outH)
+		j.blendX, j.blendY = bicubicTaps(j.plain.W, outW), bicubicTaps(j.plain.H, outH)
 	}
-	if opts.Factor != m.Scale {
-		j.shrinkX, j.shrinkY = lanczosHalfTaps(img.W*m.Scale), lanczosHalfTaps(img.H*m.Scale)
+	if m.resizes(img, opts) {
+		j.resizeX, j.resizeY = lanczosTaps(img.W*m.Scale, outW), lanczosTaps(img.H*m.Scale, outH)
 	}
 	pair, err := m.spare.take(j.inW, j.inH, m.Scale)
 	if err != nil {
@@ -221,17 +285,20 @@ func (m *Model) runWindow(ctx context.Context, in, out *onnx.Tensor[float32]) er
 
 // fill writes the tile's window into the input tensor as RGB in [0,1]. Gray is repeated into
 // the three channels and so is alpha, which the model enlarges as a gray picture (Real-ESRGAN's
-// default). A window made even for a ×2 network repeats its last row or column, mirrored.
+// default). Where the window runs past the image (made even for a ×2 network, or a fixed-size
+// export's window on a smaller image) the image is mirrored into it.
 func (j *job) fill(t tile, set channelSet) {
 	data := j.in.GetData()
 	plane := j.inW * j.inH
 	src := j.src
 	scale := 1 / j.maxValue
+	// The part of the window inside the image: windows start inside it.
+	insideW, insideH := min(t.window.Dx(), src.W-t.window.Min.X), min(t.window.Dy(), src.H-t.window.Min.Y)
 	parallelRows(0, j.inH, func(y0, y1 int) {
 		for y := y0; y < y1; y++ {
-			sy := t.window.Min.Y + reflect(y, t.window.Dy())
+			sy := t.window.Min.Y + reflect(y, insideH)
 			for x := 0; x < j.inW; x++ {
-				sx := t.window.Min.X + reflect(x, t.window.Dx())
+				sx := t.window.Min.X + reflect(x, insideW)
 				p := (sy*src.W + sx) * src.Channels
 				var r, g, b uint16
 				switch {
@@ -253,13 +320,20 @@ func (j *job) fill(t tile, set channelSet) {
 	})
 }
 
-// reflect maps an index one past the end of a span of n back inside it, as reflect-padding
-// by one pixel does.
+// reflect maps an index past the end of a span of n back inside it, as reflect-padding does
+// (the edge sample is not repeated), mirroring again as often as the span is short.
 func reflect(i, n int) int {
 	if i < n {
 		return i
 	}
-	return max(2*n-2-i, 0)
+	if n <= 1 {
+		return 0
+	}
+	period := 2 * (n - 1)
+	if i %= period; i >= n {
+		i = period - i
+	}
+	return i
 }
 
 // opaque reports whether every alpha sample of an RGBA image is at full value, in which case

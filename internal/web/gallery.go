@@ -3,13 +3,13 @@ package web
 import (
 	"bufio"
 	"cmp"
+	"encoding/json"
 	"image"
 	_ "image/jpeg" // the gallery reads the sizes of JPEGs
 	_ "image/png"
 	"net/http"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,6 +19,7 @@ import (
 
 	_ "golang.org/x/image/webp"
 
+	"dream/internal/imageio"
 	"dream/internal/job"
 	"dream/internal/pngmeta"
 )
@@ -103,21 +104,24 @@ func (s *Server) listImages() []listed {
 func (s *Server) describe(root *os.Root, f listed) galleryImage {
 	img := galleryImage{Name: f.name, URL: fileURL(f.name), Thumb: "/thumbs/" + url.PathEscape(f.name),
 		Modified: f.modified.UTC(), Kind: "other"}
-	full := filepath.Join(s.cfg.Outdir, f.name)
 	if file, err := root.Open(f.name); err == nil {
 		if cfg, _, err := image.DecodeConfig(bufio.NewReader(file)); err == nil {
 			img.Width, img.Height = cfg.Width, cfg.Height
 		}
 		file.Close()
 	}
-	if strings.EqualFold(path.Ext(f.name), ".png") {
-		img.Command, _ = pngmeta.ReadCommand(full)
+	var record string
+	if file, err := root.Open(f.name); err == nil {
+		texts, _ := imageio.TextsOf(file, f.name) // PNG, JPEG or WebP
+		file.Close()
+		img.Command, record = texts[pngmeta.KeyDream], texts[pngmeta.KeySDMetadata]
 	}
 	parsed, err := job.Parse(img.Command)
+	source, fixed := fixSource(record)
 	switch {
-	case fixedName.MatchString(f.name):
+	case fixed || fixedName.MatchString(f.name):
 		img.Kind = "fixed"
-		img.Source = s.sourceOf(root, f.name, parsed)
+		img.Source = s.sourceRef(root, source)
 	case err == nil && parsed.Kind == job.Generate && parsed.Seed.Set:
 		img.Kind = "generated"
 		img.Seed = &parsed.Seed.Value
@@ -125,33 +129,49 @@ func (s *Server) describe(root *os.Root, f listed) galleryImage {
 	return img
 }
 
-// fixedName matches the names !fix gives: NAME.fixed.png, NAME.fixed-01.png.
-var fixedName = regexp.MustCompile(`^(.+)\.fixed(-\d+)?\.png$`)
+// fixedName matches the names !fix gives: NAME.fixed.png, NAME.fixed-01.jpg (.webp).
+var fixedName = regexp.MustCompile(`^(.+)\.fixed(-\d+)?\.(png|jpg|webp)$`)
 
-// sourceOf finds the image a fixed one came from in the output folder: the path its !fix
-// line names, else an image of the same name beside it or among the uploads.
-func (s *Server) sourceOf(root *os.Root, name string, fix job.Job) *imageRef {
-	var candidates []string
-	if fix.Kind == job.Fix {
-		if rel, err := filepath.Rel(s.cfg.Outdir, fix.Path); err == nil && filepath.IsLocal(rel) {
-			candidates = append(candidates, filepath.ToSlash(rel))
-		}
+// fixSource is the file the last !fix of an image read, as its sd-metadata record names it
+// (see pipeline's fixRecord), and whether the record says a !fix made the image. An image
+// fixed by an older dream, or by another tool, names no source.
+func fixSource(record string) (source string, fixed bool) {
+	var doc struct {
+		Image struct {
+			Postprocessing []pngmeta.Step `json:"postprocessing"`
+		} `json:"image"`
 	}
-	stem := fixedName.FindStringSubmatch(name)[1]
-	for _, dir := range []string{"", uploadDir + "/"} {
-		for _, ext := range []string{".png", ".jpg", ".jpeg", ".webp"} {
-			candidates = append(candidates, dir+stem+ext)
-		}
+	if record == "" || json.Unmarshal([]byte(record), &doc) != nil || len(doc.Image.Postprocessing) == 0 {
+		return "", false
 	}
-	for _, c := range candidates {
-		if checkName(c) != nil {
-			continue
-		}
-		if info, err := root.Stat(c); err == nil && info.Mode().IsRegular() {
-			return &imageRef{Name: c, URL: fileURL(c)}
-		}
+	steps := doc.Image.Postprocessing
+	last := steps[len(steps)-1].Source
+	return last, last != ""
+}
+
+// sourceRef is the "before" of a fixed image: the file its record names, while that file is
+// still in the output folder (the page serves nothing else). Nothing is guessed from names:
+// another picture of the same name would be shown as the "before".
+func (s *Server) sourceRef(root *os.Root, source string) *imageRef {
+	if source == "" {
+		return nil
 	}
-	return nil
+	outdir, err := filepath.Abs(s.cfg.Outdir)
+	if err != nil {
+		return nil
+	}
+	rel, err := filepath.Rel(outdir, source)
+	if err != nil || !filepath.IsLocal(rel) {
+		return nil
+	}
+	name := filepath.ToSlash(rel)
+	if checkName(name) != nil || !isImageName(name) {
+		return nil
+	}
+	if info, err := root.Stat(name); err != nil || !info.Mode().IsRegular() {
+		return nil // gone
+	}
+	return &imageRef{Name: name, URL: fileURL(name)}
 }
 
 // fileURL is the address of an image of the output folder.

@@ -20,7 +20,8 @@ const maxLineBytes = 64 << 10
 
 // addJob parses the page's line with the shell's parser and queues it. A line that does
 // not parse gets the parser's error and the switch it is about, so the page can show it
-// under that switch's field.
+// under that switch's field. Several !fix lines ("lines") are one job, a batch (see
+// addBatch).
 func (s *Server) addJob(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		refuse(w, http.StatusUnsupportedMediaType, `send the job as JSON: {"line": "..."}`)
@@ -28,14 +29,31 @@ func (s *Server) addJob(w http.ResponseWriter, r *http.Request) {
 	}
 	var body struct {
 		Line string `json:"line"`
+		// Lines are !fix lines to run as one job, as the shell runs the images of a folder:
+		// the page sends one per image of those dropped together.
+		Lines []string `json:"lines"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLineBytes)).Decode(&body); err != nil {
-		refuse(w, http.StatusBadRequest, `send the job as JSON: {"line": "..."}`)
+		if _, over := errors.AsType[*http.MaxBytesError](err); over {
+			refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the job is larger than %d KiB: send fewer images at once", maxLineBytes>>10))
+			return
+		}
+		refuse(w, http.StatusBadRequest, `send the job as JSON: {"line": "..."} or {"lines": ["!fix ...", ...]}`)
 		return
+	}
+	switch {
+	case len(body.Lines) > 0 && body.Line != "":
+		refuse(w, http.StatusBadRequest, `send "line" or "lines", not both`)
+		return
+	case len(body.Lines) > 1:
+		s.addBatch(w, body.Lines)
+		return
+	case len(body.Lines) == 1:
+		body.Line = body.Lines[0]
 	}
 	j, err := s.pageJob(body.Line)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": oneLine(err.Error()), "switch": switchOf(err.Error())})
+		refuseLine(w, err)
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
@@ -44,6 +62,11 @@ func (s *Server) addJob(w http.ResponseWriter, r *http.Request) {
 	status, _ := s.cfg.Queue.Status(ticket.ID())
 	status.Notes = append(status.Notes, j.Warnings...)
 	writeJSON(w, http.StatusAccepted, map[string]any{"job": status})
+}
+
+// refuseLine answers a line the page cannot run with its error and the switch it is about.
+func refuseLine(w http.ResponseWriter, err error) {
+	writeJSON(w, http.StatusBadRequest, map[string]string{"error": oneLine(err.Error()), "switch": switchOf(err.Error())})
 }
 
 // pageJob parses a line from the page and checks what only the page limits: it runs
@@ -127,6 +150,7 @@ func (s *Server) run(ctx context.Context, cancel context.CancelFunc, ticket *que
 		results, err = s.cfg.Pipeline.Generate(ctx, j)
 	}
 	ticket.Finish(s.remember(results, j.Kind == job.Generate), notesOf(results), err)
+	s.cfg.Pipeline.ReleaseMemory()
 }
 
 // remember keeps the page's results for -S -1 and -I -1 and names them inside the output
@@ -136,10 +160,7 @@ func (s *Server) remember(results []pipeline.Result, generated bool) []queue.Res
 	defer s.mu.Unlock()
 	var named []queue.Result
 	for _, res := range results {
-		name := res.Path
-		if rel, err := filepath.Rel(s.cfg.Outdir, res.Path); err == nil && filepath.IsLocal(rel) {
-			name = filepath.ToSlash(rel)
-		}
+		name := s.nameInOutdir(res.Path)
 		r := queue.Result{Name: name, Width: res.W, Height: res.H}
 		if generated {
 			r.Seed = res.Seed
@@ -149,6 +170,15 @@ func (s *Server) remember(results []pipeline.Result, generated bool) []queue.Res
 		named = append(named, r)
 	}
 	return named
+}
+
+// nameInOutdir is a path's name inside the output folder ("uploads/cat.png"), or the path
+// as it is when it lies outside.
+func (s *Server) nameInOutdir(path string) string {
+	if rel, err := filepath.Rel(s.cfg.Outdir, path); err == nil && filepath.IsLocal(rel) {
+		return filepath.ToSlash(rel)
+	}
+	return path
 }
 
 func notesOf(results []pipeline.Result) []string {
@@ -175,7 +205,11 @@ func switchOf(msg string) string {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": s.cfg.Queue.Jobs()})
+	jobs := s.cfg.Queue.Jobs()
+	if jobs == nil {
+		jobs = []queue.Status{} // an empty queue is [], not null
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
 }
 
 // cancelJob cancels a job as Ctrl-C would: the page's and the shell's alike.

@@ -24,11 +24,15 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 			"upscaleStrength": job.DefaultUpscaleStrength,
 			"faceTool":        job.DefaultFaceTool,
 			"fidelity":        job.DefaultFidelity,
+			"faceColor":       job.FaceColours[0],
 		},
 		"samplers":        job.Samplers,
 		"samplerDefaults": samplerDefaults(),
 		"vaes":            job.VAEs,
 		"faceTools":       job.FaceTools,
+		"faceColors":      job.FaceColours,
+		"formats":         job.Formats,
+		"qualities":       map[string]int{"jpg": job.DefaultJPEGQuality, "webp": job.DefaultWebPQuality},
 		"limits": map[string][2]float64{"steps": {job.MinSteps, job.MaxSteps}, "size": {job.MinSize, job.MaxSize},
 			"cfg": {job.MinCFGScale, job.MaxCFGScale}},
 		"maxUploadBytes": s.cfg.MaxUpload,
@@ -48,9 +52,10 @@ func samplerDefaults() map[string]map[string]float64 {
 	return out
 }
 
-// models is what !models prints: each model, installed or missing, and where it goes.
+// models is what !models prints: each model, installed or missing, and where it goes, as the
+// pipeline resolves it (a launch flag's file counts).
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	var text bytes.Buffer
-	models.WriteStatus(&text, s.cfg.ModelDir)
+	models.WriteList(&text, s.cfg.ModelDir, s.cfg.Pipeline.Models())
 	writeJSON(w, http.StatusOK, map[string]string{"text": text.String()})
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"dream/internal/pipeline"
 	"dream/internal/queue"
@@ -86,6 +87,17 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusNotFound, fmt.Sprintf("no such page: %s", r.URL.Path))
 	})
+}
+
+// NewHTTPServer is the HTTP server for handler: HTTP/1.1, and unencrypted HTTP/2 (h2c, with
+// prior knowledge) for clients that speak it, whose requests and event streams all share
+// one connection. Browsers speak HTTP/2 only over TLS, so the page itself shares one event
+// stream among its tabs instead (see app.js, connectEvents).
+func NewHTTPServer(handler http.Handler) *http.Server {
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{Handler: handler, Protocols: protocols, ReadHeaderTimeout: 10 * time.Second}
 }
 
 // ServeHTTP checks every request (see security.go), then answers it. A handler that panics

@@ -9,7 +9,7 @@ const PER_PAGE = 24;
 const $ = (id) => document.getElementById(id);
 
 // What GET /api/settings answered; the line builders compare fields against its defaults.
-let settings = { defaults: {}, samplers: [], samplerDefaults: {}, vaes: [], faceTools: [] };
+let settings = { defaults: {}, samplers: [], samplerDefaults: {}, vaes: [], faceTools: [], faceColors: [] };
 
 // The sampler whose defaults the steps and guidance fields were last set to (see onSampler).
 let fieldsSampler = '';
@@ -17,11 +17,29 @@ let fieldsSampler = '';
 // ---------------------------------------------------------------------------------------------
 // Talking to the server
 
+// How long a request may wait for its answer before the page says so: a request the browser
+// cannot send (no connection free, a server that hangs) must not leave a button disabled
+// and the page silent. Uploads may carry many megabytes, so they get longer.
+const ANSWER_WITHIN_MS = 20000;
+const UPLOAD_WITHIN_MS = 300000;
+
 // api sends a request and reads a JSON answer. It resolves with the status and the parsed body
-// for every HTTP answer (4xx included) and throws only when the server could not be reached,
-// so callers can tell "the server said no" from "no server".
+// for every HTTP answer (4xx included) and throws only when the server could not be reached
+// or did not answer in time, so callers can tell "the server said no" from "no server".
 async function api(method, url, body) {
-  const options = { method, headers: { 'Content-Type': 'application/json' } };
+  const within = body instanceof FormData ? UPLOAD_WITHIN_MS : ANSWER_WITHIN_MS;
+  try {
+    return await request(method, url, body, AbortSignal.timeout(within));
+  } catch (err) {
+    if (err.name === 'TimeoutError') {
+      throw new Error(`the server did not answer within ${within / 1000} s; is dream still running?`);
+    }
+    throw err;
+  }
+}
+
+async function request(method, url, body, signal) {
+  const options = { method, signal, headers: { 'Content-Type': 'application/json' } };
   if (body instanceof FormData) {
     options.body = body;
     delete options.headers; // the browser writes the multipart boundary itself
@@ -107,7 +125,15 @@ function generateLine() {
     if (tool === 'codeformer') add('-cf', 'fidelity', d.fidelity);
   }
   if ($('save-original').checked) parts.push('--save_orig');
+  pushOutput(parts, 'format', 'quality');
   return parts.join(' ');
+}
+
+// pushOutput adds --format and --quality when the form gives them; left empty, the result
+// gets the server's defaults (a generated image png, a fixed one its source's format).
+function pushOutput(parts, formatId, qualityId) {
+  if (val(formatId) !== '') parts.push('--format', quoteWord(val(formatId)));
+  if (val(qualityId) !== '') parts.push('--quality', quoteWord(val(qualityId)));
 }
 
 // pushUpscale adds "-U FACTOR STRENGTH"; the strength is always spelled out, as the shell's
@@ -125,6 +151,9 @@ function pushUpscale(parts, factorId, strengthId) {
 function fixLine(name) {
   const parts = ['!fix', quoteWord(name)];
   pushUpscale(parts, 'fix-upscale-factor', 'fix-upscale-strength');
+  // On !fix, -W and -H are the size to upscale to; alone they stand for -U.
+  if (val('fix-width') !== '') parts.push('-W', quoteWord(val('fix-width')));
+  if (val('fix-height') !== '') parts.push('-H', quoteWord(val('fix-height')));
   const faces = val('fix-face-strength');
   if (differs(faces, 0)) {
     parts.push('-G', quoteWord(faces));
@@ -132,7 +161,13 @@ function fixLine(name) {
     if (tool !== '') parts.push('-ft', quoteWord(tool));
     const fidelity = val('fix-fidelity');
     if (tool === 'codeformer' && fidelity !== '') parts.push('-cf', quoteWord(fidelity));
+    // --faces and --face_color are spelled only when not the defaults, as the stored command is.
+    const which = val('fix-faces');
+    if (which !== '' && which.toLowerCase() !== 'all') parts.push('--faces', quoteWord(which));
+    const colour = val('fix-face-color');
+    if (differs(colour, settings.defaults.faceColor)) parts.push('--face_color', quoteWord(colour));
   }
+  pushOutput(parts, 'fix-format', 'fix-quality');
   return parts.join(' ');
 }
 
@@ -152,7 +187,7 @@ function fixNames() {
 
 function updatePreviews() {
   $('generate-line').textContent = generateLine();
-  $('fix-line').textContent = fixLine(fixNames()[0]);
+  $('fix-line').textContent = fixNames().map(fixLine).join('\n'); // one line per image
   // Dim the fields the line currently ignores, without disabling them.
   $('seed').classList.toggle('idle', $('seed-mode').value !== 'fixed');
   $('init-strength').classList.toggle('idle', val('init-image') === '');
@@ -160,6 +195,9 @@ function updatePreviews() {
   $('fidelity').classList.toggle('idle', val('face-tool') !== 'codeformer');
   $('fix-upscale-strength').classList.toggle('idle', val('fix-upscale-factor') === '');
   $('fix-fidelity').classList.toggle('idle', val('fix-face-tool') !== 'codeformer');
+  const fixFaces = differs(val('fix-face-strength'), 0);
+  $('fix-faces').classList.toggle('idle', !fixFaces);
+  $('fix-face-color').classList.toggle('idle', !fixFaces);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,10 +208,11 @@ function updatePreviews() {
 const GENERATE_FIELDS = {
   '-s': 'steps', '-S': 'seed', '-n': 'iterations', '-W': 'width', '-H': 'height', '-C': 'cfg',
   '-A': 'sampler', '--vae': 'vae', '-I': 'init-image', '-f': 'init-strength', '-U': 'upscale-factor',
-  '-G': 'face-strength', '-ft': 'face-tool', '-cf': 'fidelity',
+  '-G': 'face-strength', '-ft': 'face-tool', '-cf': 'fidelity', '--format': 'format', '--quality': 'quality',
 };
 const FIX_FIELDS = {
-  '-U': 'fix-upscale-factor', '-G': 'fix-face-strength', '-ft': 'fix-face-tool', '-cf': 'fix-fidelity',
+  '-U': 'fix-upscale-factor', '-W': 'fix-width', '-H': 'fix-height', '-G': 'fix-face-strength', '-ft': 'fix-face-tool', '-cf': 'fix-fidelity',
+  '--faces': 'fix-faces', '--face_color': 'fix-face-color', '--format': 'fix-format', '--quality': 'fix-quality',
 };
 
 function clearErrors(form) {
@@ -200,11 +239,11 @@ function clearFieldError(e) {
   el.removeAttribute('aria-invalid');
 }
 
-// submitLine posts one line; it answers true when the job was queued. On failure it has
-// already shown the error where it belongs.
+// submitLine posts one line, or a list of !fix lines as one job (a batch); it answers true
+// when the job was queued. On failure it has already shown the error where it belongs.
 async function submitLine(line, fields, generalId) {
   try {
-    const { status, data } = await api('POST', 'api/jobs', { line });
+    const { status, data } = await api('POST', 'api/jobs', Array.isArray(line) ? { lines: line } : { line });
     if (status === 202 || status === 200 || status === 201) {
       // The event stream may already have told a newer state; only a job not seen yet is drawn.
       if (data.job && !jobs.has(data.job.id)) onJob(data.job);
@@ -242,12 +281,9 @@ async function onFix(e) {
   try {
     if (chosenFiles.length && !(await uploadChosen())) return;
     if (uploaded.length) {
-      // One job per image; stop at the first refusal, which is likely about the shared
-      // switches, and keep the rest so a retry sends only what is left.
-      while (uploaded.length) {
-        if (!(await submitLine(fixLine(uploaded[0].name), FIX_FIELDS, 'fix-error'))) break;
-        uploaded.shift();
-      }
+      // All the images as one job, as the shell runs a folder: one entry in the queue with
+      // one count ("fixing 2/3"). On a refusal they stay, so a retry does not upload them again.
+      if (await submitLine(uploaded.map((f) => fixLine(f.name)), FIX_FIELDS, 'fix-error')) uploaded = [];
       renderFileList();
     } else {
       await submitLine(fixLine(val('fix-path')), FIX_FIELDS, 'fix-error');
@@ -371,6 +407,15 @@ async function loadSettings() {
   fillSelect($('vae'), settings.vaes || []);
   fillSelect($('face-tool'), settings.faceTools || []);
   fillSelect($('fix-face-tool'), settings.faceTools || []);
+  fillSelect($('fix-face-color'), settings.faceColors || []);
+  // The first choice, empty, leaves the format to the server: png for a generated image,
+  // the source's own for a fix, unless dream was started with --format.
+  fillSelect($('format'), ['', ...(settings.formats || [])]);
+  fillSelect($('fix-format'), ['', ...(settings.formats || [])]);
+  $('format').options[0].text = 'default';
+  $('fix-format').options[0].text = 'as the source';
+  const q = settings.qualities || {};
+  $('quality').placeholder = $('fix-quality').placeholder = Object.entries(q).map(([f, v]) => `${v} ${f}`).join(', ');
   const set = (id, v) => { if (v !== undefined) $(id).value = String(v); };
   set('steps', d.steps);
   set('iterations', d.iterations);
@@ -389,6 +434,7 @@ async function loadSettings() {
   set('fix-face-strength', 0);
   set('fix-face-tool', d.faceTool);
   set('fix-fidelity', d.fidelity);
+  set('fix-face-color', d.faceColor);
   // The limits are hints for people, not checks: the server still judges every value.
   const limits = settings.limits || {};
   if (limits.steps) $('steps').title = `${limits.steps[0]} to ${limits.steps[1]}`;
@@ -432,8 +478,10 @@ function onJob(job) {
   }
   updateJobItem(li, job);
   orderQueue();
-  // A finished job wrote images: show them even if the gallery event was missed.
-  if (job.state === 'done' && (!before || before.state !== 'done')) scheduleGalleryReload();
+  // A finished job wrote images, and so did each image of a batch as it ended: show them
+  // even if the gallery event was missed.
+  const moreResults = (job.results || []).length > ((before && before.results) || []).length;
+  if (moreResults || (job.state === 'done' && (!before || before.state !== 'done'))) scheduleGalleryReload();
 }
 
 // sortedJobs: running, then queued by position, then finished newest first.
@@ -479,7 +527,7 @@ function newJobItem(id) {
   const head = element('div', 'job-head', '');
   head.append(element('span', 'state', ''), element('span', 'position', ''), element('span', 'source', 'shell'), cancel);
   li.append(head, element('code', 'line', ''), document.createElement('progress'),
-    element('div', 'progress-text', ''), element('div', 'notes', ''), element('div', 'results', ''));
+    element('div', 'progress-text', ''), element('div', 'log', ''), element('div', 'notes', ''), element('div', 'results', ''));
   return li;
 }
 
@@ -496,8 +544,13 @@ function updateJobItem(li, job) {
   part('.line').textContent = job.line;
 
   const p = job.progress;
+  const batch = job.batch;
   const bar = part('progress');
-  if (p && p.total > 0) {
+  if (batch) {
+    // A batch's bar counts its images; the running image's own bar is in the text.
+    bar.max = batch.total;
+    bar.value = batch.done;
+  } else if (p && p.total > 0) {
     bar.max = p.total;
     bar.value = p.done;
   } else if (job.state === 'done') {
@@ -509,7 +562,8 @@ function updateJobItem(li, job) {
     bar.removeAttribute('value'); // a running job without numbers yet: the indeterminate bar
   }
   const failed = job.state === 'failed' || job.state === 'cancelled';
-  part('.progress-text').textContent = failed && job.error ? job.error : (p && p.text) || '';
+  part('.progress-text').textContent = failed && job.error ? job.error : (p && p.text) || (batch && batch.text) || '';
+  updateLog(part('.log'), job.log || []);
 
   part('.notes').replaceChildren(...(job.notes || []).map((note) => element('div', 'note', note)));
   const links = [];
@@ -520,6 +574,15 @@ function updateJobItem(li, job) {
     links.push(a, ' ');
   }
   part('.results').replaceChildren(...links);
+}
+
+// updateLog shows a batch's line per image and its summary. Lines only come, so only the new
+// ones are added.
+function updateLog(log, lines) {
+  if (log.children.length > lines.length) log.replaceChildren();
+  for (const line of lines.slice(log.children.length)) {
+    log.append(element('div', line.startsWith('failed ') ? 'failed' : '', line));
+  }
 }
 
 async function cancelJob(id, button) {
@@ -550,42 +613,126 @@ function fileURL(name) {
 // ---------------------------------------------------------------------------------------------
 // The event stream
 
-// connectEvents opens /api/events and resolves once it is open the first time. The browser
-// reconnects by itself after a drop; when the server refuses outright (the stream is closed),
-// the page tries again after a pause.
+// A browser opens at most six HTTP/1.1 connections to one server, and an event stream holds
+// one for as long as its page is open: with six tabs open, a click would wait for a
+// connection forever. So the tabs of one server share a single stream: the tab holding the
+// "dream-events" lock (navigator.locks) opens it and passes every event on to the others over
+// a BroadcastChannel. When that tab closes, its lock goes to another tab, which opens the
+// stream. navigator.locks needs a secure context (http://127.0.0.1 is one, a LAN address
+// is not); without it each tab opens its own stream, as before.
+const EVENTS = 'dream-events';
+let eventsChannel = null;
+let isLeader = false;
+let live = false;
+
+// connectEvents joins the shared stream (or opens one) and resolves once the page has the
+// queue as the server knows it.
 function connectEvents() {
   return new Promise((resolve) => {
-    let everOpen = false;
-    const open = () => {
-      const es = new EventSource('api/events');
-      es.addEventListener('open', () => {
-        setLive(true);
-        if (everOpen) {
-          // The server sends every job it knows on connect; start over so jobs of a
-          // restarted server do not mix with the old ones, and catch up on the gallery.
-          jobs.clear();
-          jobItems.clear();
-          $('queue').replaceChildren();
-          scheduleGalleryReload();
-        }
-        everOpen = true;
-        resolve();
-      });
-      es.addEventListener('error', () => {
-        setLive(false);
-        if (es.readyState === EventSource.CLOSED) setTimeout(open, 3000);
-      });
-      es.addEventListener('job', (e) => onJob(JSON.parse(e.data)));
-      es.addEventListener('gallery', () => scheduleGalleryReload());
-    };
-    open();
+    if (!('BroadcastChannel' in window) || !navigator.locks) {
+      openStream(resolve);
+      return;
+    }
+    eventsChannel = new BroadcastChannel(EVENTS);
+    eventsChannel.addEventListener('message', (e) => onShared(e.data, resolve));
+    navigator.locks.request(EVENTS, () => {
+      isLeader = true;
+      openStream(resolve);
+      return new Promise(() => {}); // held while this tab lives
+    });
+    // The tab holding the stream answers with what it knows (see onShared).
+    eventsChannel.postMessage({ type: 'hello' });
   });
 }
 
+// onShared takes a message of the tab that holds the stream, or, in that tab, another tab's
+// hello.
+function onShared(m, resolve) {
+  if (m.type === 'hello') {
+    if (isLeader) share({ type: 'snapshot', jobs: [...jobs.values()], live });
+    return;
+  }
+  if (isLeader) return; // a tab that has just taken over: it hears the server itself
+  switch (m.type) {
+    case 'snapshot':
+      m.jobs.forEach(onJob);
+      setLive(m.live);
+      if (m.live) resolve();
+      break;
+    case 'live':
+      setLive(m.live);
+      if (m.live) resolve();
+      break;
+    case 'reset':
+      forgetJobs();
+      break;
+    case 'job':
+      onJob(m.job);
+      break;
+    case 'gallery':
+      scheduleGalleryReload();
+      break;
+  }
+}
+
+// share passes a message on to the other tabs, when this tab holds the shared stream.
+function share(m) {
+  if (eventsChannel && isLeader) eventsChannel.postMessage(m);
+}
+
+// openStream opens /api/events and resolves once it is open the first time. The browser
+// reconnects by itself after a drop; when the server refuses outright (the stream is closed),
+// the page tries again after a pause.
+function openStream(resolve) {
+  let everOpen = false;
+  const open = () => {
+    const es = new EventSource('api/events');
+    es.addEventListener('open', () => {
+      if (everOpen) {
+        // The server sends every job it knows on connect; start over so jobs of a
+        // restarted server do not mix with the old ones, and catch up on the gallery.
+        forgetJobs();
+        share({ type: 'reset' });
+        scheduleGalleryReload();
+        share({ type: 'gallery' });
+      }
+      everOpen = true;
+    });
+    // "ready" ends the server's list of jobs: the queue is complete from here on.
+    es.addEventListener('ready', () => {
+      setLive(true);
+      share({ type: 'live', live: true });
+      resolve();
+    });
+    es.addEventListener('error', () => {
+      setLive(false);
+      share({ type: 'live', live: false });
+      if (es.readyState === EventSource.CLOSED) setTimeout(open, 3000);
+    });
+    es.addEventListener('job', (e) => {
+      const job = JSON.parse(e.data);
+      onJob(job);
+      share({ type: 'job', job });
+    });
+    es.addEventListener('gallery', () => {
+      scheduleGalleryReload();
+      share({ type: 'gallery' });
+    });
+  };
+  open();
+}
+
+function forgetJobs() {
+  jobs.clear();
+  jobItems.clear();
+  $('queue').replaceChildren();
+}
+
 function setLive(on) {
-  const live = $('live');
-  live.textContent = on ? 'live' : 'reconnecting…';
-  live.classList.toggle('off', !on);
+  live = on;
+  const badge = $('live');
+  badge.textContent = on ? 'live' : 'reconnecting…';
+  badge.classList.toggle('off', !on);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -628,7 +775,8 @@ async function loadGallery(page) {
   const old = new Map();
   for (const fig of $('gallery').children) old.set(fig.dataset.key, fig);
   const figures = (data.images || []).map((img) => {
-    const key = `${img.name}|${img.modified}|${img.command}`;
+    // The source is part of the key: its compare button goes when the source does.
+    const key = `${img.name}|${img.modified}|${img.command}|${img.source ? img.source.name : ''}`;
     return old.get(key) || renderImage(img, key);
   });
   $('gallery').replaceChildren(...figures);
@@ -737,10 +885,10 @@ function openCompare(img) {
   $('compare-range').focus();
 }
 
-// The after image shows left of the slider, the before image right of it.
+// The before image shows left of the slider, the after image right of it, as one reads.
 function clipCompare() {
   const p = Number($('compare-range').value);
-  $('compare-after').style.clipPath = `inset(0 ${100 - p}% 0 0)`;
+  $('compare-after').style.clipPath = `inset(0 0 0 ${p}%)`;
   document.querySelector('#compare .compare-box').style.setProperty('--split', p + '%');
 }
 
