@@ -76,7 +76,7 @@ func measureSpeed(ctx context.Context, c config, rt *ort.Runtime, sc speedCase, 
 		Runtime:  func() (*ort.Runtime, error) { return rt, nil },
 		// The tile count tells whether the job ran the model once on the whole image, the
 		// same shape as the bare run; otherwise the two would not be comparable.
-		Progress: func(_ pipeline.Task, _, total int) { tiles = total },
+		Progress: func(task pipeline.Task, _, total int) { tiles = total / max(task.PerUnit, 1) },
 	})
 	fix := job.Job{Kind: job.Fix, Path: src, Upscale: &job.Upscale{Factor: 4, Strength: 1},
 		Line: "!fix " + src + " -U 4 1"}

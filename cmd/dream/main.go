@@ -96,7 +96,7 @@ func parseFlags(args []string) (*flags, *pflag.FlagSet, error) {
 	fs.StringVar(&f.fromFile, "from_file", "", "run the lines of FILE, then exit")
 	fs.StringVar(&f.shard, "shard", "", "with --from_file, do only the items I, I+N, I+2N… of the file (counted from 0), as I/N; Slurm's array variables give it by default")
 	fs.IntVar(&f.shardCount, "shard_count", 0, "the number of shards when a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or a Slurm list array (--array=1,3,8) gives the shard, which is then the index or task ID mod N; $DREAM_SHARD_COUNT gives it too")
-	fs.BoolVar(&f.resume, "resume", false, "skip the items whose results, judged by the command stored in them, are already in the output folder")
+	fs.BoolVar(&f.resume, "resume", false, "skip the items whose results, judged by the command stored in them, are already in the output folder (and inputs that failed before as undecodable), and share the rest with other dream processes resuming the same work at once")
 	fs.BoolVar(&f.noUpscale, "no_upscale", false, "never load the upscaling models")
 	fs.BoolVar(&f.noRestore, "no_restore", false, "never load the face restoration models")
 	fs.BoolVar(&f.listModels, "models-list", false, "list the models dream can use, installed or missing, and exit")

@@ -34,7 +34,7 @@ func serveWithShell(f *flags, sh *shell.Shell, input shell.LineReader) int {
 	}
 	server := web.NewHTTPServer(web.New(ctx, web.Config{
 		Pipeline: sh.Pipeline, Queue: sh.Queue, Outdir: f.outdir, ModelDir: models.Dir(f.models),
-		Token: token, Host: f.host, MaxUpload: f.webMaxUploadBytes, ThumbDir: thumbDir(),
+		Token: token, Host: f.host, MaxUpload: f.webMaxUploadBytes, ThumbDir: thumbDir(), Upscaler: f.upscaler,
 	}))
 	go server.Serve(listener)
 	fmt.Printf("the page is at %s\n", pageURL(listener.Addr().(*net.TCPAddr), f.host, token))

@@ -44,17 +44,36 @@ type webDream struct {
 // page in a new headless Chromium.
 func startWeb(t *testing.T, stepWork int, prepare func(outdir string)) *webDream {
 	t.Helper()
+	return startWebWith(t, webOptions{stepWork: stepWork, prepare: prepare})
+}
+
+// webOptions change how startWebWith starts dream --web.
+type webOptions struct {
+	stepWork int
+	prepare  func(outdir string)
+	noSD     bool   // no Stable Diffusion export, and none in the model folder
+	models   string // the model folder, "" for the shared one
+}
+
+func startWebWith(t *testing.T, o webOptions) *webDream {
+	t.Helper()
 	work := t.TempDir()
 	outdir := filepath.Join(work, "out")
 	os.MkdirAll(outdir, 0o755)
-	if prepare != nil {
-		prepare(outdir)
+	if o.prepare != nil {
+		o.prepare(outdir)
 	}
-	writeStableDiffusion(t, filepath.Join(work, "sd"), []string{fmt.Sprintf("stepwork=%d", stepWork)})
+	if o.models == "" {
+		o.models = filepath.Join(sharedDir, "models")
+	}
 	testenv.WriteRestorer(t, "gfpgan", filepath.Join(work, "gfpgan.onnx"))
-	cmd := exec.Command(dreamBinary, "--web", "--port", "0", "--outdir", outdir, "--device", "cpu",
-		"--models", filepath.Join(sharedDir, "models"), "--esrgan_model", "general-x4v3",
-		"--sd_model", filepath.Join(work, "sd"), "--gfpgan_model_path", filepath.Join(work, "gfpgan.onnx"))
+	args := []string{"--web", "--port", "0", "--outdir", outdir, "--device", "cpu",
+		"--models", o.models, "--esrgan_model", "general-x4v3", "--gfpgan_model_path", filepath.Join(work, "gfpgan.onnx")}
+	if !o.noSD {
+		writeStableDiffusion(t, filepath.Join(work, "sd"), []string{fmt.Sprintf("stepwork=%d", o.stepWork)})
+		args = append(args, "--sd_model", filepath.Join(work, "sd"))
+	}
+	cmd := exec.Command(dreamBinary, args...)
 	library, err := ort.FindLibrary("")
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"dream/internal/imageio"
@@ -32,6 +33,11 @@ type Listing struct {
 // File is one item of a listing.
 type File struct {
 	Path string
+	// Sub is the folder the file is in, relative to the folder a pattern starts from (the part
+	// before its first pattern character), "" when that is the file's own: a/x.jpg and b/x.jpg
+	// of 'album/**/*.jpg' have Sub a and b, and their results go to the subfolders a and b of
+	// the output folder, so that neither takes the other's name.
+	Sub string
 	// Skip says why the file is not read, such as "a named pipe (FIFO), not a regular file";
 	// "" for an image to fix.
 	Skip string
@@ -61,7 +67,7 @@ func Expand(path, outdir string) (list Listing, isBatch bool, err error) {
 		return Listing{}, false, nil
 	}
 	for _, candidate := range candidates(path, outdir) {
-		list, err := matchingFiles(candidate)
+		list, err := matchingFiles(candidate, outdir)
 		if err != nil {
 			return Listing{}, true, err
 		}
@@ -88,6 +94,29 @@ func isPattern(path string) bool {
 	return strings.ContainsAny(path, "*?[")
 }
 
+// recursive is the pattern component that matches any number of folders, none included.
+const recursive = "**"
+
+// splitPattern splits a pattern into the folder it starts from, the components before the
+// first one with a pattern character, and the components from there on.
+func splitPattern(pattern string) (root string, rest []string) {
+	parts := strings.Split(filepath.ToSlash(pattern), "/")
+	i := slices.IndexFunc(parts, isPattern)
+	if i < 0 {
+		i = len(parts)
+	}
+	root = strings.Join(parts[:i], "/")
+	switch {
+	case root == "" && i > 0:
+		root = "/" // the pattern is absolute
+	case root == "":
+		root = "."
+	case strings.HasSuffix(root, ":"):
+		root += "/" // a Windows drive: C:/*.png starts at its top, not its working directory
+	}
+	return filepath.Clean(filepath.FromSlash(root)), parts[i:]
+}
+
 // folderImages lists the images directly inside dir (not in its subfolders), skipping hidden
 // files such as the temporary files of a write in progress, and leaving out dream's results.
 func folderImages(dir string) (Listing, error) {
@@ -101,7 +130,7 @@ func folderImages(dir string) (Listing, error) {
 		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || !hasImageExtension(e.Name()) {
 			continue
 		}
-		list.add(filepath.Join(dir, e.Name()), folder)
+		list.add(filepath.Join(dir, e.Name()), "", folder)
 	}
 	if len(list.Files) == 0 {
 		if list.LeftOut > 0 {
@@ -115,43 +144,104 @@ func folderImages(dir string) (Listing, error) {
 // matchingFiles lists the files (not folders) a pattern matches, sorted by name. Every
 // matching file is taken, whatever its extension: the user chose the pattern. As in a shell,
 // * does not match a leading dot, which also keeps out the temp files of writes in progress.
-func matchingFiles(pattern string) (Listing, error) {
-	matches, err := filepath.Glob(pattern)
-	if err != nil {
+// A component ** matches any number of folders (hidden ones excepted, and links to folders
+// not followed); a pattern that ends in ** takes the images of those folders, as a folder
+// does. Matches in subfolders of the folder the pattern starts from keep that subfolder
+// (File.Sub).
+func matchingFiles(pattern, outdir string) (Listing, error) {
+	root, rest := splitPattern(pattern)
+	var matches []string
+	var err error
+	if slices.Contains(rest, recursive) {
+		matches = walkMatches(root, rest)
+	} else if matches, err = filepath.Glob(pattern); err != nil {
 		return Listing{}, fmt.Errorf("bad pattern %s: %v", pattern, err)
 	}
-	hiddenWanted := strings.HasPrefix(filepath.Base(pattern), ".")
+	imagesOnly := len(rest) > 0 && rest[len(rest)-1] == recursive
+	hiddenWanted := len(rest) > 0 && strings.HasPrefix(rest[len(rest)-1], ".")
+	results := newMirror(root, outdir)
 	folders := map[string]*neighbours{}
 	var list Listing
 	for _, m := range matches {
-		if strings.HasPrefix(filepath.Base(m), ".") && !hiddenWanted {
+		if strings.HasPrefix(filepath.Base(m), ".") && !hiddenWanted || imagesOnly && !hasImageExtension(m) {
 			continue
 		}
 		dir := filepath.Dir(m)
 		if folders[dir] == nil {
-			entries, _ := os.ReadDir(dir) // it was just listed by Glob
-			folders[dir] = newNeighbours(dir, entries)
+			folders[dir] = results.neighbours(dir)
 		}
-		list.add(m, folders[dir])
+		list.add(m, subfolder(root, dir), folders[dir])
 	}
 	return list, nil
+}
+
+// walkMatches lists the files under root whose path from root matches the components of a
+// pattern with **, in name order.
+func walkMatches(root string, pattern []string) []string {
+	var matches []string
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil || path == root:
+			return nil // a folder that cannot be read has nothing to give
+		case d.IsDir() && strings.HasPrefix(d.Name(), "."):
+			return fs.SkipDir
+		case d.IsDir():
+			return nil
+		}
+		rel, err := filepath.Rel(root, path)
+		if err == nil && matchComponents(pattern, strings.Split(filepath.ToSlash(rel), "/")) {
+			matches = append(matches, path)
+		}
+		return nil
+	})
+	return matches
+}
+
+// matchComponents matches a path's components against a pattern's, where ** stands for any
+// number of components, none included.
+func matchComponents(pattern, parts []string) bool {
+	if len(pattern) == 0 {
+		return len(parts) == 0
+	}
+	if pattern[0] == recursive {
+		for i := 0; i <= len(parts); i++ {
+			if matchComponents(pattern[1:], parts[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(parts) == 0 {
+		return false
+	}
+	ok, _ := filepath.Match(pattern[0], parts[0])
+	return ok && matchComponents(pattern[1:], parts[1:])
+}
+
+// subfolder is dir relative to root, or "" when it is root or not inside it.
+func subfolder(root, dir string) string {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	return rel
 }
 
 // add takes one name of a listing: a regular file becomes an item unless it is dream's
 // result of fixing a file beside it; a folder is passed over; anything else (a named pipe, a
 // socket, a device) becomes an item that is skipped, with the reason.
-func (list *Listing) add(path string, folder *neighbours) {
+func (list *Listing) add(path, sub string, folder *neighbours) {
 	info, err := os.Stat(path) // follows a link; never opens, so a named pipe cannot block
 	switch {
 	case err != nil:
-		list.Files = append(list.Files, File{Path: path}) // fails when read, saying why
+		list.Files = append(list.Files, File{Path: path, Sub: sub}) // fails when read, saying why
 	case info.IsDir():
 	case !info.Mode().IsRegular():
-		list.Files = append(list.Files, File{Path: path, Skip: imageio.NotRegularReason(info.Mode())})
+		list.Files = append(list.Files, File{Path: path, Sub: sub, Skip: imageio.NotRegularReason(info.Mode())})
 	case folder.isOwnResult(filepath.Base(path)):
 		list.LeftOut++
 	default:
-		list.Files = append(list.Files, File{Path: path})
+		list.Files = append(list.Files, File{Path: path, Sub: sub})
 	}
 }
 

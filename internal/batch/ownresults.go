@@ -3,6 +3,7 @@ package batch
 import (
 	"encoding/json"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -23,17 +24,56 @@ type neighbours struct {
 
 func newNeighbours(dir string, entries []fs.DirEntry) *neighbours {
 	n := &neighbours{dir: dir, byStem: map[string][]string{}}
+	n.addSources(entries)
+	return n
+}
+
+// addSources takes entries as possible sources of the folder's results.
+func (n *neighbours) addSources(entries []fs.DirEntry) {
 	for _, e := range entries {
 		if !e.IsDir() {
 			stem := sourceStem(e.Name())
 			n.byStem[stem] = append(n.byStem[stem], e.Name())
 		}
 	}
+}
+
+// mirror knows where the sources of results are when a pattern's matches in subfolders have
+// their results in the same subfolders of the output folder (see File.Sub): the results in
+// OUTDIR/a/ are of the sources in ROOT/a/. A pattern such as 'album/**/*.jpg' with the output
+// folder inside the album meets them there, and must not fix them again.
+type mirror struct {
+	root, outdir string // absolute, links resolved; outdir "" when there is none
+}
+
+func newMirror(root, outdir string) mirror {
+	if outdir == "" {
+		return mirror{}
+	}
+	return mirror{root: canonicalPath(root, ""), outdir: canonicalPath(outdir, "")}
+}
+
+// neighbours are the names of dir, and of the folder its results' sources are in when dir is
+// in the output folder.
+func (m mirror) neighbours(dir string) *neighbours {
+	entries, _ := os.ReadDir(dir) // it was just listed
+	n := newNeighbours(dir, entries)
+	if m.outdir == "" {
+		return n
+	}
+	here := canonicalPath(dir, "")
+	if rel := subfolder(m.outdir, here); rel != "" || here == m.outdir {
+		if src := filepath.Join(m.root, rel); src != here {
+			more, _ := os.ReadDir(src)
+			n.addSources(more)
+		}
+	}
 	return n
 }
 
-// fixedName is the name !fix gives a result: NAME.fixed.png, or NAME.fixed-01.png … -99.
-var fixedName = regexp.MustCompile(`^(.+)\.fixed(?:-\d\d)?\.png$`)
+// fixedName is the name !fix gives a result: NAME.fixed.png, or NAME.fixed-01.png … -99, or
+// the same with .jpg or .webp (see imageio.FixedNames).
+var fixedName = regexp.MustCompile(`^(.+)\.fixed(?:-\d\d)?\.(?:png|jpg|webp)$`)
 
 // isOwnResult tells whether the file name in the folder is dream's result of fixing another
 // file of the same folder: it has a result's name, the source it is named after is there, and
@@ -64,24 +104,15 @@ type fixRecord struct {
 	} `json:"image"`
 }
 
-// readRecord reads the sd-metadata record of a PNG; ok is false when it has none.
+// readRecord reads the sd-metadata record of a PNG, JPEG or WebP; ok is false when it has
+// none. A named pipe is refused at once, never opened.
 func readRecord(path string) (record fixRecord, ok bool) {
-	info, err := readInfo(path)
+	texts, err := imageio.ReadTexts(path)
 	if err != nil {
 		return record, false
 	}
-	text, found := info.Text[pngmeta.KeySDMetadata]
+	text, found := texts[pngmeta.KeySDMetadata]
 	return record, found && json.Unmarshal([]byte(text), &record) == nil
-}
-
-// readInfo reads the metadata of a PNG, refusing at once anything but a regular file.
-func readInfo(path string) (pngmeta.Info, error) {
-	f, err := imageio.OpenRegular(path)
-	if err != nil {
-		return pngmeta.Info{}, err
-	}
-	defer f.Close()
-	return pngmeta.Read(f)
 }
 
 // sourceStem is the name a result of fixing the file is named after: the file name without

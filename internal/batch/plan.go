@@ -2,6 +2,7 @@ package batch
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"dream/internal/job"
@@ -86,8 +87,9 @@ func Plan(lines []string, outdir func(job.Job) string) Planned {
 }
 
 // FixEntries is one entry per image of a !fix line that names a folder or a pattern (isBatch),
-// numbered from 0, or a single entry carrying the error when the folder cannot be listed or the
-// pattern matches nothing. A line naming one image is no batch: it gets one entry, with an
+// numbered from 0, each written into outdir or, for an image in a subfolder of where the
+// pattern starts, into the same subfolder of outdir; or a single entry carrying the error
+// when the folder cannot be listed or the pattern matches nothing. A line naming one image is no batch: it gets one entry, with an
 // error when the name is a named pipe or a device.
 func FixEntries(j job.Job, outdir string) (p Planned, isBatch bool) {
 	list, isBatch, err := Expand(j.Path, outdir)
@@ -99,6 +101,9 @@ func FixEntries(j job.Job, outdir string) (p Planned, isBatch bool) {
 	for _, file := range list.Files {
 		one := j
 		one.Path = file.Path
+		if file.Sub != "" {
+			one.Outdir = filepath.Join(outdir, file.Sub) // a/x.jpg → OUTDIR/a/x.fixed.jpg
+		}
 		one.Line = one.FixLine()
 		p.add(Entry{Job: one, Skip: file.Skip}, true)
 	}

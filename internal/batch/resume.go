@@ -1,8 +1,12 @@
 package batch
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"dream/internal/imageio"
@@ -25,6 +29,11 @@ type folder struct {
 	dir     string // absolute, links resolved
 	results map[string][]string
 	used    map[string]int
+	// demand counts the results of each command that the items asked about so far expect,
+	// done or not (see Wanted).
+	demand map[string]int
+	// seen are the names read, so that a refresh reads only the files written since.
+	seen map[string]bool
 }
 
 // NewResume starts with nothing read; each folder is read the first time an item asks about it.
@@ -44,27 +53,86 @@ type Expected struct {
 // result for every command the item expects; if so they are credited to it, and the first one
 // is returned to name in the log.
 func (r *Resume) Done(dir string, want Expected) (done bool, example string) {
+	_, done, example = r.Want(dir, want)
+	return done, example
+}
+
+// Wanted is an item as --resume sees it, for asking again later whether it is done, once other
+// processes sharing the batch may have made its results (see DoneNow and Claims).
+type Wanted struct {
+	folder *folder
+	dir    string         // the output folder as the user wrote it
+	need   map[string]int // results wanted, by the key of their command
+	// before counts the results of the same commands that the items before this one expect:
+	// a line given twice is done twice, so its second item needs two results.
+	before map[string]int
+	first  string // the key of the first command
+}
+
+// Want is Done, and also returns the item for DoneNow. Every item of a batch must be asked
+// about, in order, done or not, so that each knows what the items before it expect.
+func (r *Resume) Want(dir string, want Expected) (w Wanted, done bool, example string) {
 	if len(want.Commands) == 0 {
-		return false, ""
+		return Wanted{}, false, ""
 	}
 	f := r.folder(dir)
-	need := map[string]int{}
-	keys := make([]string, len(want.Commands))
+	w = Wanted{folder: f, dir: dir, need: map[string]int{}, before: map[string]int{}}
 	for i, c := range want.Commands {
-		keys[i] = key(c, want.Seeded, f.dir)
-		need[keys[i]]++
+		k := key(c, want.Seeded, f.dir)
+		if i == 0 {
+			w.first = k
+		}
+		w.need[k]++
 	}
-	for k, n := range need {
+	for k, n := range w.need {
+		w.before[k] = f.demand[k]
+		f.demand[k] += n
+	}
+	for k, n := range w.need {
 		if len(f.results[k])-f.used[k] < n {
+			return w, false, ""
+		}
+	}
+	example = filepath.Join(dir, f.results[w.first][f.used[w.first]]) // the folder as the user wrote it
+	for k, n := range w.need {
+		f.used[k] += n
+	}
+	return w, true, example
+}
+
+// DoneNow reads the files written into the item's folder since it was last read and reports
+// whether the folder now holds the item's results besides those of every item before it; if
+// so, it names one of them. An item that cannot be recognised (it expects nothing) is never
+// done.
+func (r *Resume) DoneNow(w Wanted) (done bool, example string) {
+	if w.folder == nil {
+		return false, ""
+	}
+	f := w.folder
+	f.read()
+	for k, n := range w.need {
+		if len(f.results[k]) < w.before[k]+n {
 			return false, ""
 		}
 	}
-	example = filepath.Join(dir, f.results[keys[0]][f.used[keys[0]]]) // the folder as the user wrote it
-	for k, n := range need {
-		f.used[k] += n
-	}
-	return true, example
+	results := f.results[w.first]
+	return true, filepath.Join(w.dir, results[min(w.before[w.first], len(results)-1)])
 }
+
+// ClaimKey names the item's claim (see Claims): the same for every process that plans the
+// same batch, whatever shard or line it comes from, and different for a line given twice.
+func (w Wanted) ClaimKey() string {
+	var parts []string
+	for k, n := range w.need {
+		parts = append(parts, fmt.Sprintf("%d+%d %s", w.before[k], n, k))
+	}
+	slices.Sort(parts)
+	sum := sha256.Sum256([]byte(w.folder.dir + "\x00" + strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:12])
+}
+
+// Dir is the item's output folder, as the user wrote it.
+func (w Wanted) Dir() string { return w.dir }
 
 // key is how a command is matched: all of it, or without its seed. dir is the output folder,
 // where a relative path may also point (see canonicalPath).
@@ -166,25 +234,31 @@ func (r *Resume) folder(dir string) *folder {
 	if f, ok := r.folders[dir]; ok {
 		return f
 	}
-	f := &folder{dir: dir, results: map[string][]string{}, used: map[string]int{}}
+	f := &folder{dir: dir, results: map[string][]string{}, used: map[string]int{}, demand: map[string]int{}, seen: map[string]bool{}}
 	r.folders[dir] = f
-	entries, _ := os.ReadDir(dir) // a folder that cannot be read holds nothing to skip
+	f.read()
+	return f
+}
+
+// read reads the commands stored in the folder's results that it has not read before.
+func (f *folder) read() {
+	entries, _ := os.ReadDir(f.dir) // a folder that cannot be read holds nothing to skip
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || strings.HasPrefix(name, ".") || !hasImageExtension(name) {
+		if f.seen[name] || e.IsDir() || strings.HasPrefix(name, ".") || !hasImageExtension(name) {
 			continue
 		}
-		texts, err := imageio.ReadTexts(filepath.Join(dir, name)) // PNG, JPEG or WebP; refuses a named pipe at once
+		f.seen[name] = true
+		texts, err := imageio.ReadTexts(filepath.Join(f.dir, name)) // PNG, JPEG or WebP; refuses a named pipe at once
 		command := texts[pngmeta.KeyDream]
 		if err != nil || command == "" {
 			continue // not a result of dream's, or damaged: nothing to recognise
 		}
-		full, seedless, ok := normalise(command, dir)
+		full, seedless, ok := normalise(command, f.dir)
 		if !ok {
 			continue
 		}
 		f.results["full "+full] = append(f.results["full "+full], name)
 		f.results["seedless "+seedless] = append(f.results["seedless "+seedless], name)
 	}
-	return f
 }

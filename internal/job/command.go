@@ -48,8 +48,8 @@ func (j Job) command(seed []string) string {
 	return strings.Join(append(parts, j.OutputSwitches()...), " ")
 }
 
-// PostprocessingSwitches spells out -G, -ft, -cf, --faces, --face_color and -U as they apply
-// to the job.
+// PostprocessingSwitches spells out -G, -ft, -cf, --faces, --face_color, -U and
+// --esrgan_model as they apply to the job.
 func (j Job) PostprocessingSwitches() []string {
 	var parts []string
 	if j.Restores() {
@@ -61,6 +61,9 @@ func (j Job) PostprocessingSwitches() []string {
 	}
 	if j.Upscale != nil {
 		parts = append(parts, j.Upscale.switches()...)
+		if j.Upscaler != "" {
+			parts = append(parts, "--esrgan_model", j.Upscaler)
+		}
 	}
 	return parts
 }

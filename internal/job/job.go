@@ -41,12 +41,19 @@ type Job struct {
 	Generation
 	// Upscale is set by -U.
 	Upscale *Upscale
+	// Upscaler is --esrgan_model, the network -U runs for this line (one of Upscalers); ""
+	// when the line gives none, for the launch flag's.
+	Upscaler string
 	// Faces is set by -G (with -ft and -cf); nil or a strength of 0 means no face restoration.
 	Faces *Faces
 	// SaveOriginal keeps the unprocessed image next to the processed one (--save_orig).
 	SaveOriginal bool
 	// Outdir is set by -o.
 	Outdir string
+	// Resume is --resume on a !fix line: skip the images whose results exist, and share the
+	// rest with other processes resuming the same folder (see package batch). It is how the
+	// line runs, not what it makes: no stored command spells it.
+	Resume bool
 	// Format is --format: png, jpg or webp; "" when the line gives none (then the launch
 	// flag's, else png for a generated image and the source's format for !fix).
 	Format string
@@ -153,6 +160,9 @@ func SamplerDefaults(sampler string) (steps int, cfgScale float64) {
 // VAEs lists the decoders --vae accepts, those of package sd: the export's own, and TAESD
 // from its vae_decoder_tiny folder.
 var VAEs = []string{"full", "tiny"}
+
+// Upscalers lists the networks --esrgan_model accepts, the keys of models.Upscalers.
+var Upscalers = []string{"x4plus", "general-x4v3"}
 
 // FaceTools lists the restorers -ft accepts.
 var FaceTools = []string{"gfpgan", "codeformer"}

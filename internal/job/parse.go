@@ -160,7 +160,7 @@ func parseSwitches(j *Job, words []string) (map[string]bool, error) {
 			return nil, fmt.Errorf("unknown switch %s: type !help for the list", name)
 		}
 		if j.Kind == Fix && !spec.OnFix {
-			return nil, fmt.Errorf("%s does not apply to !fix: it takes -U, -W, -H, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o", name)
+			return nil, fmt.Errorf("%s does not apply to !fix: it takes -U, -W, -H, --esrgan_model, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o", name)
 		}
 		used, err := spec.parse(j, name, vals)
 		if err != nil {
@@ -174,6 +174,9 @@ func parseSwitches(j *Job, words []string) (map[string]bool, error) {
 		}
 		given[spec.Names[0]] = true
 		i += 1 + used
+	}
+	if j.Upscaler != "" && j.Upscale == nil {
+		return nil, fmt.Errorf("--esrgan_model %s picks the network of -U: add -U with a factor (or -W/-H on !fix)", j.Upscaler)
 	}
 	return given, nil
 }

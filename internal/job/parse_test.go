@@ -54,6 +54,11 @@ func TestParseValid(t *testing.T) {
 		{"!fix photo.png -U 2 0.6", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 2, Strength: 0.6}}},
 		{"!fix photo.png --upscale 4 1", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 4, Strength: 1}}},
 		{"!fix photo.png -U 4 0", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Upscale: &Upscale{Factor: 4, Strength: 0}}},
+		// --esrgan_model picks -U's network for this line, in either order, in any case.
+		{"!fix photo.png -U 2 --esrgan_model general-x4v3", Job{Kind: Fix, Path: "photo.png", Generation: defaults,
+			Upscale: &Upscale{Factor: 2, Strength: 0.75}, Upscaler: "general-x4v3"}},
+		{"!fix photo.png --esrgan_model=X4PLUS -W 1600", Job{Kind: Fix, Path: "photo.png", Generation: defaults,
+			Upscale: &Upscale{Strength: 0.75, Width: 1600}, Upscaler: "x4plus"}},
 		{"!fix photo.png -G 0.8", Job{Kind: Fix, Path: "photo.png", Generation: defaults, Faces: face(0.8, "gfpgan", 0.75)}},
 		{"!fix photo.png -G 1 -ft codeformer -cf 0.7 -U 2", Job{Kind: Fix, Path: "photo.png", Generation: defaults,
 			Faces: face(1, "codeformer", 0.7), Upscale: &Upscale{Factor: 2, Strength: 0.75}}},
@@ -62,6 +67,8 @@ func TestParseValid(t *testing.T) {
 			Faces: &Faces{Strength: 0.8, Tool: "gfpgan", Fidelity: 0.75, Which: FaceChoice{Largest: true}, KeepColour: true}}},
 		{`!fix "my photo.png" -U 4 -o out`, Job{Kind: Fix, Path: "my photo.png", Generation: defaults, Upscale: &Upscale{Factor: 4, Strength: 0.75}, Outdir: "out"}},
 		{`!fix my\ photo.png --outdir=out -U 2`, Job{Kind: Fix, Path: "my photo.png", Generation: defaults, Upscale: &Upscale{Factor: 2, Strength: 0.75}, Outdir: "out"}},
+		// --resume: how the line runs, not what it makes
+		{"!fix scans -U 2 --resume", Job{Kind: Fix, Path: "scans", Generation: defaults, Upscale: &Upscale{Factor: 2, Strength: 0.75}, Resume: true}},
 
 		// prompts and every switch
 		{"a castle on a hill", Job{Kind: Generate, Prompt: "a castle on a hill", Generation: defaults}},
@@ -105,6 +112,8 @@ func TestParseValid(t *testing.T) {
 		{"cat -I -1 -f 0.3", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitBack, g.Strength = 1, 0.3 })}},
 		{"cat --init_img 'a b.png' --strength 0.99", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.InitImage, g.Strength = "a b.png", 0.99 })}},
 		{"cat -U 2", Job{Kind: Generate, Prompt: "cat", Generation: defaults, Upscale: &Upscale{Factor: 2, Strength: 0.75}}},
+		{"cat -U 4 --esrgan_model general-x4v3", Job{Kind: Generate, Prompt: "cat", Generation: defaults,
+			Upscale: &Upscale{Factor: 4, Strength: 0.75}, Upscaler: "general-x4v3"}},
 		{"cat -U 1.5 1", Job{Kind: Generate, Prompt: "cat", Generation: defaults, Upscale: &Upscale{Factor: 1.5, Strength: 1}}},
 		// On a prompt line -W and -H stay the generated image's size, with -U or without.
 		{"cat -W 768 -U 3", Job{Kind: Generate, Prompt: "cat", Generation: gen(func(g *Generation) { g.Width = 768 }),
@@ -142,8 +151,8 @@ func TestParseInvalid(t *testing.T) {
 		{"!fix a.png", "!fix a.png has nothing to do: add -U with a factor, -W or -H with a size, or -G with a strength above 0"},
 		{"!fix a.png -G 0", "!fix a.png has nothing to do: add -U with a factor, -W or -H with a size, or -G with a strength above 0"},
 		{"!fix a.png b.png -U 4", `unexpected "b.png": switches come after the prompt or path, each with its values`},
-		{"!fix a.png -U 4 -s 20", "-s does not apply to !fix: it takes -U, -W, -H, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o"},
-		{"!fix a.png -U 4 --save_orig", "--save_orig does not apply to !fix: it takes -U, -W, -H, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o"},
+		{"!fix a.png -U 4 -s 20", "-s does not apply to !fix: it takes -U, -W, -H, --esrgan_model, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o"},
+		{"!fix a.png -U 4 --save_orig", "--save_orig does not apply to !fix: it takes -U, -W, -H, --esrgan_model, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o"},
 		{"!fetch", "!fetch needs one image made by dream: !fetch PATH"},
 		{"!fetch a b", "!fetch needs one image made by dream: !fetch PATH"},
 		{"!history now", "!history takes nothing after it"},
@@ -189,7 +198,7 @@ func TestParseInvalid(t *testing.T) {
 		// --vae
 		{"cat --vae", "--vae: choose a VAE decoder from full, tiny"},
 		{"cat --vae taesd", "--vae taesd: choose a VAE decoder from full, tiny"},
-		{"!fix a.png -U 4 --vae tiny", "--vae does not apply to !fix: it takes -U, -W, -H, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o"},
+		{"!fix a.png -U 4 --vae tiny", "--vae does not apply to !fix: it takes -U, -W, -H, --esrgan_model, -G, -ft, -cf, --faces, --face_color, --format, --quality and -o"},
 		// -I
 		{"cat -I", "-I needs an image path, or -1 for the last image written"},
 		{"cat -I 3", "-I 3: give an image path, or -1 for the last image written"},
@@ -212,6 +221,12 @@ func TestParseInvalid(t *testing.T) {
 		{"!fix a.png -U 4 -0.1", "-U 4 -0.1: the upscale strength must be a number from 0 to 1"},
 		{"!fix a.png -U 4 NaN", "-U 4 NaN: the upscale strength must be a number from 0 to 1"},
 		{"!fix a.png -U 4 0.5 0.5", "-U takes a factor from 1 to 8 and an optional strength from 0 to 1, e.g. -U 4 0.6 or -U 1.5"},
+		// --esrgan_model
+		{"!fix a.png -U 2 --esrgan_model", "--esrgan_model: choose an upscaler from x4plus, general-x4v3"},
+		{"!fix a.png -U 2 --esrgan_model x2plus", "--esrgan_model x2plus: choose an upscaler from x4plus, general-x4v3"},
+		{"!fix a.png -G 1 --esrgan_model x4plus", "--esrgan_model x4plus picks the network of -U: add -U with a factor (or -W/-H on !fix)"},
+		{"cat --esrgan_model general-x4v3", "--esrgan_model general-x4v3 picks the network of -U: add -U with a factor (or -W/-H on !fix)"},
+		{"a cat --resume", "--resume applies to !fix; to skip the lines of a file whose images exist, start dream with --from_file FILE --resume"},
 		// -W and -H on !fix: the size to upscale to
 		{"!fix a.png -W", "-W needs the width to upscale to, in pixels, e.g. 1600"},
 		{"!fix a.png -W 0", "-W 0: give the width to upscale to, in pixels, e.g. 1600"},
@@ -279,6 +294,7 @@ func TestCommandRoundTrip(t *testing.T) {
 		"a cat -U 1.5",
 		"a cat -U 3.25 0.6 -W 640",
 		"a cat -U 8 1",
+		"a cat -U 2 --esrgan_model general-x4v3",
 	} {
 		j, err := Parse(line)
 		if err != nil {
@@ -323,6 +339,7 @@ func TestCommand(t *testing.T) {
 		{"a cat -C 0 -A lcm -s 6 --vae tiny", `"a cat" -s 6 -S 123 -W 512 -H 512 -C 0 -A lcm --vae tiny`},
 		{"a cat --vae tiny -A lcm -I in.png -f 0.5 -U 2", `"a cat" -s 4 -S 123 -W 512 -H 512 -C 1 -A lcm --vae tiny -I "in.png" -f 0.5 -U 2 0.75`},
 		{"a cat -C -0", `"a cat" -s 50 -S 123 -W 512 -H 512 -C 0 -A k_lms`},
+		{"a cat --esrgan_model=General-X4V3 -U 2", `"a cat" -s 50 -S 123 -W 512 -H 512 -C 7.5 -A k_lms -U 2 0.75 --esrgan_model general-x4v3`},
 	} {
 		j, err := Parse(tt.line)
 		if err != nil {

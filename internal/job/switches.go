@@ -45,6 +45,7 @@ var Switches = []Switch{
 	{Names: []string{"-I", "--init_img"}, Args: "PATH", Help: "img2img source image; -1 is the last image written", parse: parseInitImage},
 	{Names: []string{"-f", "--strength"}, Args: "F", Help: "img2img strength, between 0 and 1 exclusive (default 0.75)", parse: parseStrength},
 	{Names: []string{"-U", "--upscale"}, Args: "FACTOR [STRENGTH]", Help: "upscale with Real-ESRGAN by any factor from 1 to 8 (1.5, 2, 3, 8); strength 0 to 1 blends with a plain enlargement (default 0.75); on !fix, -W/-H set the exact size instead", OnFix: true, parse: parseUpscale},
+	{Names: []string{"--esrgan_model"}, Args: "NAME", Help: "the network -U runs for this line: x4plus (best quality) or general-x4v3 (about 20 times faster), also for ×2 (default: dream's --esrgan_model)", OnFix: true, parse: parseUpscaler},
 	{Names: []string{"-G", "--gfpgan_strength"}, Args: "S", Help: "face restoration strength, 0 to 1; 0 is off (default 0)", OnFix: true, parse: parseFaceStrength},
 	{Names: []string{"-ft", "--facetool"}, Args: "NAME", Help: "face restorer: gfpgan or codeformer (default gfpgan)", OnFix: true, parse: parseFaceTool},
 	{Names: []string{"-cf", "--codeformer_fidelity"}, Args: "W", Help: "CodeFormer fidelity, 0 (best quality) to 1 (closest to the input face) (default 0.75)", OnFix: true, parse: parseFidelity},
@@ -54,6 +55,8 @@ var Switches = []Switch{
 	{Names: []string{"--format"}, Args: "png|jpg|webp", Help: "file format: png (lossless; keeps 16 bits and transparency), jpg or webp (8 bits: a 16-bit image is rounded; jpg refuses transparency) (default png; !fix keeps a JPEG's or WebP's own format)", OnFix: true, parse: parseFormat},
 	{Names: []string{"--quality"}, Args: "N", Help: "jpg and webp quality, 1 to 100; webp at 100 is lossless (default 92 for jpg, 90 for webp)", OnFix: true, parse: parseQuality},
 	{Names: []string{"-o", "--outdir"}, Args: "DIR", Help: "write this command's images to DIR", OnFix: true, parse: parseOutdir},
+	{Names: []string{"--resume"}, Help: "on !fix: skip the images whose results are already in the output folder, and share the others with any dream fixing the same images at the same time",
+		OnFix: true, FixHelp: "on !fix only (dream --resume does the same for --from_file); results are recognised by their stored command, and an image that failed before as undecodable is skipped until it changes", parse: parseResume},
 }
 
 // LookupSwitch finds a switch by any of its names.
@@ -169,6 +172,12 @@ func parseStrength(j *Job, name string, vals []string) (int, error) {
 	return 1, err
 }
 
+func parseUpscaler(j *Job, name string, vals []string) (int, error) {
+	v, err := oneOf(name, vals, Upscalers, "an upscaler")
+	j.Upscaler = v
+	return 1, err
+}
+
 func parseFaceStrength(j *Job, name string, vals []string) (int, error) {
 	v, err := oneFraction(name, vals, "face restoration strength")
 	faces(j).Strength = v
@@ -199,6 +208,14 @@ func faces(j *Job) *Faces {
 
 func parseSaveOrig(j *Job, _ string, _ []string) (int, error) {
 	j.SaveOriginal = true
+	return 0, nil
+}
+
+func parseResume(j *Job, name string, _ []string) (int, error) {
+	if j.Kind != Fix {
+		return 0, fmt.Errorf("%s applies to !fix; to skip the lines of a file whose images exist, start dream with --from_file FILE --resume", name)
+	}
+	j.Resume = true
 	return 0, nil
 }
 

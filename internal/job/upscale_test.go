@@ -86,6 +86,8 @@ func TestFixLineRoundTrip(t *testing.T) {
 			`!fix "photo.jpg" -U 1.5 0.3`, `!fix "photo.jpg" -U 1.5 0.3`},
 		{"!fix photo.jpg -U 8", 600, 400,
 			`!fix "photo.jpg" -U 8 0.75`, `!fix "photo.jpg" -U 8 0.75`},
+		{"!fix photo.jpg --esrgan_model general-x4v3 -W 1600", 600, 400,
+			`!fix "photo.jpg" -W 1600 --esrgan_model general-x4v3`, `!fix "photo.jpg" -U 4 0.75 -W 1600 --esrgan_model general-x4v3`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 
 	"dream/internal/imageio"
 	"dream/internal/job"
-	"dream/internal/models"
 	"dream/internal/pngmeta"
 	"dream/internal/sampler"
 	"dream/internal/sd"
@@ -127,13 +125,9 @@ func seedsFor(j job.Job) []uint32 {
 
 // stableDiffusion opens the export in the model directory (or --sd_model), once per process.
 func (p *Pipeline) stableDiffusion(img2img bool) (*sd.Model, error) {
-	dir := p.cfg.SDModel
-	if dir == "" {
-		dir = filepath.Join(p.cfg.ModelDir, models.StableDiffusion)
-	}
-	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-		return nil, fmt.Errorf("no Stable Diffusion model is installed: put a diffusers ONNX export of Stable Diffusion 1.5 "+
-			"(text_encoder, unet, vae_decoder, tokenizer) in %s, or name one with --sd_model; !fix works without it", dir)
+	dir, err := p.stableDiffusionDir()
+	if err != nil {
+		return nil, err
 	}
 	if p.sd == nil || p.sd.Dir != dir {
 		rt, err := p.runtime()

@@ -66,7 +66,7 @@ func fixCommand(src, sourceCommand string, img *imageio.Image, j job.Job) string
 	}
 	if prev, err := job.Parse(sourceCommand); err == nil && prev.Kind == job.Generate && prev.Seed.Set &&
 		prev.Upscale == nil && !prev.Restores() && (j.Upscale == nil || !j.Upscale.Targets()) {
-		prev.Upscale, prev.Faces = j.Upscale, j.Faces
+		prev.Upscale, prev.Upscaler, prev.Faces = j.Upscale, j.Upscaler, j.Faces
 		prev.Format, prev.Quality = storedOutput(j, imageio.PNG) // a prompt line's natural format
 		return prev.Command(prev.Seed.Value)
 	}

@@ -66,6 +66,10 @@ type Task struct {
 	// images of a -n line, so that a bar can tell the time the whole series has left. Part
 	// counts from 0; Parts is 0 for a task on its own.
 	Part, Parts int
+	// PerUnit, when over 1, says the task counts in fractions of a unit: the upscaler
+	// counts upscale.ProgressPerTile to a tile, so that a bar moves within a tile that
+	// takes minutes. 0 counts whole units.
+	PerUnit int
 }
 
 // Pipeline runs jobs one at a time.

@@ -13,6 +13,7 @@ import (
 	"dream/internal/onnxpb"
 	"dream/internal/ort"
 	"dream/internal/testenv"
+	"dream/internal/upscale"
 )
 
 var shared = testenv.Shared()
@@ -90,7 +91,7 @@ func TestFixLeavesNothingWhenInterrupted(t *testing.T) {
 			prepare: func(t *testing.T, dir, outdir string) (*Pipeline, context.Context) {
 				ctx, cancel := context.WithCancel(context.Background())
 				return newPipeline(outdir, 32, func(_ Task, done, _ int) {
-					if done == 2 {
+					if done == 2*upscale.ProgressPerTile { // the end of the second tile
 						cancel()
 					}
 				}), ctx

@@ -20,7 +20,18 @@ type postprocessing struct {
 	detector string // the face detector's path, with -G
 }
 
+// planPostprocessing finds what j's -U and -G need, and starts hashing those models for the
+// result's metadata.
 func (p *Pipeline) planPostprocessing(j job.Job) (postprocessing, error) {
+	plan, err := p.findPostprocessing(j)
+	if err == nil {
+		p.hashSoon(plan.upscaler, plan.twoTimes, plan.restorer)
+	}
+	return plan, err
+}
+
+// findPostprocessing finds the model files j's -U and -G need, or says which is missing.
+func (p *Pipeline) findPostprocessing(j job.Job) (postprocessing, error) {
 	var plan postprocessing
 	var err error
 	if j.Upscale != nil {
@@ -33,7 +44,7 @@ func (p *Pipeline) planPostprocessing(j job.Job) (postprocessing, error) {
 				return plan, err
 			}
 		}
-		if plan.upscaler, plan.twoTimes, err = p.planUpscale(*j.Upscale); err != nil {
+		if plan.upscaler, plan.twoTimes, err = p.planUpscale(*j.Upscale, j.Upscaler); err != nil {
 			return plan, err
 		}
 	}
@@ -48,7 +59,6 @@ func (p *Pipeline) planPostprocessing(j job.Job) (postprocessing, error) {
 			return plan, err
 		}
 	}
-	p.hashSoon(plan.upscaler, plan.twoTimes, plan.restorer)
 	return plan, nil
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,17 +24,23 @@ import (
 // planUpscale finds the model files -U needs, before any work starts: main, the ×4 model
 // (or --esrgan_model_path's file, whatever its scale), and twoTimes, a ×2 model when one is
 // installed. A factor of 2 or less needs only the ×2 model when it is there; main is then the
-// ×2 model too.
-func (p *Pipeline) planUpscale(u job.Upscale) (main, twoTimes string, err error) {
-	if p.cfg.UpscalerPath != "" {
+// ×2 model too. A line that names its network (--esrgan_model, lineModel) gets that one for
+// every pass: whoever picks general-x4v3 for speed does not want x2plus's slower passes.
+func (p *Pipeline) planUpscale(u job.Upscale, lineModel string) (main, twoTimes string, err error) {
+	name := cmp.Or(lineModel, p.cfg.Upscaler)
+	if p.cfg.UpscalerPath != "" && name == p.cfg.Upscaler {
 		if _, err := os.Stat(p.cfg.UpscalerPath); err != nil {
 			return "", "", fmt.Errorf("model %s (from --esrgan_model_path) not found", p.cfg.UpscalerPath)
 		}
 		return p.cfg.UpscalerPath, "", nil
 	}
-	file, ok := models.Upscalers[p.cfg.Upscaler]
+	file, ok := models.Upscalers[name]
 	if !ok {
-		return "", "", fmt.Errorf("unknown upscaler %q: use x4plus or general-x4v3", p.cfg.Upscaler)
+		return "", "", fmt.Errorf("unknown upscaler %q: use x4plus or general-x4v3", name)
+	}
+	if lineModel != "" {
+		main, err = models.LocateOrImport(p.cfg.ModelDir, file)
+		return main, "", err
 	}
 	twoTimes, _ = models.LocateOrImport(p.cfg.ModelDir, models.RealESRGANx2plus)
 	if twoTimes != "" && !u.Targets() && u.Factor <= 2 {
@@ -148,7 +155,7 @@ func (p *Pipeline) showUpscale(opts *upscale.Options, path string, img *imageio.
 	if passes > 1 {
 		name += fmt.Sprintf(", pass %d of %d", pass, max(pass, passes))
 	}
-	task := Task{Name: name, Unit: "tiles"}
+	task := Task{Name: name, Unit: "tiles", PerUnit: upscale.ProgressPerTile}
 	opts.Progress = func(done, total int) { p.cfg.Progress(task, done, total) }
-	opts.Progress(0, upscale.Tiles(path, img.W, img.H, *opts))
+	opts.Progress(0, upscale.ProgressPerTile*upscale.Tiles(path, img.W, img.H, *opts))
 }

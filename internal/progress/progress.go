@@ -1,7 +1,8 @@
 // Package progress keeps the state of a progress bar for long work (tiles, steps, faces) and
 // writes its line: the count, the rate over the items done, and the time left, also for a
 // series of like tasks such as the images of a -n line. The shell draws the line on a
-// terminal; the web page shows the same text.
+// terminal, again every second so that the time left counts down between reports; the web
+// page shows the same text.
 package progress
 
 import (
@@ -13,7 +14,9 @@ import (
 )
 
 // Bar is the state of a progress bar: the task it shows, when the task's clock
-// started, and for an image of a -n line, what the line's earlier images took.
+// started, its last report, and for an image of a -n line, what the line's earlier images
+// took. Counts are the task's own: items, or for a task with PerUnit > 1, fractions of an
+// item.
 type Bar struct {
 	task pipeline.Task
 	// start is when the task last reported 0, the moment its work began. A second 0 restarts
@@ -24,14 +27,18 @@ type Bar struct {
 	// since then, so a task that starts reporting at 1 is not credited with an item it did
 	// before the clock started.
 	firstDone, lastDone int
+	total               int       // of the last report; 0 before any
 	lastAt              time.Time // when lastDone was reported
-	earlier             partsDone
+	// left is the task's time left as of lastAt, when known (see steadyLeft).
+	left      time.Duration
+	leftKnown bool
+	earlier   partsDone
 }
 
 // partsDone is what the finished parts of a series (the images of a -n line) took.
 type partsDone struct {
-	items  int           // the items they did
-	worked time.Duration // the time those items took, from each part's 0 to its last item
+	items  int           // the counts they did
+	worked time.Duration // the time those counts took, from each part's 0 to its last count
 	// between is the latest time from one part's last item to the next part's start:
 	// decoding and saving an image. 0 until a part has followed another.
 	between time.Duration
@@ -43,8 +50,8 @@ const (
 	partBarWidth = 12
 )
 
-// Report moves the bar to done items of task at now.
-func (b *Bar) Report(task pipeline.Task, done int, now time.Time) {
+// Report moves the bar to done of total counts of task at now.
+func (b *Bar) Report(task pipeline.Task, done, total int, now time.Time) {
 	switch {
 	case task != b.task && b.followedBy(task):
 		*b = Bar{task: task, start: now, firstDone: done, earlier: b.withThisPart(now)}
@@ -53,8 +60,26 @@ func (b *Bar) Report(task pipeline.Task, done int, now time.Time) {
 	case done == 0:
 		b.start = now // the work starts now, not at the task's first report
 	}
-	b.lastDone, b.lastAt = done, now
+	held := b.left - now.Sub(b.lastAt) // the last estimate, counted down to now
+	b.lastDone, b.total, b.lastAt = done, total, now
+	fresh, known := b.measuredLeft()
+	b.left = fresh
+	if known && b.leftKnown && steady(fresh, held) {
+		b.left = held
+	}
+	b.leftKnown = known
 }
+
+// steady tells whether a fresh estimate of the time left is close enough to the last one,
+// counted down, to keep counting that down: within 5%, or 2 s near the end. The upscaler's
+// counts move several times a second by estimate, and each report's rate, rounded to a
+// count and a moment, would otherwise throw the time left up and down by a few percent.
+func steady(fresh, held time.Duration) bool {
+	return held > 0 && (fresh-held).Abs() <= max(held/20, 2*time.Second)
+}
+
+// Started tells whether the bar has had a report.
+func (b Bar) Started() bool { return b.total > 0 }
 
 // followedBy tells whether next is the part of a series that comes after the bar's task.
 func (b *Bar) followedBy(next pipeline.Task) bool {
@@ -71,66 +96,100 @@ func (b *Bar) withThisPart(next time.Time) partsDone {
 	return d
 }
 
-// Line is the bar for done of total items at time now, the time of the report of done:
-// "upscaling ×4 [######      ] 3/12 tiles, 4.2 s/it, ETA 38s", and for an image of a -n line
-// "generating 2/3 [####        ] 12/30 steps, 4.1 s/it, ETA 1m14s (line 3m20s)".
-func (b Bar) Line(done, total int, now time.Time) string {
+// Line is the bar of the last report as drawn at now: "upscaling ×4 [######      ] 3/12
+// tiles, 4.2 s/it, ETA 38s", and for an image of a -n line "generating 2/3 [####        ]
+// 12/30 steps, 4.1 s/it, ETA 1m14s (line 3m20s)". The rate and time left are those of the
+// report; a line drawn later shows the time left counted down by the time since, to 0.
+func (b Bar) Line(now time.Time) string {
+	done, total := b.lastDone, max(b.total, 1)
 	width := barWidth
 	if b.task.Parts > 1 {
 		width = partBarWidth
 	}
 	filled := width * min(done, total) / total
-	text := fmt.Sprintf("%s [%s%s] %d/%d %s", b.task.Name,
-		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), done, total, b.task.Unit)
-	perItem, measured := b.perItem(done, now)
+	text := fmt.Sprintf("%s [%s%s] %s/%s %s", b.task.Name, strings.Repeat("#", filled),
+		strings.Repeat(" ", width-filled), b.count(done), b.count(total), b.task.Unit)
+	perCount, measured := b.perCount()
 	if measured {
-		text += ", " + Rate(perItem)
+		text += ", " + Rate(perCount*time.Duration(b.perUnit()))
 	}
-	left := total - done
-	seriesLeft, inSeries := b.seriesLeft(done, total, now)
+	since := max(now.Sub(b.lastAt), 0)
+	countDown := func(d time.Duration) string { return RoughDuration(max(d-since, 0)) }
+	left, known := b.Left()
+	seriesLeft, inSeries := b.seriesLeft()
 	switch {
-	case measured && left > 0 && inSeries:
-		text += fmt.Sprintf(", ETA %s (line %s)", RoughDuration(perItem*time.Duration(left)), RoughDuration(seriesLeft))
-	case measured && left > 0:
-		text += ", ETA " + RoughDuration(perItem*time.Duration(left))
+	case known && inSeries:
+		text += fmt.Sprintf(", ETA %s (line %s)", countDown(left), countDown(seriesLeft))
+	case known:
+		text += ", ETA " + countDown(left)
 	case inSeries:
-		text += ", line ETA " + RoughDuration(seriesLeft)
+		text += ", line ETA " + countDown(seriesLeft)
 	}
 	return text
 }
 
-// perItem is the time an item of the task has taken: the items done since the clock started
-// over the time since then. It is false until an item is done.
-func (b Bar) perItem(done int, now time.Time) (time.Duration, bool) {
-	counted, elapsed := done-b.firstDone, now.Sub(b.start)
+// Left is the time the task had left at its last report: its counts to go at the rate of
+// those done, or the estimate before, counted down, where that is steady. It is false until
+// a count is done, and when none is left.
+func (b Bar) Left() (time.Duration, bool) {
+	return b.left, b.leftKnown
+}
+
+// measuredLeft is the task's counts to go at the rate of those done.
+func (b Bar) measuredLeft() (time.Duration, bool) {
+	perCount, measured := b.perCount()
+	if !measured || b.total <= b.lastDone {
+		return 0, false
+	}
+	return perCount * time.Duration(b.total-b.lastDone), true
+}
+
+// perUnit is how many counts make an item: 1 for a task that counts whole items.
+func (b Bar) perUnit() int { return max(b.task.PerUnit, 1) }
+
+// count writes a count as items: "3", or with fractions "3.4", in tenths rounded down, so
+// that the bar shows 3 only when the third item is done.
+func (b Bar) count(n int) string {
+	tenths := n * 10 / b.perUnit()
+	if tenths%10 == 0 {
+		return fmt.Sprint(tenths / 10)
+	}
+	return fmt.Sprintf("%d.%d", tenths/10, tenths%10)
+}
+
+// perCount is the time a count of the task has taken at its last report: the counts done
+// since the clock started over the time since then. It is false until a count is done.
+func (b Bar) perCount() (time.Duration, bool) {
+	counted, elapsed := b.lastDone-b.firstDone, b.lastAt.Sub(b.start)
 	if counted < 1 || elapsed <= 0 {
 		return 0, false
 	}
 	return elapsed / time.Duration(counted), true
 }
 
-// seriesLeft is the time the series has left: the rest of this part at its own rate (so
-// that the series never has less time left than its last part), the later parts (as many
-// items as this one) at the rate of all the series' items so far, and after each part still
-// to finish, this one included, the time that last followed one (an image's decoding and
-// saving). Until one part has followed another, that time is unknown and left out. It is
-// false for a task on its own, and when the series has no item left or none done.
-func (b Bar) seriesLeft(done, total int, now time.Time) (time.Duration, bool) {
+// seriesLeft is the time the series had left at the last report: the rest of this part at
+// its own rate (so that the series never has less time left than its last part), the later
+// parts (as many counts as this one) at the rate of all the series' counts so far, and after
+// each part still to finish, this one included, the time that last followed one (an image's
+// decoding and saving). Until one part has followed another, that time is unknown and left
+// out. It is false for a task on its own, and when the series has no count left or none done.
+func (b Bar) seriesLeft() (time.Duration, bool) {
 	if b.task.Parts < 2 {
 		return 0, false
 	}
-	items := b.earlier.items + done - b.firstDone
-	worked := b.earlier.worked + now.Sub(b.start)
+	done, total := b.lastDone, b.total
+	counts := b.earlier.items + done - b.firstDone
+	worked := b.earlier.worked + b.lastAt.Sub(b.start)
 	later := b.task.Parts - b.task.Part - 1
-	if items < 1 || worked <= 0 || total-done+later*total < 1 {
+	if counts < 1 || worked <= 0 || total-done+later*total < 1 {
 		return 0, false
 	}
-	perItem := worked / time.Duration(items)
-	thisPart := perItem
-	if own, measured := b.perItem(done, now); measured {
+	perCount := worked / time.Duration(counts)
+	thisPart := perCount
+	if own, measured := b.perCount(); measured {
 		thisPart = own
 	}
-	return thisPart*time.Duration(total-done) + perItem*time.Duration(later*total) +
+	return thisPart*time.Duration(total-done) + perCount*time.Duration(later*total) +
 		b.earlier.between*time.Duration(later+1), true
 }
 

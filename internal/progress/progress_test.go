@@ -2,6 +2,7 @@ package progress
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 func TestProgressLine(t *testing.T) {
 	tiles := pipeline.Task{Name: "upscaling ×4", Unit: "tiles"}
 	steps := pipeline.Task{Name: "generating", Unit: "steps"}
+	fine := pipeline.Task{Name: "upscaling ×2", Unit: "tiles", PerUnit: 1000}
 	cases := []struct {
 		name    string
 		task    pipeline.Task
@@ -52,6 +54,16 @@ func TestProgressLine(t *testing.T) {
 			"upscaling ×4 [#                       ] 3/50 tiles, 50.0 s/it, ETA 39m10s"},
 		{"hours", tiles, 200, []report{{0, 0}, {1, time.Minute}},
 			"upscaling ×4 [                        ] 1/200 tiles, 60.0 s/it, ETA 3h19m"},
+		// The upscaler counts thousandths of a tile, and the bar shows tiles in tenths,
+		// rounded down: 0.5 tile in 41 s is 82 s a tile.
+		{"part of a tile", fine, 2000, []report{{0, 0}, {500, 41 * time.Second}},
+			"upscaling ×2 [######                  ] 0.5/2 tiles, 82.0 s/it, ETA 2m03s"},
+		{"just short of a tile", fine, 2000, []report{{0, 0}, {999, 80 * time.Second}},
+			"upscaling ×2 [###########             ] 0.9/2 tiles, 80.1 s/it, ETA 1m20s"},
+		{"a whole tile", fine, 2000, []report{{0, 0}, {1000, 80 * time.Second}},
+			"upscaling ×2 [############            ] 1/2 tiles, 80.0 s/it, ETA 1m20s"},
+		{"all tiles", fine, 2000, []report{{0, 0}, {2000, 160 * time.Second}},
+			"upscaling ×2 [########################] 2/2 tiles, 80.0 s/it"},
 		// Counting down (a new run of the same task, say with smaller tiles) starts afresh.
 		{"started again", tiles, 20, []report{{0, 0}, {5, 100 * time.Second}, {0, 110 * time.Second}, {2, 116 * time.Second}},
 			"upscaling ×4 [##                      ] 2/20 tiles, 3.0 s/it, ETA 54s"},
@@ -60,10 +72,10 @@ func TestProgressLine(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var bar Bar
 			for _, r := range c.reports {
-				bar.Report(c.task, r.done, clock(r.at))
+				bar.Report(c.task, r.done, c.total, clock(r.at))
 			}
 			last := c.reports[len(c.reports)-1]
-			if got := bar.Line(last.done, c.total, clock(last.at)); got != c.want {
+			if got := bar.Line(clock(last.at)); got != c.want {
 				t.Errorf("got  %q\nwant %q", got, c.want)
 			}
 		})
@@ -122,14 +134,74 @@ func TestProgressLineOfImages(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var bar Bar
 			for _, r := range c.reports {
-				bar.Report(r.task, r.done, clock(r.at))
+				bar.Report(r.task, r.done, 30, clock(r.at))
 			}
 			last := c.reports[len(c.reports)-1]
-			if got := bar.Line(last.done, 30, clock(last.at)); got != c.want {
+			if got := bar.Line(clock(last.at)); got != c.want {
 				t.Errorf("got  %q\nwant %q", got, c.want)
 			}
 			if len(c.want) > 80 {
 				t.Errorf("%q is wider than 80 columns", c.want)
+			}
+		})
+	}
+}
+
+// Between reports, which can be minutes apart, the bar is drawn again with the time left
+// counted down from the last report's estimate; its rate stays the report's. The bar is
+// driven with a fake clock: each case is the reports, then the times it is drawn at.
+func TestProgressCountsDown(t *testing.T) {
+	tiles := pipeline.Task{Name: "upscaling ×2", Unit: "tiles", PerUnit: 1000}
+	image := func(i int) pipeline.Task {
+		return pipeline.Task{Name: fmt.Sprintf("generating %d/2", i+1), Unit: "steps", Part: i, Parts: 2}
+	}
+	cases := []struct {
+		name    string
+		total   int
+		reports []partReport
+		drawn   []time.Duration
+		want    []string // the ETA parts, one per time drawn
+	}{
+		{"within a tile", 2000, []partReport{{tiles, 0, 0}, {tiles, 250, 20 * time.Second}},
+			[]time.Duration{20 * time.Second, 21 * time.Second, 22 * time.Second, 80 * time.Second, 200 * time.Second},
+			[]string{"ETA 2m20s", "ETA 2m19s", "ETA 2m18s", "ETA 1m20s", "ETA 0s"}},
+		// A later report gives a new estimate, from which the count-down goes on.
+		{"a new report", 2000, []partReport{{tiles, 0, 0}, {tiles, 250, 20 * time.Second}, {tiles, 1000, 100 * time.Second}},
+			[]time.Duration{100 * time.Second, 103 * time.Second},
+			[]string{"ETA 1m40s", "ETA 1m37s"}},
+		// Reports that move the count by estimate, many a second, each give a rate a little
+		// off: 258 counts at 21 s make 2m22s left, up from 2m19s. Within 5% of the
+		// estimate counted down, the count-down goes on.
+		{"a report a little off", 2000, []partReport{{tiles, 0, 0}, {tiles, 250, 20 * time.Second}, {tiles, 258, 21 * time.Second}},
+			[]time.Duration{21 * time.Second, 22 * time.Second},
+			[]string{"ETA 2m19s", "ETA 2m18s"}},
+		// Further off, the new estimate is taken: 400 counts at 21 s make 1m24s left.
+		{"a report far off", 2000, []partReport{{tiles, 0, 0}, {tiles, 250, 20 * time.Second}, {tiles, 400, 21 * time.Second}},
+			[]time.Duration{21 * time.Second},
+			[]string{"ETA 1m24s"}},
+		{"nothing done yet", 2000, []partReport{{tiles, 0, 0}},
+			[]time.Duration{0, 30 * time.Second},
+			[]string{"", ""}},
+		// Both the image's time left and the line's count down.
+		{"a line of images", 30, []partReport{{image(0), 0, 0}, {image(0), 10, 20 * time.Second}},
+			[]time.Duration{20 * time.Second, 25 * time.Second},
+			[]string{"ETA 40s (line 1m40s)", "ETA 35s (line 1m35s)"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var bar Bar
+			for _, r := range c.reports {
+				bar.Report(r.task, r.done, c.total, clock(r.at))
+			}
+			for i, at := range c.drawn {
+				line := bar.Line(clock(at))
+				eta := ""
+				if k := strings.Index(line, "ETA "); k >= 0 {
+					eta = line[k:]
+				}
+				if eta != c.want[i] {
+					t.Errorf("drawn at %v: %q, want the ETA as %q", at, line, c.want[i])
+				}
 			}
 		})
 	}

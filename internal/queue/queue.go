@@ -51,6 +51,9 @@ type Status struct {
 	// Log is a batch job's line per item as it ended ("ok SRC -> OUT (3.2 s)", "failed SRC:
 	// why"), and at the end its summary, as the shell prints them for a folder.
 	Log []string `json:"log,omitempty"`
+	// Started is when the job got its turn, zero while it waits; Ended is when it finished.
+	Started time.Time `json:"started,omitzero"`
+	Ended   time.Time `json:"ended,omitzero"`
 }
 
 // Batch is how far a job of several items has come.
@@ -63,12 +66,19 @@ type Batch struct {
 // Progress is the running job's bar: the pipeline's last report and the line the shell's
 // terminal would draw for it.
 type Progress struct {
-	Task  string `json:"task"`
-	Unit  string `json:"unit"`
+	Task string `json:"task"`
+	Unit string `json:"unit"`
+	// Done and Total are the task's counts, which for upscaling are millionths of a tile
+	// (Text shows tiles: "1.4/2 tiles"), so that a bar drawn from them moves within a tile.
 	Done  int    `json:"done"`
 	Total int    `json:"total"`
 	Text  string `json:"text"`
-	// At is when the pipeline reported it.
+	// Fraction is Done over Total, from 0 to 1.
+	Fraction float64 `json:"fraction"`
+	// ETASeconds is the task's time left as estimated at At, absent until a count is done;
+	// a page counts it down from At until the next report, as the terminal does.
+	ETASeconds float64 `json:"eta_s,omitempty"`
+	// At is when the pipeline reported it (the server's clock).
 	At time.Time `json:"at"`
 }
 
@@ -161,7 +171,7 @@ func (t *Ticket) Finish(results []Result, notes []string, err error) {
 	}
 	t.status.Results = append(t.status.Results, results...)
 	t.status.Notes = append(t.status.Notes, notes...)
-	t.status.Position = 0
+	t.status.Position, t.status.Ended = 0, time.Now()
 	switch {
 	case err == nil:
 		t.status.State = Done
@@ -220,12 +230,16 @@ func (q *Queue) Report(task pipeline.Task, done, total int) {
 		return
 	}
 	now := time.Now()
-	t.bar.Report(task, done, now)
-	text := t.bar.Line(done, total, now)
+	t.bar.Report(task, done, total, now)
+	text := t.bar.Line(now)
 	if t.status.Batch != nil {
 		text = t.status.Batch.Text + " · " + text // as the shell's terminal draws a batch's item
 	}
-	t.status.Progress = &Progress{Task: task.Name, Unit: task.Unit, Done: done, Total: total, Text: text, At: now}
+	t.status.Progress = &Progress{Task: task.Name, Unit: task.Unit, Done: done, Total: total, Text: text,
+		Fraction: float64(min(done, total)) / float64(total), At: now}
+	if left, known := t.bar.Left(); known {
+		t.status.Progress.ETASeconds = left.Round(100 * time.Millisecond).Seconds()
+	}
 	q.broadcastLocked(t)
 	show := t.show
 	q.mu.Unlock()
@@ -299,7 +313,7 @@ func (q *Queue) startNextLocked() {
 	t := q.waiting[0]
 	q.waiting = q.waiting[1:]
 	q.running = t
-	t.status.State, t.status.Position = Running, 0
+	t.status.State, t.status.Position, t.status.Started = Running, 0, time.Now()
 	close(t.turn)
 	q.broadcastLocked(t)
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,9 +31,13 @@ type batchRun struct {
 	writeErr error
 	// leftOut counts dream's own results in the folders listed, which are no items.
 	leftOut int
-	// undecodable are the inputs that failed as no image or a damaged one: they fail again on
-	// every run, --resume included, which the summary says.
+	// undecodable are the inputs that failed as no image or a damaged one, which fail again
+	// on every run: the output folder's list of them (batch.RecordFailed) lets --resume skip
+	// them, as the summary says.
 	undecodable []string
+	// failedLists are the lists that name them; unlisted counts those no list could take.
+	failedLists map[string]bool
+	unlisted    int
 }
 
 // RunLines runs the lines of a file (--from_file): every line that makes images is an item,
@@ -66,10 +73,11 @@ func (s *Shell) runEntries(ctx context.Context, plan batch.Planned, shard batch.
 	if allFixes(entries) {
 		run.verb, run.unit = "fixing", "image"
 	}
-	done := s.alreadyDone(entries, shard)
+	resume := s.planResume(entries, shard)
+	defer resume.close(s)
 	s.setRun(run)
 	defer s.setRun(nil)
-	if err := s.checkOutdirs(entries, shard, done); err != nil {
+	if err := s.checkOutdirs(entries, shard, resume.skip); err != nil {
 		run.writeErr = err
 		s.countFailure()
 		fmt.Fprintf(s.Err, "error: %s\n", oneLine(err))
@@ -87,18 +95,24 @@ func (s *Shell) runEntries(ctx context.Context, plan batch.Planned, shard batch.
 				return
 			}
 		case !shard.Owns(e.Item):
-		case done[i] != "":
-			run.skipped++
-			s.logItem(s.Out, "skipped %s: %s holds its result", e.Source(), done[i])
+		case resume.skip[i] != "":
+			s.skipItem(run, e, resume.skip[i])
 		case e.Skip != "":
-			run.skipped++
-			s.logItem(s.Out, "skipped %s: %s", e.Source(), e.Skip)
+			s.skipItem(run, e, e.Skip)
 		default:
-			s.runItem(ctx, e, shard, run)
+			claim, status := s.claim(resume, i, e, run)
+			switch status {
+			case claimHeld:
+				resume.deferred = append(resume.deferred, i)
+			case claimedToRun:
+				s.runItem(ctx, e, shard, run, claim)
+			}
 		}
 	}
+	s.finishDeferred(ctx, resume, entries, shard, run)
 	s.Pipeline.WaitSaves()
 	s.endProgress()
+	s.noteFailedBefore(resume)
 	s.summarise(run)
 }
 
@@ -111,54 +125,34 @@ func allFixes(entries []batch.Entry) bool {
 	return true
 }
 
-// alreadyDone finds, with --resume, the items whose results exist, naming one result of each.
-// Every item is asked about in order, not only this shard's, so that all shards credit a
-// result to the same item.
-func (s *Shell) alreadyDone(entries []batch.Entry, shard batch.Shard) map[int]string {
-	done := map[int]string{}
-	if !s.Resume {
-		return done
-	}
-	resume := batch.NewResume()
-	for i, e := range entries {
-		if e.Item < 0 || e.Err != nil || e.Skip != "" {
-			continue
-		}
-		commands, seeded, err := s.Pipeline.ResultCommands(e.Job)
-		if err != nil {
-			continue // the item fails when it runs, with this error
-		}
-		want := batch.Expected{Commands: commands, Seeded: seeded}
-		if ok, example := resume.Done(s.Pipeline.Outdir(e.Job), want); ok && shard.Owns(e.Item) {
-			done[i] = example
-		}
-	}
-	return done
-}
-
 // runItem runs one item and prints one line for it: ok, with what it wrote, or failed, with
 // why. A fix's image is saved while the next item runs (see Pipeline.FixThenSave), so its
-// line may come a little later; any other item first waits for that save.
-func (s *Shell) runItem(ctx context.Context, e batch.Entry, shard batch.Shard, run *batchRun) {
+// line may come a little later; any other item first waits for that save. The item's claim,
+// if any, is released once it ended.
+func (s *Shell) runItem(ctx context.Context, e batch.Entry, shard batch.Shard, run *batchRun, claim *batch.Claim) {
 	start := time.Now()
 	if e.Err == nil && e.Job.Kind == job.Fix {
 		err := s.withJobContext(ctx, e.Job.FixLine(), func(ctx context.Context) error {
 			return s.Pipeline.FixThenSave(ctx, e.Job, func(res pipeline.Result, err error) {
-				s.itemEnded(run, e, start, []pipeline.Result{res}, asWriteError(err))
+				s.itemEnded(run, e, start, []pipeline.Result{res}, asWriteError(err), claim)
 			})
 		})
 		if err != nil {
-			s.itemEnded(run, e, start, nil, err)
+			s.itemEnded(run, e, start, nil, err, claim)
 		}
 		return
 	}
 	s.Pipeline.WaitSaves()
 	results, err := s.itemResults(ctx, e, shard)
-	s.itemEnded(run, e, start, results, err)
+	s.itemEnded(run, e, start, results, err, claim)
 }
 
-// itemEnded counts an item and prints its line.
-func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results []pipeline.Result, err error) {
+// itemEnded counts an item and prints its line. An input that is no image, or a damaged
+// one, is listed in its output folder first (batch.RecordFailed), and only then is the item's
+// claim released: a process that takes the claim next finds it listed.
+func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results []pipeline.Result, err error, claim *batch.Claim) {
+	defer claim.Release()
+	listed := s.listFailure(e, err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	run.lastEnd = time.Now()
@@ -177,8 +171,13 @@ func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results
 			err = errors.New("cancelled; nothing more was written")
 		}
 		s.logLocked(s.Err, "%s", batch.ItemFailed(e.Source(), oneLine(err)))
-		if errors.Is(err, imageio.ErrNotImage) || errors.Is(err, imageio.ErrDamaged) {
+		if undecodable(err) {
 			run.undecodable = append(run.undecodable, e.Source())
+			if listed != "" {
+				run.listedIn(listed)
+			} else {
+				run.unlisted++
+			}
 		}
 		if run.writeErr == nil && batch.StopsBatch(err) {
 			s.stopAtWriteErrorLocked(run, err)
@@ -191,6 +190,36 @@ func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results
 		outputs = append(outputs, res.Path)
 	}
 	s.logLocked(s.Out, "%s", batch.ItemOK(e.Source(), outputs, time.Since(start)))
+}
+
+// undecodable tells the error of an input that is no image, or a damaged one.
+func undecodable(err error) bool {
+	return errors.Is(err, imageio.ErrNotImage) || errors.Is(err, imageio.ErrDamaged)
+}
+
+// listFailure lists a fix's input that failed as undecodable in its output folder, and
+// returns the list's path, or "" when it is not listed; a write that fails only costs the
+// skip on the next --resume. An input the list names that was fixed now (it was repaired) is
+// taken off it.
+func (s *Shell) listFailure(e batch.Entry, err error) string {
+	if e.Err != nil || e.Job.Kind != job.Fix {
+		return ""
+	}
+	dir := s.Pipeline.Outdir(e.Job)
+	switch {
+	case err == nil && batch.ReadFailed(dir).Names(e.Job.Path):
+		batch.ForgetFailed(dir, e.Job.Path)
+	case undecodable(err) && batch.RecordFailed(dir, e.Job.Path, oneLine(err)) == nil:
+		return filepath.Join(dir, batch.FailedListName)
+	}
+	return ""
+}
+
+func (run *batchRun) listedIn(list string) {
+	if run.failedLists == nil {
+		run.failedLists = map[string]bool{}
+	}
+	run.failedLists[list] = true
 }
 
 // itemResults runs a prompt line (or reports the error of an entry that cannot run).
@@ -249,16 +278,36 @@ func (s *Shell) summarise(run *batchRun) {
 	if run.leftOut > 0 {
 		text += fmt.Sprintf("; left out %s of earlier fixes", count(run.leftOut, "result"))
 	}
-	if n := len(run.undecodable); n > 0 {
-		// Nothing records the failure, so a resubmitted job meets it again and exits 1 again.
-		them := "them"
-		if n == 1 {
-			them = "it"
-		}
-		fmt.Fprintf(s.Err, "note: %s cannot be decoded and will fail on every run, --resume too (%s): repair or move %s away\n",
-			count(n, "input"), strings.Join(run.undecodable, ", "), them)
-	}
+	s.noteUndecodable(run)
 	fmt.Fprintln(s.Out, text)
+}
+
+// noteUndecodable says which inputs could not be decoded, and that --resume skips them from
+// now on: without that a resubmitted job would meet them again and exit 1 again.
+func (s *Shell) noteUndecodable(run *batchRun) {
+	n := len(run.undecodable)
+	if n == 0 {
+		return
+	}
+	them := "them"
+	if n == 1 {
+		them = "it"
+	}
+	what := fmt.Sprintf("note: %s cannot be decoded (%s)", count(n, "input"), strings.Join(run.undecodable, ", "))
+	if run.unlisted == 0 {
+		lists := slices.Sorted(maps.Keys(run.failedLists))
+		fmt.Fprintf(s.Err, "%s: listed in %s, so --resume skips %s until %s changed; repair or move %s away\n",
+			what, strings.Join(lists, ", "), them, plural(n, "it is", "they are"), them)
+		return
+	}
+	fmt.Fprintf(s.Err, "%s and will fail on every run: repair or move %s away\n", what, them)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // oneLine joins a message's lines, so that each item has exactly one line in the log.
@@ -288,11 +337,11 @@ func (run *batchRun) tally() batch.Tally {
 }
 
 // checkOutdirs makes sure the output folders of the items this shard will run can be written,
-// before the first one is computed.
-func (s *Shell) checkOutdirs(entries []batch.Entry, shard batch.Shard, done map[int]string) error {
+// before the first one is computed; skip holds the items skipped as done.
+func (s *Shell) checkOutdirs(entries []batch.Entry, shard batch.Shard, skip map[int]string) error {
 	checked := map[string]bool{}
 	for i, e := range entries {
-		if e.Item < 0 || !shard.Owns(e.Item) || done[i] != "" || e.Err != nil || e.Skip != "" {
+		if e.Item < 0 || !shard.Owns(e.Item) || skip[i] != "" || e.Err != nil || e.Skip != "" {
 			continue
 		}
 		dir := s.Pipeline.Outdir(e.Job)

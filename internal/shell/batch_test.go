@@ -77,9 +77,11 @@ func TestFixFolderSavesWhileTheNextImageRuns(t *testing.T) {
 	if last := out.Lines()[len(out.Lines())-1]; !strings.HasPrefix(last, "done 4, skipped 0, failed 1 of 5 images") {
 		t.Errorf("the last line is %q, want the summary", last)
 	}
-	// The damaged file fails again on every run: the end of the batch says so.
+	// The damaged file would fail again on every run: it is listed for --resume to skip.
+	list := filepath.Join(dir, "out", batch.FailedListName)
 	if e := errs.Lines(); len(e) != 2 || !strings.HasPrefix(e[0], "failed "+filepath.Join(scans, "bad.png")+": ") ||
-		!strings.HasPrefix(e[1], "note: 1 input cannot be decoded and will fail on every run, --resume too ("+filepath.Join(scans, "bad.png")+")") {
+		e[1] != "note: 1 input cannot be decoded ("+filepath.Join(scans, "bad.png")+"): listed in "+list+
+			", so --resume skips it until it is changed; repair or move it away" {
 		t.Errorf("errors: %q", e)
 	}
 	if s.Failures != 1 {
@@ -90,7 +92,7 @@ func TestFixFolderSavesWhileTheNextImageRuns(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if !slices.Equal(names, []string{"a.fixed.png", "b.fixed.png", "c.fixed.png", "d.fixed.png"}) {
+	if !slices.Equal(names, []string{batch.FailedListName, "a.fixed.png", "b.fixed.png", "c.fixed.png", "d.fixed.png"}) {
 		t.Errorf("the output folder holds %v", names)
 	}
 }

@@ -49,6 +49,8 @@ func Candidates(before []string, current string) []string {
 		options = job.FaceTools
 	case previous == "--vae":
 		options = job.VAEs
+	case previous == "--esrgan_model":
+		options = job.Upscalers
 	case previous == "--face_color":
 		options = job.FaceColours
 	case previous == "--faces":

@@ -26,7 +26,7 @@ func TestCompletion(t *testing.T) {
 		{"!fix ph", []string{"oto.png ", "oto2.jpg "}},
 		{"!fix pi", []string{"cs/"}},
 		{"!fix pics/", []string{"cat.png "}},
-		{"!fix photo.png -", []string{"W ", "-width ", "H ", "-height ", "U ", "-upscale ", "G ", "-gfpgan_strength ", "ft ", "-facetool ", "cf ", "-codeformer_fidelity ", "-faces ", "-face_color ", "-format ", "-quality ", "o ", "-outdir "}},
+		{"!fix photo.png -", []string{"W ", "-width ", "H ", "-height ", "U ", "-upscale ", "-esrgan_model ", "G ", "-gfpgan_strength ", "ft ", "-facetool ", "cf ", "-codeformer_fidelity ", "-faces ", "-face_color ", "-format ", "-quality ", "o ", "-outdir ", "-resume "}},
 		{"!fix photo.png -U 2 --w", []string{"idth "}}, // on !fix, the size to upscale to
 		{"!fix photo.png -f", []string{"t "}},
 		{"a cat -A k_e", []string{"uler ", "uler_a "}},
@@ -34,6 +34,7 @@ func TestCompletion(t *testing.T) {
 		{"a cat -ft c", []string{"odeformer "}},
 		{"a cat -A l", []string{"cm "}},
 		{"a cat --vae ", []string{"full ", "tiny "}},
+		{"!fix photo.png -U 2 --esrgan_model ", []string{"x4plus ", "general-x4v3 "}},
 		{"!fix photo.png -G 1 --face_color ", []string{"match ", "off "}},
 		{"!fix photo.png -G 1 --faces l", []string{"argest "}},
 		{"a cat --v", []string{"ae "}},

@@ -10,7 +10,8 @@ import (
 	"dream/internal/job"
 )
 
-// fix runs !fix: post-process an existing image into NAME.fixed.png.
+// fix runs !fix: post-process an existing image into NAME.fixed.EXT, EXT the source's
+// format unless --format says otherwise.
 // A path that names a folder or a pattern fixes every image in it, as a batch.
 func (s *Shell) fix(parent context.Context, j job.Job) {
 	plan, isBatch := batch.FixEntries(j, s.Pipeline.Outdir(j))
@@ -18,7 +19,7 @@ func (s *Shell) fix(parent context.Context, j job.Job) {
 		s.fail(plan.Entries[0].Err) // the folder or pattern gave no images, or a named pipe was named
 		return
 	}
-	if isBatch {
+	if isBatch || j.Resume { // one image with --resume is a batch of one: skipped when done
 		s.runEntries(parent, plan, batch.All)
 		return
 	}

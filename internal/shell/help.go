@@ -10,7 +10,7 @@ import (
 // commandHelp describes each command in one line.
 var commandHelp = []struct{ usage, help string }{
 	{"PROMPT [switches]", "generate images from text"},
-	{"!fix PATH [-U F [S]] [-W|-H PX] [-G S] [-ft T] [-cf W]", "post-process an image into NAME.fixed.png; the original is not touched"},
+	{"!fix PATH [-U F [S]] [-W|-H PX] [-G S] [-ft T] [-cf W]", "post-process an image into NAME.fixed.png (.jpg/.webp for such sources, or --format); the original is not touched"},
 	{"!fetch PATH", "show the command stored in an image made by dream, ready to edit"},
 	{"!history", "list this session's commands"},
 	{"!models", "list the models, installed or missing, and where each belongs"},

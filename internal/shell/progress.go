@@ -11,20 +11,66 @@ import (
 // Progress draws a one-line bar on a terminal and stays silent otherwise. Long work reports
 // 0/N when it starts, which can be a minute before the first item is done: the bar shows at
 // once, and its clock starts there, so that the rate is the items done over the time they
-// took. An image of a -n line also shows the time the whole line has left.
+// took. An image of a -n line also shows the time the whole line has left. While the job
+// runs the bar is drawn again every second, its time left counting down between reports.
 func (s *Shell) Progress(task pipeline.Task, done, total int) {
 	if !s.showsProgress() || total < 1 {
 		return
 	}
+	s.reportProgress(task, done, total, time.Now())
+}
+
+// redrawEvery is how often the bar is drawn again between reports, which can be minutes
+// apart (one run of the upscaler's network on a CPU).
+const redrawEvery = time.Second
+
+// reportProgress moves the bar to done of total at now and draws it.
+func (s *Shell) reportProgress(task pipeline.Task, done, total int, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
-	s.progress.Report(task, done, now)
-	line := s.progress.Line(done, total, now)
+	s.progress.Report(task, done, total, now)
+	s.drawBarLocked(now)
+	s.keepRedrawingLocked()
+}
+
+// drawBarLocked draws the bar as at now, after the batch's count when a batch runs.
+func (s *Shell) drawBarLocked(now time.Time) {
+	line := s.progress.Line(now)
 	if s.run != nil {
 		line = s.run.status() + " · " + line
 	}
 	s.draw(line)
+}
+
+// keepRedrawingLocked starts redrawing the bar every redrawEvery, until endProgress closes
+// s.redraw.
+func (s *Shell) keepRedrawingLocked() {
+	if s.redraw != nil {
+		return
+	}
+	stop := make(chan struct{})
+	s.redraw = stop
+	go func() {
+		ticker := time.NewTicker(redrawEvery)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-ticker.C:
+				s.redrawAt(now)
+			}
+		}
+	}()
+}
+
+// redrawAt draws the bar again as at now, while a job's bar is up.
+func (s *Shell) redrawAt(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.progress.Started() {
+		s.drawBarLocked(now)
+	}
 }
 
 func (s *Shell) showsProgress() bool { return s.Interactive || s.ShowProgress }
@@ -67,6 +113,10 @@ func (s *Shell) endProgress() {
 	defer s.mu.Unlock()
 	s.clearLineLocked()
 	s.progress = progress.Bar{}
+	if s.redraw != nil {
+		close(s.redraw)
+		s.redraw = nil
+	}
 }
 
 // Note prints a note from below the shell (ONNX Runtime's, such as the CUDA fallback) on a

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"dream/internal/pipeline"
+	"dream/internal/testenv"
 )
 
 // On a terminal the bar is drawn from the first report; without one, nothing is written.
@@ -63,7 +64,46 @@ func TestNoteClearsTheBar(t *testing.T) {
 	s := &Shell{Err: &out, Interactive: true}
 	s.Progress(pipeline.Task{Name: "upscaling ×4", Unit: "tiles"}, 1, 12)
 	s.Note("CUDA is not available; running on the CPU")
+	s.endProgress()
 	if got := out.String(); !strings.Contains(got, "\r\033[Knote: CUDA is not available; running on the CPU\n") {
 		t.Errorf("the terminal got %q", got)
+	}
+}
+
+// While a job runs, the bar is drawn again between reports with its time left counting
+// down; once the job's bar ends, nothing more is drawn. The shell's clock is driven by hand.
+func TestProgressRedrawnCountsDown(t *testing.T) {
+	var out testenv.Buffer
+	s := &Shell{Err: &out, Interactive: true}
+	task := pipeline.Task{Name: "upscaling ×2", Unit: "tiles", PerUnit: 1000}
+	start := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	lastLine := func() string {
+		lines := strings.Split(out.String(), "\r")
+		return strings.TrimSuffix(lines[len(lines)-1], "\033[K")
+	}
+	s.reportProgress(task, 0, 2000, at(0))
+	s.reportProgress(task, 250, 2000, at(20*time.Second))
+	for _, step := range []struct {
+		at   time.Duration
+		want string
+	}{
+		{20 * time.Second, "upscaling ×2 [###                     ] 0.2/2 tiles, 80.0 s/it, ETA 2m20s"},
+		{21 * time.Second, "upscaling ×2 [###                     ] 0.2/2 tiles, 80.0 s/it, ETA 2m19s"},
+		{50 * time.Second, "upscaling ×2 [###                     ] 0.2/2 tiles, 80.0 s/it, ETA 1m50s"},
+	} {
+		s.redrawAt(at(step.at))
+		if got := lastLine(); got != step.want {
+			t.Errorf("drawn at %v: %q, want %q", step.at, got, step.want)
+		}
+	}
+	s.endProgress()
+	ended := out.String()
+	s.redrawAt(at(51 * time.Second)) // a tick that came as the job ended
+	if got := out.String(); got != ended {
+		t.Errorf("the bar was drawn after its job ended: %q", strings.TrimPrefix(got, ended))
+	}
+	if s.redraw != nil {
+		t.Error("the bar is still being redrawn after its job ended")
 	}
 }

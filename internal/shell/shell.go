@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -51,6 +52,7 @@ type Shell struct {
 	cancel        context.CancelFunc // the running job's, nil between jobs
 	progressShown bool
 	progress      progress.Bar
+	redraw        chan struct{}
 	run           *batchRun // the batch running, nil otherwise
 	signals       chan os.Signal
 
@@ -176,11 +178,34 @@ func (s *Shell) withJobContext(parent context.Context, line string, work func(ct
 	if err := ticket.Wait(ctx); err != nil {
 		return fmt.Errorf("%w before it started", errNotStarted)
 	}
+	written := s.outputCount()
 	err := work(ctx)
-	ticket.Finish(nil, nil, err)
+	ticket.Finish(s.resultsSince(written), nil, err)
 	s.endProgress()
 	s.Pipeline.ReleaseMemory()
 	return err
+}
+
+// outputCount is how many images the session has written so far.
+func (s *Shell) outputCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.outputs)
+}
+
+// resultsSince lists the images written after the first n, for the queue, by absolute path:
+// the web page links those in its output folder.
+func (s *Shell) resultsSince(n int) []queue.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var results []queue.Result
+	for _, path := range s.outputs[min(n, len(s.outputs)):] {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		results = append(results, queue.Result{Name: path})
+	}
+	return results
 }
 
 // errNotStarted is a job cancelled while it waited for its turn.

@@ -50,14 +50,16 @@ func TestUpscaleCancel(t *testing.T) {
 				}
 			}
 			progress := func(done, total int) {
+				// A tile ends on a whole count; between, the count moves by estimate.
+				tileEnd := done > 0 && done%ProgressPerTile == 0
 				mu.Lock()
-				tilesDone = done
+				tilesDone = done / ProgressPerTile
 				// done 0 is the report before the first tile, not a finished tile.
-				if done > 0 && !cancelledAt.IsZero() && time.Now().After(cancelledAt) {
+				if tileEnd && !cancelledAt.IsZero() && time.Now().After(cancelledAt) {
 					tilesAfterCancel++
 				}
 				mu.Unlock()
-				if c.afterTile && done == 1 {
+				if c.afterTile && done == ProgressPerTile {
 					stop()
 				}
 			}

@@ -101,8 +101,8 @@ func oomChild(t *testing.T) {
 	// retried with smaller tiles.
 	var totals []int
 	opts := Options{Factor: 4, Strength: 1, Budget: 1 << 40, Progress: func(done, total int) {
-		if done == 1 {
-			totals = append(totals, total)
+		if done == ProgressPerTile {
+			totals = append(totals, total/ProgressPerTile)
 		}
 	}}
 	start := time.Now()

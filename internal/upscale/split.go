@@ -116,10 +116,11 @@ func computedType(e *onnxpb.Editable, nodes []onnxpb.Node) (onnxpb.DataType, boo
 // 2.78 s in 128² pieces, 2.51, 2.68 and 2.80 s in 256² ones, 2.43, 2.48 and 2.87 s whole.
 const tailCore, tailPad = 128, 2
 
-// enlarge runs the tail over the body's features, piece by piece, into out. The tail enlarges
-// its features ×4, which is the network's own scale only for ×4 networks: a ×2 RRDBNet
-// computes at half the window's size, after a pixel-unshuffle.
-func (m *Model) enlarge(ctx context.Context, features, out *onnx.Tensor[float32]) error {
+// enlarge runs the tail over the body's features, piece by piece, into out, moving the count
+// along progress after each piece. The tail enlarges its features ×4, which is the network's
+// own scale only for ×4 networks: a ×2 RRDBNet computes at half the window's size, after a
+// pixel-unshuffle.
+func (m *Model) enlarge(ctx context.Context, features, out *onnx.Tensor[float32], progress countRange) error {
 	shape, outShape := features.GetShape(), out.GetShape()
 	s := 0
 	if len(shape) == 4 && shape[3] > 0 {
@@ -140,7 +141,7 @@ func (m *Model) enlarge(ctx context.Context, features, out *onnx.Tensor[float32]
 		return err
 	}
 	defer enlarged.Destroy()
-	for _, p := range pieces {
+	for i, p := range pieces {
 		copyRect(in.GetData(), window.X, window.Y, image.Point{}, features.GetData(), w, h, p.window, channels)
 		if err := m.Tail.Run(ctx, []ort.Value{in}, []ort.Value{enlarged}); err != nil {
 			return err
@@ -148,6 +149,7 @@ func (m *Model) enlarge(ctx context.Context, features, out *onnx.Tensor[float32]
 		core := p.core.Sub(p.window.Min)
 		core = image.Rectangle{Min: core.Min.Mul(s), Max: core.Max.Mul(s)}
 		copyRect(out.GetData(), s*w, s*h, p.core.Min.Mul(s), enlarged.GetData(), s*window.X, s*window.Y, core, 3)
+		progress.reach(progress.at(float64(i+1) / float64(len(pieces))))
 	}
 	return nil
 }

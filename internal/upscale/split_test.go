@@ -51,7 +51,7 @@ func TestSplitNetworkMatchesWhole(t *testing.T) {
 			}
 			defer j.destroy()
 			j.fill(tile{core: c.window, window: c.window}, colour)
-			if err := m.runWindow(ctx, j.in, j.out); err != nil {
+			if err := m.runWindow(ctx, j.in, j.out, countRange{}); err != nil {
 				t.Fatal(err)
 			}
 			split := slices.Clone(j.out.GetData())

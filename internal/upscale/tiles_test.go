@@ -222,10 +222,12 @@ func TestTiledEqualsWholeOnTestModels(t *testing.T) {
 						var reported []int
 						opts := opts
 						opts.Progress = func(done, total int) {
-							if total != len(tiles) {
-								t.Errorf("progress total %d, want %d tiles", total, len(tiles))
+							if total != len(tiles)*ProgressPerTile {
+								t.Errorf("progress total %d, want %d tiles of %d", total, len(tiles), ProgressPerTile)
 							}
-							reported = append(reported, done)
+							if done%ProgressPerTile == 0 {
+								reported = append(reported, done/ProgressPerTile)
+							}
 						}
 						tiled, err := m.run(ctx, im.img, opts, tileSize, pad)
 						if err != nil {
@@ -234,7 +236,8 @@ func TestTiledEqualsWholeOnTestModels(t *testing.T) {
 						if err := sameImage(tiled, whole); err != nil {
 							t.Errorf("tiled result differs from whole: %v", err)
 						}
-						// 0 first, before any tile runs, so a bar shows at once; then each tile.
+						// 0 first, before any tile runs, so a bar shows at once; then each tile's
+						// end (and, for slow tiles, estimates between them).
 						for i, done := range reported {
 							if done != i {
 								t.Fatalf("progress reported %v, want 0, 1, … %d", reported, len(tiles))
@@ -270,7 +273,7 @@ func TestUpscaleChoosesTiles(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			total := -1
-			c.opts.Progress = func(_, n int) { total = n }
+			c.opts.Progress = func(_, n int) { total = n / ProgressPerTile }
 			out, err := m.Upscale(context.Background(), src, c.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -357,7 +360,7 @@ func TestTilesBeforeLoading(t *testing.T) {
 		m := sharedModel(t, "realesr-general-x4v3.onnx")
 		want := Tiles(m.Session.Path, src.W, src.H, opts)
 		got := -1
-		opts.Progress = func(_, total int) { got = total }
+		opts.Progress = func(_, total int) { got = total / ProgressPerTile }
 		if _, err := m.Upscale(context.Background(), src, opts); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"time"
 
 	onnx "github.com/yalue/onnxruntime_go"
 
@@ -35,7 +36,10 @@ type Options struct {
 	Tile int
 	// Budget is the memory, in bytes, the model's working set may take; 0 means DefaultBudget.
 	Budget int64
-	// Progress, when set, is told after each tile.
+	// Progress, when set, is told how far the upscale has come, in units of which a tile is
+	// ProgressPerTile: 0 of total before the first tile, then often while each tile runs
+	// (see progress.go), never less than before, and total of total at the end. It is called
+	// from more than one goroutine, one call at a time.
 	Progress func(done, total int)
 }
 
@@ -179,29 +183,27 @@ func (m *Model) runGrid(ctx context.Context, img *imageio.Image, opts Options, g
 		pad = max(pad, resampleReach(img.W, outW), resampleReach(img.H, outH))
 	}
 	window, tiles := planGrid(img.W, img.H, g, pad)
-	report := opts.Progress
-	if report == nil {
-		report = func(int, int) {}
-	}
-	report(0, len(tiles)) // before the first tile, which can take a minute
 	j, err := m.newJob(img, opts, window)
 	if err != nil {
 		return nil, err
 	}
 	defer j.destroy()
-	alpha := img.Channels == 4 && !opaque(img)
+	// Told 0 just before the first tile, which can take minutes: a bar's clock starts there.
+	progress := newMeter(opts.Progress, len(tiles)*ProgressPerTile)
+	defer progress.close()
+	sets := []channelSet{colour}
+	if img.Channels == 4 && !opaque(img) {
+		sets = append(sets, alphaChannel)
+	}
 	for i, t := range tiles {
-		if err := j.runTile(ctx, t, colour); err != nil {
-			return nil, err
-		}
-		if alpha {
-			if err := j.runTile(ctx, t, alphaChannel); err != nil {
+		for k, set := range sets {
+			if err := j.runTile(ctx, t, set, runRange(progress, i, k, len(sets))); err != nil {
 				return nil, err
 			}
 		}
-		report(i+1, len(tiles))
 	}
-	if img.Channels == 4 && !alpha {
+	progress.reach(len(tiles) * ProgressPerTile)
+	if img.Channels == 4 && len(sets) == 1 {
 		fillOpaque(j.dst)
 	}
 	return j.dst, nil
@@ -253,34 +255,59 @@ const (
 	alphaChannel
 )
 
-func (j *job) runTile(ctx context.Context, t tile, set channelSet) error {
+// runTile computes one set of channels of the tile, moving the job's count along s.
+func (j *job) runTile(ctx context.Context, t tile, set channelSet, s countRange) error {
+	s.since = time.Now()
 	j.fill(t, set)
-	if err := j.model.runWindow(ctx, j.in, j.out); err != nil {
+	if err := j.model.runWindow(ctx, j.in, j.out, s); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		return fmt.Errorf("upscaling with %s: %w", j.model.Name, err)
 	}
 	j.store(t, set)
+	s.reach(s.to)
 	return nil
 }
 
 // runWindow runs the network on in into out: in one run, or for a split network, its body
-// and then its tail on the body's features.
-func (m *Model) runWindow(ctx context.Context, in, out *onnx.Tensor[float32]) error {
+// and then its tail on the body's features. The count moves along s as it goes, short of
+// s.to: what follows the run is part of the tile too.
+func (m *Model) runWindow(ctx context.Context, in, out *onnx.Tensor[float32], s countRange) error {
+	shape := in.GetShape()
+	pixels := int(shape[2] * shape[3])
 	if m.Tail == nil {
-		return m.Session.Run(ctx, []ort.Value{in}, []ort.Value{out})
+		return m.runBody(ctx, in, []ort.Value{out}, pixels, s)
 	}
+	body := countRange{meter: s.meter, from: s.from, to: s.at(m.pace.bodyShare()), since: s.since}
 	outputs := []ort.Value{nil}
-	if err := m.Session.Run(ctx, []ort.Value{in}, outputs); err != nil {
+	if err := m.runBody(ctx, in, outputs, pixels, body); err != nil {
 		return err
 	}
 	defer outputs[0].Destroy()
+	body.reach(body.to)
 	features, ok := outputs[0].(*onnx.Tensor[float32])
 	if !ok {
 		return fmt.Errorf("the network's body gave %T features, not float32", outputs[0])
 	}
-	return m.enlarge(ctx, features, out)
+	start := time.Now()
+	if err := m.enlarge(ctx, features, out, countRange{meter: s.meter, from: body.to, to: s.to}); err != nil {
+		return err
+	}
+	m.pace.noteTail(time.Since(start), pixels)
+	return nil
+}
+
+// runBody is one ORT run of the whole network or its body on a window of pixels, its count
+// estimated along s while it runs, and its time kept as the model's pace.
+func (m *Model) runBody(ctx context.Context, in *onnx.Tensor[float32], outputs []ort.Value, pixels int, s countRange) error {
+	s.begin(m.pace.bodyTime(pixels))
+	start := time.Now()
+	if err := m.Session.Run(ctx, []ort.Value{in}, outputs); err != nil {
+		return err
+	}
+	m.pace.noteBody(time.Since(start), pixels)
+	return nil
 }
 
 // fill writes the tile's window into the input tensor as RGB in [0,1]. Gray is repeated into

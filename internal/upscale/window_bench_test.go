@@ -39,7 +39,7 @@ func BenchmarkWindow(b *testing.B) {
 				}
 				defer out.Destroy()
 				run := func() {
-					if err := m.runWindow(context.Background(), in, out); err != nil {
+					if err := m.runWindow(context.Background(), in, out, countRange{}); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -45,7 +45,7 @@ func (s *Server) addBatch(w http.ResponseWriter, lines []string) {
 	go s.runBatch(ctx, cancel, ticket, jobs)
 	status, _ := s.cfg.Queue.Status(ticket.ID())
 	status.Notes = append(status.Notes, warnings...)
-	writeJSON(w, http.StatusAccepted, map[string]any{"job": status})
+	writeJSON(w, http.StatusAccepted, map[string]any{"job": s.view(status)})
 }
 
 // runBatch waits for the job's turn, then fixes its images one by one as the shell fixes the

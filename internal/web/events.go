@@ -32,7 +32,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	jobs := s.cfg.Queue.Jobs()
 	for i := len(jobs) - 1; i >= 0; i-- { // oldest first, as they happened
-		if sendJob(w, jobs[i]) != nil {
+		if s.sendJob(w, jobs[i]) != nil {
 			return
 		}
 	}
@@ -54,7 +54,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-watcher.Ready():
-			if sendChanges(w, watcher.Take()) != nil {
+			if s.sendChanges(w, watcher.Take()) != nil {
 				return
 			}
 		}
@@ -62,10 +62,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func sendChanges(w http.ResponseWriter, changes []queue.Status) error {
+func (s *Server) sendChanges(w http.ResponseWriter, changes []queue.Status) error {
 	ended := false
 	for _, status := range changes {
-		if err := sendJob(w, status); err != nil {
+		if err := s.sendJob(w, status); err != nil {
 			return err
 		}
 		ended = ended || (status.State != queue.Queued && status.State != queue.Running)
@@ -77,8 +77,8 @@ func sendChanges(w http.ResponseWriter, changes []queue.Status) error {
 	return nil
 }
 
-func sendJob(w http.ResponseWriter, status queue.Status) error {
-	data, err := json.Marshal(status)
+func (s *Server) sendJob(w http.ResponseWriter, status queue.Status) error {
+	data, err := json.Marshal(s.view(status))
 	if err != nil {
 		return err
 	}

@@ -42,12 +42,17 @@ type serverOptions struct {
 	token    string
 	stepWork int // the UNet's extra work per step: 0 for quick steps
 	upload   int64
+	noSD     bool // no Stable Diffusion export: the model folder has none either
 }
 
 func startServer(t *testing.T, o serverOptions) *testServer {
 	t.Helper()
 	work := t.TempDir()
-	writeStableDiffusion(t, filepath.Join(work, "sd"), o.stepWork)
+	sdDir := ""
+	if !o.noSD {
+		sdDir = filepath.Join(work, "sd")
+		writeStableDiffusion(t, sdDir, o.stepWork)
+	}
 	testenv.WriteRestorer(t, "gfpgan", filepath.Join(work, "gfpgan.onnx"))
 	ts := &testServer{queue: queue.New(), outdir: filepath.Join(work, "out"), thumbs: filepath.Join(work, "cache", "thumbs"),
 		reported: make(chan time.Time, 4096)}
@@ -57,7 +62,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 	p := pipeline.New(pipeline.Config{
 		Outdir: ts.outdir, ModelDir: testenv.Shared("models"), Upscaler: "general-x4v3",
 		RestorerPaths: map[string]string{"gfpgan": filepath.Join(work, "gfpgan.onnx")},
-		SDModel:       filepath.Join(work, "sd"), KeepModels: true,
+		SDModel:       sdDir, KeepModels: true,
 		Runtime: func() (*ort.Runtime, error) { return testRuntime, nil },
 		Progress: func(task pipeline.Task, done, total int) {
 			ts.queue.Report(task, done, total)
@@ -69,7 +74,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.web = New(ctx, Config{Pipeline: p, Queue: ts.queue, Outdir: ts.outdir, ModelDir: testenv.Shared("models"),
-		Token: o.token, MaxUpload: o.upload, ThumbDir: ts.thumbs})
+		Token: o.token, MaxUpload: o.upload, ThumbDir: ts.thumbs, Upscaler: "general-x4v3"})
 	ts.Server = httptest.NewServer(ts.web)
 	t.Cleanup(func() {
 		cancel()

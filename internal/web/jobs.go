@@ -61,7 +61,7 @@ func (s *Server) addJob(w http.ResponseWriter, r *http.Request) {
 	go s.run(ctx, cancel, ticket, j)
 	status, _ := s.cfg.Queue.Status(ticket.ID())
 	status.Notes = append(status.Notes, j.Warnings...)
-	writeJSON(w, http.StatusAccepted, map[string]any{"job": status})
+	writeJSON(w, http.StatusAccepted, map[string]any{"job": s.view(status)})
 }
 
 // refuseLine answers a line the page cannot run with its error and the switch it is about.
@@ -98,6 +98,9 @@ func (s *Server) pageJob(line string) (job.Job, error) {
 		if j.InitImage, err = s.imagePath(j.InitImage); err != nil {
 			return job.Job{}, fmt.Errorf("-I %w", err)
 		}
+	}
+	if err := s.checkModels(j); err != nil {
+		return job.Job{}, err
 	}
 	return j, nil
 }
@@ -205,11 +208,7 @@ func switchOf(msg string) string {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	jobs := s.cfg.Queue.Jobs()
-	if jobs == nil {
-		jobs = []queue.Status{} // an empty queue is [], not null
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": s.views(s.cfg.Queue.Jobs())})
 }
 
 // cancelJob cancels a job as Ctrl-C would: the page's and the shell's alike.
@@ -229,5 +228,5 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, _ = s.cfg.Queue.Status(id)
-	writeJSON(w, http.StatusOK, map[string]any{"job": status})
+	writeJSON(w, http.StatusOK, map[string]any{"job": s.view(status)})
 }

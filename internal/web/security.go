@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"html/template"
 	"net"
 	"net/http"
 	"strings"
@@ -40,11 +41,11 @@ func IsLoopback(host string) bool {
 //     and Sec-Fetch-Site headers are checked (cross-site request forgery).
 func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	if !s.knownHost(r.Host) {
-		refuse(w, http.StatusForbidden, fmt.Sprintf("this server does not answer to the name %q: open the address dream printed", r.Host))
+		refuseVisitor(w, r, http.StatusForbidden, fmt.Sprintf("this server does not answer to the name %q: open the address dream printed", r.Host))
 		return false
 	}
 	if !s.hasToken(w, r) {
-		refuse(w, http.StatusUnauthorized, "this server needs its token: open the address dream printed, with its ?token=")
+		refuseVisitor(w, r, http.StatusUnauthorized, "this server needs its token: open the address dream printed, with its ?token=")
 		return false
 	}
 	if err := s.cross.Check(r); err != nil {
@@ -96,3 +97,31 @@ func (s *Server) hasToken(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func same(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// refuseVisitor refuses a request a person may have made by opening an address: the page, an
+// image. A browser shows them a short page that says what to do; the page's script and other
+// programs, which ask /api/, get JSON as for every other refusal.
+func refuseVisitor(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		refuse(w, status, reason)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	visitorPage.Execute(w, reason) // a write error means the client left
+}
+
+// visitorPage is the whole page a refused visitor sees; the reason is escaped.
+var visitorPage = template.Must(template.New("refused").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>dream: use the printed address</title></head>
+<body style="font: 16px/1.5 system-ui, sans-serif; max-width: 36em; margin: 3em auto; padding: 0 1em">
+<h1 style="font-size: 1.3em">Open the address dream printed</h1>
+<p>{{.}}</p>
+<p>When <code>dream --web</code> starts, it prints a line such as <code>the page is at http://127.0.0.1:9090/?token=…</code> in its terminal: open that address as printed, its token included when it has one. The browser remembers the token for the page's later requests.</p>
+</body>
+</html>
+`))

@@ -69,7 +69,7 @@ func TestTokenIsRequired(t *testing.T) {
 		for k, v := range c.header {
 			req.Header.Set(k, v)
 		}
-		if status, body := ts.do(t, req); status != c.status || (status != 200 && !isOneLineError(body)) {
+		if status, body := ts.do(t, req); status != c.status || (status != 200 && !isRefusal(c.path, body)) {
 			t.Errorf("%s: %d %s, want %d", c.name, status, body, c.status)
 		}
 	}

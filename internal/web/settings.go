@@ -30,6 +30,7 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 		"samplerDefaults": samplerDefaults(),
 		"vaes":            job.VAEs,
 		"faceTools":       job.FaceTools,
+		"upscalers":       job.Upscalers,
 		"faceColors":      job.FaceColours,
 		"formats":         job.Formats,
 		"qualities":       map[string]int{"jpg": job.DefaultJPEGQuality, "webp": job.DefaultWebPQuality},
@@ -53,9 +54,10 @@ func samplerDefaults() map[string]map[string]float64 {
 }
 
 // models is what !models prints: each model, installed or missing, and where it goes, as the
-// pipeline resolves it (a launch flag's file counts).
+// pipeline resolves it (a launch flag's file counts); and what the page may offer (see
+// offer.go).
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	var text bytes.Buffer
 	models.WriteList(&text, s.cfg.ModelDir, s.cfg.Pipeline.Models())
-	writeJSON(w, http.StatusOK, map[string]string{"text": text.String()})
+	writeJSON(w, http.StatusOK, map[string]any{"text": text.String(), "offer": s.offer()})
 }

@@ -44,6 +44,9 @@ type Config struct {
 	// ThumbDir is where thumbnails are cached: the user's cache folder, never the output
 	// folder.
 	ThumbDir string
+	// Upscaler is --esrgan_model, the network -U runs for a line that names none; the page's
+	// picker says so.
+	Upscaler string
 }
 
 // Server answers the page's requests.

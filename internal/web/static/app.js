@@ -154,6 +154,8 @@ function fixLine(name) {
   // On !fix, -W and -H are the size to upscale to; alone they stand for -U.
   if (val('fix-width') !== '') parts.push('-W', quoteWord(val('fix-width')));
   if (val('fix-height') !== '') parts.push('-H', quoteWord(val('fix-height')));
+  // The network is spelled only with something to upscale, and only when the user picked one.
+  if (fixUpscales() && val('fix-upscaler') !== '') parts.push('--esrgan_model', quoteWord(val('fix-upscaler')));
   const faces = val('fix-face-strength');
   if (differs(faces, 0)) {
     parts.push('-G', quoteWord(faces));
@@ -169,6 +171,11 @@ function fixLine(name) {
   }
   pushOutput(parts, 'fix-format', 'fix-quality');
   return parts.join(' ');
+}
+
+// fixUpscales tells whether the fix form asks for an upscale: a factor or a size.
+function fixUpscales() {
+  return val('fix-upscale-factor') !== '' || val('fix-width') !== '' || val('fix-height') !== '';
 }
 
 // The fix form works on uploaded files when there are any, else on #fix-path. Files are sent
@@ -194,6 +201,7 @@ function updatePreviews() {
   $('upscale-strength').classList.toggle('idle', val('upscale-factor') === '');
   $('fidelity').classList.toggle('idle', val('face-tool') !== 'codeformer');
   $('fix-upscale-strength').classList.toggle('idle', val('fix-upscale-factor') === '');
+  $('fix-upscaler').classList.toggle('idle', !fixUpscales());
   $('fix-fidelity').classList.toggle('idle', val('fix-face-tool') !== 'codeformer');
   const fixFaces = differs(val('fix-face-strength'), 0);
   $('fix-faces').classList.toggle('idle', !fixFaces);
@@ -213,6 +221,7 @@ const GENERATE_FIELDS = {
 const FIX_FIELDS = {
   '-U': 'fix-upscale-factor', '-W': 'fix-width', '-H': 'fix-height', '-G': 'fix-face-strength', '-ft': 'fix-face-tool', '-cf': 'fix-fidelity',
   '--faces': 'fix-faces', '--face_color': 'fix-face-color', '--format': 'fix-format', '--quality': 'fix-quality',
+  '--esrgan_model': 'fix-upscaler',
 };
 
 function clearErrors(form) {
@@ -263,12 +272,13 @@ async function onGenerate(e) {
   e.preventDefault();
   const form = $('generate-form');
   const button = $('generate');
+  if (!offered('generate')) return; // Enter in the prompt submits too; the reason is shown
   button.disabled = true; // one click, one job
   clearErrors(form);
   try {
     await submitLine(generateLine(), GENERATE_FIELDS, 'generate-error');
   } finally {
-    button.disabled = false;
+    button.disabled = !offered('generate');
   }
 }
 
@@ -451,9 +461,85 @@ async function loadModels() {
   try {
     const { status, data } = await api('GET', 'api/models');
     $('models').textContent = status === 200 ? data.text || '' : data.error || `status ${status}`;
+    if (status === 200 && data.offer) offer = data.offer;
   } catch (err) {
     $('models').textContent = 'Could not load the models: ' + err.message;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offering only what can run
+
+// What GET /api/models says the forms may offer (see offer.go): for each choice whether its
+// model is there, and if not, why, with the file to put in place. Until it has answered,
+// everything is offered and the server judges each line, as it always does.
+let offer = null;
+
+// offered tells whether the server can generate ('generate') or run -U with dream's own
+// network ('upscale').
+function offered(choice) {
+  return !offer || !offer[choice] || offer[choice].ok;
+}
+
+// applyOffer disables what cannot run and says why, under the field: the Generate button
+// when no Stable Diffusion model is installed (and the Fix form comes first, as it is what
+// the page can do), a restorer or a network whose file is missing, and the fields of -U and
+// -G when nothing can serve them.
+function applyOffer() {
+  if (!offer) return;
+  const canGenerate = offered('generate');
+  $('generate').disabled = !canGenerate;
+  $('generate').title = canGenerate ? '' : offer.generate.reason;
+  $('generate-unavailable').textContent = canGenerate ? '' : 'Generate is off: ' + offer.generate.reason;
+  if (!canGenerate) $('generate-panel').before($('fix-panel'));
+
+  offerChoices($('face-tool'), offer.faceTools, 'face-tool-unavailable', ['face-strength', 'face-tool', 'fidelity'],
+    'Face restoration is off: ');
+  offerChoices($('fix-face-tool'), offer.faceTools, 'fix-face-tool-unavailable',
+    ['fix-face-strength', 'fix-face-tool', 'fix-fidelity', 'fix-faces', 'fix-face-color'], 'Face restoration is off: ');
+
+  // The prompt form's -U runs dream's own network.
+  const canUpscale = offered('upscale');
+  setDisabled(['upscale-factor', 'upscale-strength'], !canUpscale);
+  $('upscale-factor-unavailable').textContent = canUpscale ? '' : 'Upscaling is off: ' + offer.upscale.reason;
+
+  // The fix form's picker: dream's own network, then each one by name.
+  const picker = $('fix-upscaler');
+  const choices = { '': offer.upscale || { ok: true } };
+  for (const name of settings.upscalers || Object.keys(offer.upscalers || {})) {
+    choices[name] = (offer.upscalers || {})[name] || { ok: true };
+  }
+  picker.replaceChildren(...Object.keys(choices).map((name) => new Option(name, name)));
+  picker.options[0].text = offer.defaultUpscaler ? `dream's default (${offer.defaultUpscaler})` : "dream's default";
+  offerChoices(picker, choices, 'fix-upscale-unavailable',
+    ['fix-upscale-factor', 'fix-width', 'fix-height', 'fix-upscale-strength', 'fix-upscaler'], 'Upscaling is off: ');
+  updatePreviews();
+}
+
+// offerChoices disables the options of select whose model is missing, names them so, and
+// lists why under the field (noteId); when none is left, the fields that need one are
+// disabled and the note says so.
+function offerChoices(select, choices, noteId, fields, noneLeft) {
+  const reasons = [];
+  for (const option of select.options) {
+    const choice = (choices || {})[option.value];
+    if (!choice || choice.ok) continue;
+    option.disabled = true;
+    option.title = choice.reason;
+    if (option.value) option.text = `${option.value} (missing)`;
+    if (!reasons.includes(choice.reason)) reasons.push(choice.reason);
+  }
+  if (select.selectedOptions[0] && select.selectedOptions[0].disabled) {
+    const usable = [...select.options].find((o) => !o.disabled);
+    if (usable) select.value = usable.value;
+  }
+  const none = [...select.options].every((o) => o.disabled);
+  setDisabled(fields, none);
+  $(noteId).textContent = (none ? noneLeft : '') + reasons.join('\n');
+}
+
+function setDisabled(ids, disabled) {
+  for (const id of ids) $(id).disabled = disabled;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,6 +549,7 @@ const jobs = new Map(); // id -> JOB, as last told by the server
 const jobItems = new Map(); // id -> its li
 const ACTIVE = new Set(['queued', 'running']);
 const KEEP_FINISHED = 50;
+const seenActive = new Set(); // the jobs this page saw queued or running, for the status bar
 
 // onJob takes one JOB (from the event stream or a POST answer) and brings its entry up to
 // date. The entry is made once and then changed in place: rebuilt on every step (several a
@@ -476,8 +563,10 @@ function onJob(job) {
     li = newJobItem(job.id);
     jobItems.set(job.id, li);
   }
+  if (ACTIVE.has(job.state)) seenActive.add(job.id);
   updateJobItem(li, job);
   orderQueue();
+  updateStatusBar();
   // A finished job wrote images, and so did each image of a batch as it ended: show them
   // even if the gallery event was missed.
   const moreResults = (job.results || []).length > ((before && before.results) || []).length;
@@ -527,7 +616,8 @@ function newJobItem(id) {
   const head = element('div', 'job-head', '');
   head.append(element('span', 'state', ''), element('span', 'position', ''), element('span', 'source', 'shell'), cancel);
   li.append(head, element('code', 'line', ''), document.createElement('progress'),
-    element('div', 'progress-text', ''), element('div', 'log', ''), element('div', 'notes', ''), element('div', 'results', ''));
+    element('div', 'progress-text', ''), element('div', 'summary', ''), element('div', 'log', ''), element('div', 'notes', ''),
+    element('div', 'results', ''));
   return li;
 }
 
@@ -562,18 +652,180 @@ function updateJobItem(li, job) {
     bar.removeAttribute('value'); // a running job without numbers yet: the indeterminate bar
   }
   const failed = job.state === 'failed' || job.state === 'cancelled';
-  part('.progress-text').textContent = failed && job.error ? job.error : (p && p.text) || (batch && batch.text) || '';
+  const text = failed && job.error ? job.error : (p && p.text) || (batch && batch.text) || '';
+  part('.progress-text').textContent = startCountdown(job, text);
+  part('.summary').textContent = summaryOf(job);
   updateLog(part('.log'), job.log || []);
 
   part('.notes').replaceChildren(...(job.notes || []).map((note) => element('div', 'note', note)));
   const links = [];
   for (const r of job.results || []) {
-    const a = element('a', '', r.name);
-    a.href = fileURL(r.name);
-    a.target = '_blank';
+    // A file outside the output folder (a shell line's -o) is named, not linked: the page
+    // serves the output folder only.
+    const a = element(r.url ? 'a' : 'span', '', r.name);
+    if (r.url) {
+      a.href = r.url.replace(/^\//, ''); // relative, as every address of the page
+      a.target = '_blank';
+    } else {
+      a.title = 'outside the output folder';
+    }
     links.push(a, ' ');
   }
   part('.results').replaceChildren(...links);
+}
+
+// summaryOf is a finished job's time and what it wrote: "took 12.3 s · 1.4 MiB".
+function summaryOf(job) {
+  if (ACTIVE.has(job.state) || !job.seconds) return '';
+  const parts = [`took ${durationText(job.seconds)}`];
+  if (job.bytes) parts.push(sizeText(job.bytes));
+  return parts.join(' · ');
+}
+
+function durationText(seconds) {
+  return seconds < 60 ? `${seconds.toFixed(1)} s` : roughDuration(seconds);
+}
+
+function sizeText(bytes) {
+  if (bytes < 1 << 20) return `${Math.max(1, Math.round(bytes / 1024))} KiB`;
+  if (bytes < 1 << 30) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  return `${(bytes / (1 << 30)).toFixed(2)} GiB`;
+}
+
+// roughDuration writes seconds as the terminal does (progress.RoughDuration): "45s",
+// "3m12s", "1h05m".
+function roughDuration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counting the time left down between reports
+
+// A report may come once a minute (a large tile); in between, the times left in the running
+// job's line count down once a second, as the terminal's do. The count starts from the
+// report's own moment: the server says how old the report was when it sent it (progressAge),
+// so the page's clock need not agree with the server's. When the report gives the task's time
+// left in seconds (eta_s, or another name for it), that exact figure is counted down rather
+// than the rounded one of the text.
+const countdowns = new Map(); // id -> {text, eta, since}: the line as reported, and when
+const TIME_LEFT = /(ETA |\(line )(\d+h\d{2}m|\d+m\d{2}s|\d+s)/g;
+
+// startCountdown remembers a running job's line for the countdown and returns it as it reads
+// now.
+function startCountdown(job, text) {
+  const eta = job.progress ? etaSecondsOf(job.progress) : undefined;
+  if (job.state !== 'running' || (eta === undefined && !text.match(TIME_LEFT))) {
+    countdowns.delete(job.id);
+    return text;
+  }
+  const c = { text, eta, since: performance.now() - (job.progressAge || 0) * 1000 };
+  countdowns.set(job.id, c);
+  return countedDown(c);
+}
+
+function etaSecondsOf(progress) {
+  for (const key of ['eta_s', 'etaSeconds', 'eta_seconds', 'eta']) {
+    if (typeof progress[key] === 'number') return progress[key];
+  }
+  return undefined;
+}
+
+// countedDown is a countdown's line as it reads now: each time left less the time since the
+// report, never below 0. The task's own ETA is the last "ETA " that is not a line's.
+function countedDown(c) {
+  const elapsed = (performance.now() - c.since) / 1000;
+  const found = [...c.text.matchAll(TIME_LEFT)];
+  let own = -1;
+  found.forEach((m, i) => {
+    if (m[1] === 'ETA ' && !c.text.slice(0, m.index).endsWith('line ')) own = i;
+  });
+  if (own < 0 && c.eta !== undefined) return `${c.text}, ETA ${roughDuration(c.eta - elapsed)}`;
+  let out = '';
+  let from = 0;
+  found.forEach((m, i) => {
+    const left = i === own && c.eta !== undefined ? c.eta : roughSeconds(m[2]);
+    out += c.text.slice(from, m.index) + m[1] + roughDuration(left - elapsed);
+    from = m.index + m[0].length;
+  });
+  return out + c.text.slice(from);
+}
+
+// roughSeconds reads "45s", "3m12s" or "1h05m".
+function roughSeconds(text) {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  return m ? Number(m[1] || 0) * 3600 + Number(m[2] || 0) * 60 + Number(m[3] || 0) : 0;
+}
+
+function tickCountdowns() {
+  for (const [id, c] of countdowns) {
+    const li = jobItems.get(id);
+    const job = jobs.get(id);
+    if (!li || !job || job.state !== 'running') {
+      countdowns.delete(id);
+      continue;
+    }
+    li.querySelector('.progress-text').textContent = countedDown(c);
+  }
+  updateStatusBar();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The status bar
+
+// The job in sight at the bottom of the window, wherever the page is scrolled: the running
+// one, else the next in line, else the last that this page saw run, until it is closed.
+let statusClosed = 0;
+
+function statusJob() {
+  const list = sortedJobs();
+  const active = list.find((j) => ACTIVE.has(j.state));
+  if (active) return active;
+  const last = list.find((j) => seenActive.has(j.id));
+  return last && last.id !== statusClosed ? last : null;
+}
+
+// updateStatusBar shows the job's entry of the queue in short: its state, first line, bar,
+// progress text (counted down) and results.
+function updateStatusBar() {
+  const bar = $('status-bar');
+  const job = statusJob();
+  const li = job && jobItems.get(job.id);
+  bar.hidden = !li;
+  document.body.classList.toggle('has-status', !!li);
+  if (!li) return;
+  bar.className = job.state;
+  bar.dataset.id = job.id;
+  const part = (selector) => bar.querySelector(selector);
+  const lines = job.line.split('\n');
+  part('.state').textContent = job.state === 'queued' && job.position ? `queued #${job.position}` : job.state;
+  part('.status-line').textContent = lines[0] + (lines.length > 1 ? ` (+${lines.length - 1} more)` : '');
+  part('.status-close').hidden = ACTIVE.has(job.state);
+  const from = li.querySelector('progress');
+  const to = part('progress');
+  to.max = from.max;
+  if (from.hasAttribute('value')) to.value = from.value;
+  else to.removeAttribute('value');
+  const summary = li.querySelector('.summary').textContent;
+  const text = li.querySelector('.progress-text').textContent;
+  part('.progress-text').textContent = [text, summary].filter(Boolean).join(' · ');
+  // Redrawn once a second: links change only when the job's do, so a click is never lost.
+  const results = li.querySelector('.results');
+  if (part('.results').innerHTML !== results.innerHTML) {
+    part('.results').replaceChildren(...[...results.childNodes].map((n) => n.cloneNode(true)));
+  }
+}
+
+function showStatusJob() {
+  const li = jobItems.get(Number($('status-bar').dataset.id));
+  if (li) li.scrollIntoView({ behavior: 'smooth', block: 'center' });
+}
+
+function closeStatus() {
+  statusClosed = Number($('status-bar').dataset.id);
+  updateStatusBar();
 }
 
 // updateLog shows a batch's line per image and its summary. Lines only come, so only the new
@@ -603,11 +855,6 @@ function element(tag, className, text) {
   if (className) el.className = className;
   el.textContent = text;
   return el;
-}
-
-// fileURL escapes each part of a name inside the output folder, keeping its slashes.
-function fileURL(name) {
-  return 'files/' + name.split('/').map(encodeURIComponent).join('/');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -725,7 +972,9 @@ function openStream(resolve) {
 function forgetJobs() {
   jobs.clear();
   jobItems.clear();
+  countdowns.clear();
   $('queue').replaceChildren();
+  updateStatusBar();
 }
 
 function setLive(on) {
@@ -873,29 +1122,159 @@ async function copyText(text, button) {
 // openCompare stacks the source under the fixed image in one box with the fixed image's
 // shape; both fill it with object-fit, so a smaller source lines up with its upscale.
 function openCompare(img) {
-  const box = document.querySelector('#compare .compare-box');
+  const box = $('compare-box');
   const ratio = img.width && img.height ? img.width / img.height : 1;
   box.style.aspectRatio = String(ratio);
   box.style.width = `min(90vw, calc(75vh * ${ratio}))`;
   $('compare-before').src = img.source.url;
   $('compare-after').src = img.url;
-  $('compare-range').value = 50;
-  clipCompare();
+  Object.assign(compareView, { zoom: 1, x: 0, y: 0, split: 50 });
+  drawCompare();
   $('compare').hidden = false;
   $('compare-range').focus();
-}
-
-// The before image shows left of the slider, the after image right of it, as one reads.
-function clipCompare() {
-  const p = Number($('compare-range').value);
-  $('compare-after').style.clipPath = `inset(0 0 0 ${p}%)`;
-  document.querySelector('#compare .compare-box').style.setProperty('--split', p + '%');
 }
 
 function closeCompare() {
   $('compare').hidden = true;
   $('compare-before').removeAttribute('src');
   $('compare-after').removeAttribute('src');
+}
+
+// The view: the split line at split % of the box's width (before on its left, after on its
+// right, as one reads), and both images zoomed by zoom and moved by x, y pixels of the box.
+const compareView = { zoom: 1, x: 0, y: 0, split: 50 };
+const MAX_ZOOM = 16;
+
+function drawCompare() {
+  const box = $('compare-box');
+  const v = compareView;
+  box.style.setProperty('--zoom', String(v.zoom));
+  box.style.setProperty('--x', `${v.x}px`);
+  box.style.setProperty('--y', `${v.y}px`);
+  box.style.setProperty('--split', `${v.split}%`);
+  box.classList.toggle('zoomed', v.zoom > 1);
+  $('compare-range').value = String(v.split);
+}
+
+// The slider under the box moves the line too (and the keyboard moves the slider).
+function onCompareRange() {
+  compareView.split = Number($('compare-range').value);
+  drawCompare();
+}
+
+// zoomAt zooms to zoom keeping the point (px, py) of the box where it is.
+function zoomAt(px, py, zoom) {
+  const v = compareView;
+  const z = Math.min(MAX_ZOOM, Math.max(1, zoom));
+  v.x = px - ((px - v.x) * z) / v.zoom;
+  v.y = py - ((py - v.y) * z) / v.zoom;
+  v.zoom = z;
+  keepImageInBox();
+  drawCompare();
+}
+
+// keepImageInBox stops a pan at the image's edges: the zoomed image always covers the box.
+function keepImageInBox() {
+  const v = compareView;
+  const box = $('compare-box');
+  v.x = Math.min(0, Math.max(box.clientWidth * (1 - v.zoom), v.x));
+  v.y = Math.min(0, Math.max(box.clientHeight * (1 - v.zoom), v.y));
+}
+
+// Pointers on the box: one drags the split line when it starts on the line (or anywhere while
+// the whole image shows) and pans otherwise; two pinch to zoom.
+const comparePointers = new Map(); // pointerId -> {x, y} in box pixels
+let compareDrag = null; // 'split', 'pan' or 'pinch', with what it started from
+
+function boxPoint(e) {
+  const r = $('compare-box').getBoundingClientRect();
+  return { x: e.clientX - r.left, y: e.clientY - r.top };
+}
+
+function onComparePointerDown(e) {
+  if (e.button !== 0 && e.pointerType === 'mouse') return;
+  const box = $('compare-box');
+  box.setPointerCapture(e.pointerId);
+  comparePointers.set(e.pointerId, boxPoint(e));
+  if (comparePointers.size === 2) {
+    const [a, b] = [...comparePointers.values()];
+    compareDrag = { kind: 'pinch', distance: Math.hypot(a.x - b.x, a.y - b.y) || 1, zoom: compareView.zoom };
+    return;
+  }
+  const p = boxPoint(e);
+  const lineX = (compareView.split / 100) * box.clientWidth;
+  const onLine = Math.abs(p.x - lineX) <= (e.pointerType === 'mouse' ? 14 : 24);
+  if (onLine || compareView.zoom === 1) {
+    compareDrag = { kind: 'split' };
+    moveSplit(p.x);
+  } else {
+    compareDrag = { kind: 'pan', from: p, x: compareView.x, y: compareView.y };
+    box.classList.add('panning');
+  }
+}
+
+function onComparePointerMove(e) {
+  if (!comparePointers.has(e.pointerId) || !compareDrag) return;
+  const p = boxPoint(e);
+  comparePointers.set(e.pointerId, p);
+  const v = compareView;
+  switch (compareDrag.kind) {
+    case 'pinch': {
+      const [a, b] = [...comparePointers.values()];
+      const zoom = (compareDrag.zoom * Math.hypot(a.x - b.x, a.y - b.y)) / compareDrag.distance;
+      zoomAt((a.x + b.x) / 2, (a.y + b.y) / 2, zoom);
+      break;
+    }
+    case 'split':
+      moveSplit(p.x);
+      break;
+    case 'pan':
+      v.x = compareDrag.x + p.x - compareDrag.from.x;
+      v.y = compareDrag.y + p.y - compareDrag.from.y;
+      keepImageInBox();
+      drawCompare();
+      break;
+  }
+}
+
+function onComparePointerUp(e) {
+  comparePointers.delete(e.pointerId);
+  $('compare-box').classList.remove('panning');
+  compareDrag = null; // a pinch that loses a finger does not turn into a pan
+}
+
+function moveSplit(x) {
+  compareView.split = Math.round(Math.min(100, Math.max(0, (x / $('compare-box').clientWidth) * 100)) * 10) / 10;
+  drawCompare();
+}
+
+function onCompareWheel(e) {
+  e.preventDefault(); // the page behind must not scroll
+  const p = boxPoint(e);
+  const lines = e.deltaMode === 1 ? 40 : e.deltaMode === 2 ? 800 : 1; // a line or a page in pixels
+  zoomAt(p.x, p.y, compareView.zoom * Math.exp(-e.deltaY * lines * 0.002));
+}
+
+function resetCompareZoom() {
+  Object.assign(compareView, { zoom: 1, x: 0, y: 0 });
+  drawCompare();
+}
+
+function setUpCompare() {
+  const box = $('compare-box');
+  box.addEventListener('pointerdown', onComparePointerDown);
+  box.addEventListener('pointermove', onComparePointerMove);
+  box.addEventListener('pointerup', onComparePointerUp);
+  box.addEventListener('pointercancel', onComparePointerUp);
+  box.addEventListener('wheel', onCompareWheel, { passive: false });
+  box.addEventListener('dblclick', resetCompareZoom);
+  $('compare-range').addEventListener('input', onCompareRange);
+  $('compare-reset').addEventListener('click', resetCompareZoom);
+  $('compare-close').addEventListener('click', closeCompare);
+  $('compare').addEventListener('click', (e) => { if (e.target === $('compare')) closeCompare(); });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !$('compare').hidden) closeCompare();
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -925,16 +1304,16 @@ function start() {
   $('gallery-prev').addEventListener('click', () => loadGallery(Math.max(0, galleryPage - 1)));
   $('gallery-next').addEventListener('click', () => loadGallery(Math.min(galleryPages - 1, galleryPage + 1)));
 
-  $('compare-range').addEventListener('input', clipCompare);
-  $('compare-close').addEventListener('click', closeCompare);
-  $('compare').addEventListener('click', (e) => { if (e.target === $('compare')) closeCompare(); });
-  document.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape' && !$('compare').hidden) closeCompare();
-  });
+  setUpCompare();
+  $('status-bar').querySelector('.status-show').addEventListener('click', showStatusJob);
+  $('status-bar').querySelector('.status-close').addEventListener('click', closeStatus);
+  setInterval(tickCountdowns, 1000);
 
   updatePreviews();
+  // The forms are filled from the settings, then what cannot run is taken out of them.
+  const forms = Promise.all([loadSettings(), loadModels()]).then(applyOffer);
   // Tests (and nothing else) wait for this flag: everything the page shows has arrived once.
-  Promise.all([loadSettings(), loadModels(), loadGallery(0), connectEvents()]).then(() => {
+  Promise.all([forms, loadGallery(0), connectEvents()]).then(() => {
     window.dreamReady = true;
   });
 }
