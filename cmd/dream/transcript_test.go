@@ -393,7 +393,7 @@ func mustWrite(t *testing.T, path string, data []byte) {
 
 // writeStableDiffusion writes a test export with the real tokenizer. The options are
 // spread=S (sdtest.Export.Spread) and stepwork=N (sdtest.Export.StepWork).
-func writeStableDiffusion(t *testing.T, dir string, options []string) {
+func writeStableDiffusion(t testing.TB, dir string, options []string) {
 	export := sdtest.Export{Mean: [4]float32{0.3, -0.2, 0.5, 0.1}, Spread: 0.5}
 	for _, o := range options {
 		key, value, _ := strings.Cut(o, "=")

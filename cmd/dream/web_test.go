@@ -55,7 +55,7 @@ type webOptions struct {
 	models   string // the model folder, "" for the shared one
 }
 
-func startWebWith(t *testing.T, o webOptions) *webDream {
+func startWebWith(t testing.TB, o webOptions) *webDream {
 	t.Helper()
 	work := t.TempDir()
 	outdir := filepath.Join(work, "out")
@@ -114,7 +114,7 @@ func startWebWith(t *testing.T, o webOptions) *webDream {
 }
 
 // openBrowser starts a headless Chromium for one test.
-func openBrowser(t *testing.T) context.Context {
+func openBrowser(t testing.TB) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -136,7 +136,7 @@ func openBrowser(t *testing.T) context.Context {
 }
 
 // do runs browser actions, failing the test with a screenshot on error.
-func do(t *testing.T, tab context.Context, steps ...chromedp.Action[chromedp.Void]) {
+func do(t testing.TB, tab context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
 	defer cancel()
@@ -146,7 +146,7 @@ func do(t *testing.T, tab context.Context, steps ...chromedp.Action[chromedp.Voi
 }
 
 // read runs a browser action that gives a value.
-func read[T any](t *testing.T, tab context.Context, action chromedp.Action[T]) T {
+func read[T any](t testing.TB, tab context.Context, action chromedp.Action[T]) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
 	defer cancel()
@@ -158,7 +158,7 @@ func read[T any](t *testing.T, tab context.Context, action chromedp.Action[T]) T
 }
 
 // failed ends a test whose browser step failed, with what the page showed.
-func failed(t *testing.T, tab context.Context, err error) {
+func failed(t testing.TB, tab context.Context, err error) {
 	t.Helper()
 	screenshot(t, tab, "failure")
 	ctx, cancel := context.WithTimeout(tab, 10*time.Second)
@@ -180,7 +180,7 @@ func until(condition string) chromedp.Action[chromedp.Void] {
 
 // screenshot saves the page under the system's temp folder, in one folder per test, and
 // logs where.
-func screenshot(t *testing.T, tab context.Context, name string) string {
+func screenshot(t testing.TB, tab context.Context, name string) string {
 	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
