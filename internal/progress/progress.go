@@ -64,18 +64,19 @@ func (b *Bar) Report(task pipeline.Task, done, total int, now time.Time) {
 	b.lastDone, b.total, b.lastAt = done, total, now
 	fresh, known := b.measuredLeft()
 	b.left = fresh
-	if known && b.leftKnown && steady(fresh, held) {
+	if known && b.leftKnown && b.perUnit() > 1 && steady(fresh, held) {
 		b.left = held
 	}
 	b.leftKnown = known
 }
 
 // steady tells whether a fresh estimate of the time left is close enough to the last one,
-// counted down, to keep counting that down: within 5%, or 2 s near the end. The upscaler's
+// counted down, to keep counting that down: within 5%, or half a second near the end. The upscaler's
 // counts move several times a second by estimate, and each report's rate, rounded to a
 // count and a moment, would otherwise throw the time left up and down by a few percent.
+// Whole counts (steps, images) are exact, so their time left is always the fresh one.
 func steady(fresh, held time.Duration) bool {
-	return held > 0 && (fresh-held).Abs() <= max(held/20, 2*time.Second)
+	return held > 0 && (fresh-held).Abs() <= max(held/20, time.Second/2)
 }
 
 // Started tells whether the bar has had a report.
@@ -185,11 +186,16 @@ func (b Bar) seriesLeft() (time.Duration, bool) {
 		return 0, false
 	}
 	perCount := worked / time.Duration(counts)
-	thisPart := perCount
+	thisPart := perCount * time.Duration(total-done)
 	if own, measured := b.perCount(); measured {
-		thisPart = own
+		thisPart = own * time.Duration(total-done)
 	}
-	return thisPart*time.Duration(total-done) + perCount*time.Duration(later*total) +
+	if b.leftKnown {
+		// The part's own time left as the bar shows it (held steady), so that the line
+		// never shows less time left than its image.
+		thisPart = b.left
+	}
+	return thisPart + perCount*time.Duration(later*total) +
 		b.earlier.between*time.Duration(later+1), true
 }
 
