@@ -17,6 +17,9 @@ type device struct {
 	providers []string
 	// gpu is the CUDA device's number, from cuda:N; 0 when not given.
 	gpu int
+	// auto is --device auto: an accelerator is used where the machine has one, and a machine
+	// without one is no surprise.
+	auto bool
 }
 
 // deviceHint lists the --device values; every "unknown device" message ends with it.
@@ -31,9 +34,9 @@ func parseDevice(value string) (device, error) {
 	switch name {
 	case "", "auto":
 		if runtime.GOOS == "darwin" {
-			return device{providers: []string{"coreml", "cpu"}}, nil
+			return device{providers: []string{"coreml", "cpu"}, auto: true}, nil
 		}
-		return device{providers: []string{"cuda", "cpu"}}, nil
+		return device{providers: []string{"cuda", "cpu"}, auto: true}, nil
 	case "cpu":
 		return device{providers: []string{"cpu"}}, nil
 	case "coreml":

@@ -241,6 +241,33 @@ func missingCUDALibraries(provider string) string {
 	return strings.Join(parts, "; ")
 }
 
+// noDriverReason is why --device auto runs on the CPU of a machine without NVIDIA's driver:
+// such a machine (a CPU node, a laptop) has no GPU to set up, and the whole list of libraries
+// a GPU would need, which --device cuda gives, would fill every log line it starts.
+const noDriverReason = "no NVIDIA driver: libcuda.so.1 is not found; --device cuda lists what a GPU needs"
+
+// withoutNVIDIADriver reports whether the CUDA provider that would serve the library at lib
+// (beside it, or the installed CUDA build's) cannot find NVIDIA's driver library.
+func withoutNVIDIADriver(lib string) bool {
+	for _, dir := range []string{filepath.Dir(lib), filepath.Dir(GPULibrary())} {
+		provider := filepath.Join(dir, cudaProviderFile)
+		if !fileExists(provider) {
+			continue
+		}
+		needs, err := cudaNeeds(provider)
+		if err != nil {
+			return false
+		}
+		for _, need := range needs {
+			if nvidiaPackage(need.Name) == "the NVIDIA driver" {
+				return need.Path == "" && need.Wheel == ""
+			}
+		}
+		return false
+	}
+	return false
+}
+
 // packageOrder is the order in which messages name what to install: the driver first.
 var packageOrder = []string{"the NVIDIA driver", "CUDA 13", "cuDNN 9"}
 

@@ -409,6 +409,9 @@ func (r *Runtime) usable(provider, path string) bool {
 	}
 	if provider == "cuda" && !tried {
 		if problem := cudaProblem(r.LibraryPath); problem != "" {
+			if r.dev.auto && withoutNVIDIADriver(r.LibraryPath) {
+				problem = noDriverReason
+			}
 			r.giveUp(provider, problem, path)
 			return false
 		}
