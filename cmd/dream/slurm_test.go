@@ -29,7 +29,9 @@ import (
 // cluster that scripts/slurm/local_cluster starts for this test (make test installs Slurm and
 // munge first). Twelve images are shared by the tasks of an array, and each must come out
 // exactly once: a range (--array=0-3), a list (--array=1,3,8, with DREAM_SHARD_COUNT=3), and
-// some IDs of a range resubmitted as a list, which must redo exactly those tasks' images.
+// some IDs of a range resubmitted as a list, which must redo exactly those tasks' images, and
+// a range with one task SIGKILLed mid-image and then submitted again (the script always
+// passes --resume): its stale claim is taken over, and nothing is left behind.
 func TestSlurmArrayJob(t *testing.T) {
 	began := time.Now()
 	conf := startLocalSlurm(t)
@@ -78,6 +80,21 @@ func TestSlurmArrayJob(t *testing.T) {
 		}
 		job.checkEveryImageOnce(t, again)
 	})
+	t.Run("range 0-3, task 1 killed, resubmitted", func(t *testing.T) {
+		// Larger crops, so that task 1 is still at work on its second image when the kill
+		// lands: a claim of it, and maybe a temp file, are left behind.
+		job := newArrayJobOfSide(t, conf, 160)
+		victimLog := job.killOneTask(t, "0-3", 1)
+		if regexp.MustCompile(`(?m)^done \d+, skipped \d+, failed \d+ of`).MatchString(victimLog) {
+			t.Errorf("array task 1 finished before the kill landed:\n%s", victimLog)
+		}
+		left := readDir(t, job.outdir)
+		hidden := slices.DeleteFunc(slices.Clone(left), func(name string) bool { return !strings.HasPrefix(name, ".") })
+		t.Logf("after the kill: %d files in the output folder, of which left by the kill: %s",
+			len(left), strings.Join(hidden, " "))
+		again := job.submit(t, "0-3")
+		job.checkEveryImageOnce(t, again)
+	})
 	t.Logf("whole test: %v", time.Since(began).Round(time.Millisecond))
 }
 
@@ -91,8 +108,13 @@ type arrayJob struct {
 const arrayImages = 12
 
 func newArrayJob(t *testing.T, conf string) *arrayJob {
+	return newArrayJobOfSide(t, conf, smallCrop)
+}
+
+// newArrayJobOfSide is newArrayJob with crops side to side+16 pixels a side.
+func newArrayJobOfSide(t *testing.T, conf string, side int) *arrayJob {
 	work := t.TempDir()
-	j := &arrayJob{conf: conf, work: work, outdir: filepath.Join(work, "out"), sizes: writeCrops(t, work, arrayImages)}
+	j := &arrayJob{conf: conf, work: work, outdir: filepath.Join(work, "out"), sizes: writeCrops(t, work, arrayImages, side)}
 	var lines strings.Builder
 	for i := range arrayImages {
 		fmt.Fprintf(&lines, "!fix img-%02d.png -U 2\n", i)
@@ -108,16 +130,7 @@ func (j *arrayJob) submit(t *testing.T, array string, env ...string) jobLogs {
 	// A job that never ends would otherwise hold the test until go test's own timeout.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
-	script := mustAbs(filepath.Join("..", "..", "scripts", "slurm", "dream-array.sbatch"))
-	sbatch := exec.CommandContext(ctx, "sbatch", "--wait", "--array="+array, "--cpus-per-task=1", script)
-	sbatch.Dir = j.work // where the tasks start, so the lines' relative image paths work
-	// sbatch hands its environment to every task: that is how the job finds its inputs.
-	sbatch.Env = append(withoutSlurm(os.Environ()), "SLURM_CONF="+j.conf,
-		"DREAM="+dreamBinary, "LINES=lines.txt", "OUTDIR="+j.outdir,
-		"MODELS="+filepath.Join(sharedDir, "models"),
-		"DREAM_ARGS=--device cpu --esrgan_model general-x4v3",
-		"HOME="+j.work, "DREAM_CACHE="+ort.CacheDir())
-	sbatch.Env = append(sbatch.Env, env...)
+	sbatch := j.sbatch(ctx, array, env, "--wait")
 	start := time.Now()
 	out, err := sbatch.CombinedOutput()
 	logs := taskLogs(t, j.work, string(out), arrayIDs(t, array))
@@ -129,6 +142,97 @@ func (j *arrayJob) submit(t *testing.T, array string, env ...string) jobLogs {
 		t.Fatalf("sbatch --wait: %v (a task failed)\n%s\n%s", err, out, logs.all())
 	}
 	return logs
+}
+
+// sbatch is the command that submits the example script as --array=ARRAY, with env added to
+// what every task gets.
+func (j *arrayJob) sbatch(ctx context.Context, array string, env []string, flags ...string) *exec.Cmd {
+	script := mustAbs(filepath.Join("..", "..", "scripts", "slurm", "dream-array.sbatch"))
+	args := append(flags, "--array="+array, "--cpus-per-task=1", script)
+	sbatch := exec.CommandContext(ctx, "sbatch", args...)
+	sbatch.Dir = j.work // where the tasks start, so the lines' relative image paths work
+	// sbatch hands its environment to every task: that is how the job finds its inputs.
+	sbatch.Env = append(withoutSlurm(os.Environ()), "SLURM_CONF="+j.conf,
+		"DREAM="+dreamBinary, "LINES=lines.txt", "OUTDIR="+j.outdir,
+		"MODELS="+filepath.Join(sharedDir, "models"),
+		"DREAM_ARGS=--device cpu --esrgan_model general-x4v3",
+		"HOME="+j.work, "DREAM_CACHE="+ort.CacheDir())
+	sbatch.Env = append(sbatch.Env, env...)
+	return sbatch
+}
+
+// killOneTask submits --array=ARRAY, SIGKILLs the task with ID victim as soon as its log shows
+// its first result (it has then claimed its next image and is working on it), and waits for
+// the job to end. It returns the victim's log.
+func (j *arrayJob) killOneTask(t *testing.T, array string, victim int) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	out, err := j.sbatch(ctx, array, nil, "--parsable").Output()
+	if err != nil {
+		t.Fatalf("sbatch --parsable: %v", err)
+	}
+	jobID, _, _ := strings.Cut(strings.TrimSpace(string(out)), ";") // "ID" or "ID;cluster"
+	logPath := filepath.Join(j.work, fmt.Sprintf("dream-%s_%d.log", jobID, victim))
+	task := fmt.Sprintf("%s_%d", jobID, victim)
+	for {
+		data, _ := os.ReadFile(logPath)
+		if regexp.MustCompile(`(?m)^ok `).Match(data) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("array task %s showed no result within 100 s:\n%s", task, data)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// SIGKILL to dream itself: scancel --signal=KILL would cancel the task instead, with the
+	// SIGTERM first that dream answers cleanly.
+	pid := taskProcess(t, jobID, victim)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 %d (array task %s): %v", pid, task, err)
+	}
+	env := append(withoutSlurm(os.Environ()), "SLURM_CONF="+j.conf)
+	for {
+		queue := exec.CommandContext(ctx, "squeue", "--noheader", "--jobs", jobID)
+		queue.Env = env
+		if out, err := queue.Output(); err == nil && strings.TrimSpace(string(out)) == "" {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("job %s did not end within 100 s of its start", jobID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// taskProcess finds the dream process of an array task on this node by what Slurm put in its
+// environment.
+func taskProcess(t *testing.T, jobID string, taskID int) int {
+	t.Helper()
+	want := []string{"SLURM_ARRAY_JOB_ID=" + jobID, "SLURM_ARRAY_TASK_ID=" + strconv.Itoa(taskID)}
+	environs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, path := range environs {
+		environ, err := os.ReadFile(path)
+		if err != nil {
+			continue // gone, or not ours
+		}
+		vars := strings.Split(string(environ), "\x00")
+		if !slices.Contains(vars, want[0]) || !slices.Contains(vars, want[1]) {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join(filepath.Dir(path), "exe")); err != nil || exe != dreamBinary {
+			continue // the batch script before its exec, or a step's helper
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+		return pid
+	}
+	t.Fatalf("no dream process of array task %s_%d on this node", jobID, taskID)
+	return 0
 }
 
 // arrayIDs reads the IDs of an --array value made of IDs and ranges, such as 1,3,8 or 0-3.
@@ -255,9 +359,13 @@ func stopAbandonedClusters(t *testing.T, script string) {
 	}
 }
 
-// writeCrops writes count small, different crops of a photo as img-NN.png in dir and returns
-// their sizes: 48 to 64 pixels a side, so that each upscale takes a moment.
-func writeCrops(t *testing.T, dir string, count int) []image.Point {
+// smallCrop is the side of writeCrops' smallest crop that most tests use: 48 to 64 pixels a
+// side, so that each upscale takes a moment.
+const smallCrop = 48
+
+// writeCrops writes count different crops of a photo as img-NN.png in dir and returns their
+// sizes: side to side+16 pixels a side.
+func writeCrops(t *testing.T, dir string, count, side int) []image.Point {
 	t.Helper()
 	f, err := os.Open(filepath.Join(sharedDir, "images", "coffee.png"))
 	if err != nil {
@@ -270,7 +378,7 @@ func writeCrops(t *testing.T, dir string, count int) []image.Point {
 	}
 	var sizes []image.Point
 	for i := range count {
-		size := image.Pt(48+8*(i%3), 64-8*(i%3))
+		size := image.Pt(side+8*(i%3), side+16-8*(i%3))
 		at := photo.Bounds().Min.Add(image.Pt(40*i, 25*i))
 		crop := image.NewRGBA(image.Rectangle{Max: size})
 		draw.Draw(crop, crop.Bounds(), photo, at, draw.Src)

@@ -8,7 +8,8 @@ import (
 
 // The page's format and quality fields: empty, the line leaves the choice to the server
 // (png for a generated image, the source's format for a fix); set, they are spelled as
-// switches, and the choices are the shell's formats.
+// switches, and the choices are the shell's formats. The upscale factor is free text in both
+// forms.
 func TestPageFormatFields(t *testing.T) {
 	d := startWeb(t, 0, nil)
 	options := read(t, d.tab, chromedp.Evaluate[string](`[...document.getElementById('fix-format').options].map(o => o.value + ':' + o.text).join(' ')`))
@@ -22,6 +23,9 @@ func TestPageFormatFields(t *testing.T) {
 		{map[string]string{"prompt": "a fox"}, "#generate-line", `"a fox"`},
 		{map[string]string{"format": "webp", "quality": "80"}, "#generate-line", `"a fox" --format webp --quality 80`},
 		{map[string]string{"format": "", "quality": ""}, "#generate-line", `"a fox"`},
+		// Generation upscales by any factor, as !fix does.
+		{map[string]string{"upscale-factor": "1.5"}, "#generate-line", `"a fox" -U 1.5 0.75`},
+		{map[string]string{"upscale-factor": ""}, "#generate-line", `"a fox"`},
 		{map[string]string{"fix-path": "x.jpg", "fix-upscale-factor": "2"}, "#fix-line", `!fix x.jpg -U 2 0.75`},
 		{map[string]string{"fix-format": "png"}, "#fix-line", `!fix x.jpg -U 2 0.75 --format png`},
 		{map[string]string{"fix-format": "", "fix-quality": "70"}, "#fix-line", `!fix x.jpg -U 2 0.75 --quality 70`},
