@@ -29,7 +29,7 @@ type Bar struct {
 	firstDone, lastDone int
 	total               int       // of the last report; 0 before any
 	lastAt              time.Time // when lastDone was reported
-	// left is the task's time left as of lastAt, when known (see steadyLeft).
+	// left is the task's time left as of lastAt, when known (see steady).
 	left      time.Duration
 	leftKnown bool
 	earlier   partsDone
@@ -110,9 +110,8 @@ func (b Bar) Line(now time.Time) string {
 	filled := width * min(done, total) / total
 	text := fmt.Sprintf("%s [%s%s] %s/%s %s", b.task.Name, strings.Repeat("#", filled),
 		strings.Repeat(" ", width-filled), b.count(done), b.count(total), b.task.Unit)
-	perCount, measured := b.perCount()
-	if measured {
-		text += ", " + Rate(perCount*time.Duration(b.perUnit()))
+	if own, measured := b.pace(); measured {
+		text += ", " + Rate(own.of(b.perUnit()))
 	}
 	since := max(now.Sub(b.lastAt), 0)
 	countDown := func(d time.Duration) string { return RoughDuration(max(d-since, 0)) }
@@ -138,11 +137,11 @@ func (b Bar) Left() (time.Duration, bool) {
 
 // measuredLeft is the task's counts to go at the rate of those done.
 func (b Bar) measuredLeft() (time.Duration, bool) {
-	perCount, measured := b.perCount()
+	own, measured := b.pace()
 	if !measured || b.total <= b.lastDone {
 		return 0, false
 	}
-	return perCount * time.Duration(b.total-b.lastDone), true
+	return own.of(b.total - b.lastDone), true
 }
 
 // perUnit is how many counts make an item: 1 for a task that counts whole items.
@@ -158,14 +157,24 @@ func (b Bar) count(n int) string {
 	return fmt.Sprintf("%d.%d", tenths/10, tenths%10)
 }
 
-// perCount is the time a count of the task has taken at its last report: the counts done
-// since the clock started over the time since then. It is false until a count is done.
-func (b Bar) perCount() (time.Duration, bool) {
-	counted, elapsed := b.lastDone-b.firstDone, b.lastAt.Sub(b.start)
-	if counted < 1 || elapsed <= 0 {
-		return 0, false
-	}
-	return elapsed / time.Duration(counted), true
+// pace is how fast the task went up to its last report: the counts done since the clock
+// started, and the time they took. It is false until a count is done.
+func (b Bar) pace() (pace, bool) {
+	p := pace{counts: b.lastDone - b.firstDone, took: b.lastAt.Sub(b.start)}
+	return p, p.counts >= 1 && p.took > 0
+}
+
+// pace is counts done in a time.
+type pace struct {
+	counts int
+	took   time.Duration
+}
+
+// of is the time n counts take at this pace. It divides last, in floating point: a count of
+// an upscaler's tile is a millionth of it, a few nanoseconds, and a whole number of
+// nanoseconds per count would be several percent off.
+func (p pace) of(n int) time.Duration {
+	return time.Duration(float64(p.took) * float64(n) / float64(p.counts))
 }
 
 // seriesLeft is the time the series had left at the last report: the rest of this part at
@@ -185,17 +194,17 @@ func (b Bar) seriesLeft() (time.Duration, bool) {
 	if counts < 1 || worked <= 0 || total-done+later*total < 1 {
 		return 0, false
 	}
-	perCount := worked / time.Duration(counts)
-	thisPart := perCount * time.Duration(total-done)
-	if own, measured := b.perCount(); measured {
-		thisPart = own * time.Duration(total-done)
+	series := pace{counts: counts, took: worked}
+	thisPart := series.of(total - done)
+	if own, measured := b.pace(); measured {
+		thisPart = own.of(total - done)
 	}
 	if b.leftKnown {
 		// The part's own time left as the bar shows it (held steady), so that the line
 		// never shows less time left than its image.
 		thisPart = b.left
 	}
-	return thisPart + perCount*time.Duration(later*total) +
+	return thisPart + series.of(later*total) +
 		b.earlier.between*time.Duration(later+1), true
 }
 
