@@ -1,6 +1,7 @@
 package face
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,27 +27,13 @@ type Choice struct {
 func ByEyeDistance(faces []Face) []Face {
 	sorted := slices.Clone(faces)
 	slices.SortStableFunc(sorted, func(a, b Face) int {
-		switch da, db := a.EyeDistance(), b.EyeDistance(); {
-		case da != db:
-			return cmpDesc(da, db)
-		case a.Box[0].Y != b.Box[0].Y:
-			return cmpDesc(b.Box[0].Y, a.Box[0].Y)
-		default:
-			return cmpDesc(b.Box[0].X, a.Box[0].X)
-		}
+		return cmp.Or(
+			cmp.Compare(b.EyeDistance(), a.EyeDistance()), // larger first
+			cmp.Compare(a.Box[0].Y, b.Box[0].Y),
+			cmp.Compare(a.Box[0].X, b.Box[0].X),
+		)
 	})
 	return sorted
-}
-
-// cmpDesc orders larger values first.
-func cmpDesc(a, b float64) int {
-	switch {
-	case a > b:
-		return -1
-	case a < b:
-		return 1
-	}
-	return 0
 }
 
 // pick returns the 1-based numbers of the faces of sorted (largest first) that c restores,

@@ -105,7 +105,9 @@ func parseFaceColour(j *Job, name string, vals []string) (int, error) {
 }
 
 // faceSwitches spells --faces and --face_color when they differ from their defaults (all,
-// match), so a command stored before they existed keeps its meaning and its spelling.
+// match), so a command stored before they existed keeps its spelling. Only --faces keeps
+// its meaning too: such a -G command was pasted without colour matching and now re-runs
+// with it, the default; --face_color off added gives its image again.
 func (f *Faces) faceSwitches() []string {
 	var parts []string
 	if !f.Which.All() {

@@ -21,11 +21,16 @@ func (p *Pipeline) restorerPath(tool string) (string, error) {
 		}
 		return path, nil
 	}
-	file := models.FaceRestorers[tool]
+	return models.Locate(p.cfg.ModelDir, p.restorerFile(tool))
+}
+
+// restorerFile is a face tool's model file name in the model directory: --gfpgan_version
+// picks GFPGAN's.
+func (p *Pipeline) restorerFile(tool string) string {
 	if tool == "gfpgan" && p.cfg.GFPGANVersion != "" {
-		file = "gfpgan_" + p.cfg.GFPGANVersion + ".onnx"
+		return "gfpgan_" + p.cfg.GFPGANVersion + ".onnx"
 	}
-	return models.Locate(p.cfg.ModelDir, file)
+	return models.FaceRestorers[tool]
 }
 
 // restoreFaces runs -G: faces are found and cropped in before and pasted onto after (before
@@ -65,10 +70,9 @@ func (p *Pipeline) restoreFaces(ctx context.Context, before, after *imageio.Imag
 // faceOptions turns the line's face switches into package face's options.
 func faceOptions(f *job.Faces) face.Options {
 	return face.Options{
-		Strength: f.Strength,
-		Fidelity: f.Fidelity,
-		Choice: face.Choice{Largest: f.Which.Largest, Numbers: f.Which.Numbers,
-			MinSize: f.Which.MinSize},
+		Strength:    f.Strength,
+		Fidelity:    f.Fidelity,
+		Choice:      face.Choice(f.Which),
 		MatchColour: !f.KeepColour,
 	}
 }

@@ -26,8 +26,9 @@ func (p *Pipeline) ResultCommands(j job.Job) (commands []string, seeded bool, er
 		if err != nil {
 			return nil, false, err
 		}
-		j = withOutput(j, p.outputFor(j, sourceFormat(src)))
-		return []string{fixCommand(src, sourceCommand(src), nil, j)}, true, nil
+		format := sourceFormat(src)
+		j = withOutput(j, p.outputFor(j, format))
+		return []string{fixCommand(src, format, sourceCommand(src), nil, j)}, true, nil
 	case job.Generate:
 		if j.InitImage != "" {
 			if j.InitImage, err = p.Resolve(j.InitImage, j); err != nil {

@@ -63,7 +63,8 @@ func (p *Pipeline) fix(ctx context.Context, j job.Job) (*fixed, error) {
 	if err != nil {
 		return nil, err
 	}
-	output := p.outputFor(j, sourceFormat(src))
+	format := sourceFormat(src)
+	output := p.outputFor(j, format)
 	names, err := imageio.FixedNames(src, output.Format)
 	if err != nil {
 		return nil, err
@@ -90,7 +91,7 @@ func (p *Pipeline) fix(ctx context.Context, j job.Job) (*fixed, error) {
 	if err := p.prepareOutdir(outdir); err != nil {
 		return nil, err
 	}
-	return &fixed{outdir: outdir, names: names, out: out, output: output, meta: fixMetadata(src, img, j, steps), notes: notes}, nil
+	return &fixed{outdir: outdir, names: names, out: out, output: output, meta: fixMetadata(src, format, img, j, steps), notes: notes}, nil
 }
 
 // save writes the image under the first of its names that no file has.

@@ -93,27 +93,43 @@ func checkUpscaleMemory(w, h, channels, depth, outW, outH int, available uint64,
 	}
 	pixel := int64(channels * depth / 8)
 	output := int64(outW) * int64(outH) * pixel
-	need := output
+	var between int64
 	if upscalePasses(w, h, outW, outH) > 1 {
-		need += 16 * int64(w) * int64(h) * pixel
+		between = 16 * int64(w) * int64(h) * pixel
 	}
+	need := output + between
 	room := int64(available) - budget
 	if need <= room {
 		return nil
 	}
 	return fmt.Errorf("upscaling %d×%d to %d×%d needs %s for its images, and with the model's %s (--max_memory) that is more than the %s of memory available: "+
 		"use a smaller factor, or give !fix a target width of at most %s",
-		w, h, outW, outH, gigabytes(need), gigabytes(budget), gigabytes(int64(available)), widthThatFits(outW, need, room))
+		w, h, outW, outH, gigabytes(need), gigabytes(budget), gigabytes(int64(available)), widthThatFits(w, outW, output, between, room))
 }
 
 // widthThatFits is the largest target width, in hundreds of pixels, whose result fits in
-// room bytes where outW's needs need; "0" when nothing fits.
-func widthThatFits(outW int, need, room int64) string {
+// room bytes, where outW's result takes output bytes and, beyond ×4, the ×4 image held
+// between the passes takes between more. Only the result shrinks with the width: the ×4
+// image is the source's. A width of at most 4w runs in one pass and holds nothing between,
+// so it may fit where no two-pass width does. "0" when nothing fits.
+func widthThatFits(w, outW int, output, between, room int64) string {
 	if room <= 0 {
 		return "0 (lower --max_memory first)"
 	}
-	width := int(float64(outW)*math.Sqrt(float64(room)/float64(need))) / 100 * 100
+	width := scaledToFit(outW, output, room)
+	if between > 0 {
+		width = min(width, 4*w/100*100) // one pass
+		if room > between {
+			width = max(width, scaledToFit(outW, output, room-between))
+		}
+	}
 	return strconv.Itoa(width)
+}
+
+// scaledToFit is outW, floored to hundreds, scaled so that an image of the same aspect
+// taking output bytes at outW takes at most room bytes.
+func scaledToFit(outW int, output, room int64) int {
+	return int(float64(outW)*math.Sqrt(float64(room)/float64(output))) / 100 * 100
 }
 
 // gigabytes writes a size as people read memory: "4.8 GB".

@@ -12,9 +12,10 @@ import (
 // fixMetadata is the metadata of a !fix result: the command that reproduces it, the source's
 // JSON record with this fix's steps appended, AUTOMATIC1111's texts (see a1111Texts), and the
 // source's colour profile and EXIF, so a fixed photo keeps its colours and camera data.
-func fixMetadata(src string, img *imageio.Image, j job.Job, steps []pngmeta.Step) []pngmeta.Chunk {
+// format is the source's (sourceFormat), read once by the caller.
+func fixMetadata(src string, format imageio.Format, img *imageio.Image, j job.Job, steps []pngmeta.Step) []pngmeta.Chunk {
 	text := img.Meta.Text
-	chunks := []pngmeta.Chunk{pngmeta.Text(pngmeta.KeyDream, fixCommand(src, text[pngmeta.KeyDream], img, j))}
+	chunks := []pngmeta.Chunk{pngmeta.Text(pngmeta.KeyDream, fixCommand(src, format, text[pngmeta.KeyDream], img, j))}
 	chunks = append(chunks, pngmeta.InternationalText(pngmeta.KeySDMetadata, fixRecord(src, text[pngmeta.KeySDMetadata], steps)))
 	chunks = append(chunks, a1111Texts(text[pngmeta.KeyParameters], steps)...)
 	if len(img.Meta.ICCProfile) > 0 {
@@ -58,8 +59,9 @@ func a1111Texts(sourceParameters string, steps []pngmeta.Step) []pngmeta.Chunk {
 // the strength too; that needs the source image, img, which is nil where it is not read
 // (--resume, whose matching ignores the factor of a target: see batch.Resume). j's Format and
 // Quality say how the result is written (withOutput); the line names them where they differ
-// from what it gives by default (storedOutput).
-func fixCommand(src, sourceCommand string, img *imageio.Image, j job.Job) string {
+// from what it gives by default (storedOutput); format is the source's (sourceFormat), the
+// !fix line's default.
+func fixCommand(src string, format imageio.Format, sourceCommand string, img *imageio.Image, j job.Job) string {
 	if j.Upscale != nil && img != nil {
 		resolved := j.Upscale.Resolved(img.W, img.H)
 		j.Upscale = &resolved
@@ -71,7 +73,7 @@ func fixCommand(src, sourceCommand string, img *imageio.Image, j job.Job) string
 		return prev.Command(prev.Seed.Value)
 	}
 	j.Path = src
-	j.Format, j.Quality = storedOutput(j, sourceFormat(src))
+	j.Format, j.Quality = storedOutput(j, format)
 	return j.FixLine()
 }
 

@@ -133,7 +133,7 @@ func TestFixA1111Texts(t *testing.T) {
 				img.Meta.Text[pngmeta.KeyParameters] = tc.source
 			}
 			got := map[string]string{}
-			for _, c := range fixMetadata("photo.png", img, job.Job{Kind: job.Fix, Path: "photo.png"}, tc.steps) {
+			for _, c := range fixMetadata("photo.png", imageio.PNG, img, job.Job{Kind: job.Fix, Path: "photo.png"}, tc.steps) {
 				if key, value, ok := textChunk(c); ok {
 					got[key] = value
 				}

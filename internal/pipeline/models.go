@@ -21,12 +21,8 @@ func (p *Pipeline) Models() []models.Installed {
 // none does. Each follows the lookup its model's loader makes (restorerPath, planUpscale,
 // stableDiffusion).
 func (p *Pipeline) flagFor(e models.Entry) (path, flag string) {
-	gfpgan := models.FaceRestorers["gfpgan"]
-	if p.cfg.GFPGANVersion != "" {
-		gfpgan = "gfpgan_" + p.cfg.GFPGANVersion + ".onnx"
-	}
 	switch {
-	case e.File == gfpgan && p.cfg.RestorerPaths["gfpgan"] != "":
+	case e.File == p.restorerFile("gfpgan") && p.cfg.RestorerPaths["gfpgan"] != "":
 		return p.cfg.RestorerPaths["gfpgan"], "--gfpgan_model_path"
 	case e.File == models.FaceRestorers["codeformer"] && p.cfg.RestorerPaths["codeformer"] != "":
 		return p.cfg.RestorerPaths["codeformer"], "--codeformer_model_path"

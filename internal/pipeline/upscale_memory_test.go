@@ -1,6 +1,11 @@
 package pipeline
 
-import "testing"
+import (
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 // An upscale whose result cannot be held is refused before any work, in one line that says
 // the sizes and what to do (issue 25: a 20000² photo ×2 is a 40000² result of 4.8 GB).
@@ -24,7 +29,10 @@ func TestUpscaleThatCannotFitIsRefused(t *testing.T) {
 				"use a smaller factor, or give !fix a target width of at most 18200"},
 		{"×8 holds the ×4 image between its passes too", 4000, 4000, 3, 8, 32000, 32000, 4 * gb, 1 * gb,
 			"upscaling 4000×4000 to 32000×32000 needs 3.8 GB for its images, and with the model's 1.0 GB (--max_memory) that is more than the 4.0 GB of memory available: " +
-				"use a smaller factor, or give !fix a target width of at most 28200"},
+				"use a smaller factor, or give !fix a target width of at most 27200"},
+		{"×8 whose ×4 image alone does not fit can still run ×3.8 in one pass", 4000, 4000, 3, 8, 32000, 32000, 1_700_000_000, 1 * gb,
+			"upscaling 4000×4000 to 32000×32000 needs 3.8 GB for its images, and with the model's 1.0 GB (--max_memory) that is more than the 1.7 GB of memory available: " +
+				"use a smaller factor, or give !fix a target width of at most 15200"},
 		{"nothing left beside the model", 2000, 2000, 4, 8, 8000, 8000, 1 * gb, 2 * gb,
 			"upscaling 2000×2000 to 8000×8000 needs 0.3 GB for its images, and with the model's 2.0 GB (--max_memory) that is more than the 1.0 GB of memory available: " +
 				"use a smaller factor, or give !fix a target width of at most 0 (lower --max_memory first)"},
@@ -42,5 +50,23 @@ func TestUpscaleThatCannotFitIsRefused(t *testing.T) {
 		if got != c.refusal {
 			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.refusal)
 		}
+		// The width a refusal suggests must itself be accepted.
+		if width := suggestedWidth(got); width > 0 {
+			height := int(math.Round(float64(width) * float64(c.outH) / float64(c.outW)))
+			if err := checkUpscaleMemory(c.w, c.h, c.channels, c.depth, width, height, c.available, c.budget); err != nil {
+				t.Errorf("%s: the suggested width %d is refused too: %v", c.name, width, err)
+			}
+		}
 	}
+}
+
+// suggestedWidth is the target width a refusal suggests, 0 when it suggests none.
+func suggestedWidth(refusal string) int {
+	_, after, found := strings.Cut(refusal, "a target width of at most ")
+	if !found {
+		return 0
+	}
+	digits, _, _ := strings.Cut(after, " ")
+	width, _ := strconv.Atoi(digits)
+	return width
 }
