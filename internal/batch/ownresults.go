@@ -5,9 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strings"
 
 	"dream/internal/imageio"
 	"dream/internal/pngmeta"
@@ -32,7 +30,7 @@ func newNeighbours(dir string, entries []fs.DirEntry) *neighbours {
 func (n *neighbours) addSources(entries []fs.DirEntry) {
 	for _, e := range entries {
 		if !e.IsDir() {
-			stem := sourceStem(e.Name())
+			stem := imageio.SourceStem(e.Name())
 			n.byStem[stem] = append(n.byStem[stem], e.Name())
 		}
 	}
@@ -71,21 +69,17 @@ func (m mirror) neighbours(dir string) *neighbours {
 	return n
 }
 
-// fixedName is the name !fix gives a result: NAME.fixed.png, or NAME.fixed-01.png … -99, or
-// the same with .jpg or .webp (see imageio.FixedNames).
-var fixedName = regexp.MustCompile(`^(.+)\.fixed(?:-\d\d)?\.(?:png|jpg|webp)$`)
-
 // isOwnResult tells whether the file name in the folder is dream's result of fixing another
 // file of the same folder: it has a result's name, the source it is named after is there, and
 // its sd-metadata record lists the post-processing !fix did and names that source (or none:
 // a generated image's record keeps its generation instead). A user's own photo.fixed.png,
 // without that record, stays an image to fix.
 func (n *neighbours) isOwnResult(name string) bool {
-	m := fixedName.FindStringSubmatch(name)
-	if m == nil {
+	stem, ok := imageio.FixedStem(name)
+	if !ok {
 		return false
 	}
-	sources := n.byStem[m[1]]
+	sources := n.byStem[stem]
 	if len(sources) == 0 {
 		return false
 	}
@@ -113,16 +107,4 @@ func readRecord(path string) (record fixRecord, ok bool) {
 	}
 	text, found := texts[pngmeta.KeySDMetadata]
 	return record, found && json.Unmarshal([]byte(text), &record) == nil
-}
-
-// sourceStem is the name a result of fixing the file is named after: the file name without
-// its image extension (see imageio.FixedNames).
-func sourceStem(name string) string {
-	ext := filepath.Ext(name)
-	if hasImageExtension(name) {
-		if stem := strings.TrimSuffix(name, ext); stem != "" {
-			return stem
-		}
-	}
-	return name
 }

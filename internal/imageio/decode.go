@@ -72,6 +72,7 @@ func decode(r io.Reader, name string, maxPixels int) (*Image, error) {
 // imageFormat is one file format Decode understands.
 type imageFormat struct {
 	name         string // as people know it, for messages
+	format       Format
 	signature    string // leading bytes; '?' matches any byte
 	decodeConfig func(io.Reader) (image.Config, error)
 	decode       func(io.Reader) (image.Image, error)
@@ -91,7 +92,7 @@ type imageFormat struct {
 // dream accepts.
 var formats = []imageFormat{
 	{
-		name: "PNG", signature: "\x89PNG\r\n\x1a\n",
+		name: "PNG", format: PNG, signature: "\x89PNG\r\n\x1a\n",
 		decodeConfig: png.DecodeConfig, decode: png.Decode,
 		isTruncated: pngIsTruncated,
 		finish: func(data []byte, m image.Image) *Image {
@@ -101,7 +102,7 @@ var formats = []imageFormat{
 		},
 	},
 	{
-		name: "JPEG", signature: "\xff\xd8",
+		name: "JPEG", format: JPEG, signature: "\xff\xd8",
 		decodeConfig: jpeg.DecodeConfig, decode: jpeg.Decode,
 		finish: func(data []byte, m image.Image) *Image {
 			o := jpegOrientation(data)
@@ -111,7 +112,7 @@ var formats = []imageFormat{
 		},
 	},
 	{
-		name: "WebP", signature: "RIFF????WEBP",
+		name: "WebP", format: WebP, signature: "RIFF????WEBP",
 		decodeConfig: webp.DecodeConfig, decode: webp.Decode,
 		isAnimated: webpIsAnimated, isTruncated: webpIsTruncated,
 		finish: func(data []byte, m image.Image) *Image {
@@ -129,13 +130,7 @@ const sniffLen = 12
 // pointing dream at a large video or archive fails at once instead of
 // reading gigabytes into memory.
 func readImage(r io.Reader, name string) ([]byte, *imageFormat, error) {
-	head := make([]byte, sniffLen)
-	n, err := io.ReadFull(r, head)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, nil, readError(name, err)
-	}
-	head = head[:n]
-	f, err := sniff(head, name)
+	head, f, err := sniffStart(r, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,6 +139,19 @@ func readImage(r io.Reader, name string) ([]byte, *imageFormat, error) {
 		return nil, nil, readError(name, err)
 	}
 	return append(head, rest...), f, nil
+}
+
+// sniffStart reads the first sniffLen bytes of r (fewer when r is shorter) and names the
+// format they start; head holds the bytes read, which the caller puts back in front of r.
+func sniffStart(r io.Reader, name string) (head []byte, f *imageFormat, err error) {
+	head = make([]byte, sniffLen)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, nil, readError(name, err)
+	}
+	head = head[:n]
+	f, err = sniff(head, name)
+	return head, f, err
 }
 
 // sniff names the format head starts with.
@@ -314,8 +322,9 @@ func fromGoImage(m image.Image, channels int) *Image {
 }
 
 // describe tells what m carries (channels and depth) and how to read it.
-// The concrete types are the ones Go's PNG, JPEG and WebP decoders return;
-// reading them directly avoids an interface allocation per pixel.
+// The concrete types are the ones Go's PNG and JPEG decoders return, and
+// the NRGBA of lossless WebP (webpImage converts lossy WebP's Y'CbCr
+// itself); reading them directly avoids an interface allocation per pixel.
 func describe(m image.Image) (channels, depth int, at sampleAt) {
 	switch m := m.(type) {
 	case *image.Gray:
@@ -357,12 +366,6 @@ func describe(m image.Image) (channels, depth int, at sampleAt) {
 			c := m.YCbCrAt(x, y)
 			r, g, b := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
 			return [4]uint16{uint16(r), uint16(g), uint16(b), 0xff}
-		}
-	case *image.NYCbCrA:
-		return 4, 8, func(x, y int) [4]uint16 {
-			c := m.NYCbCrAAt(x, y)
-			r, g, b := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
-			return [4]uint16{uint16(r), uint16(g), uint16(b), uint16(c.A)}
 		}
 	case *image.CMYK:
 		return 3, 8, func(x, y int) [4]uint16 {

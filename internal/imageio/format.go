@@ -117,25 +117,9 @@ func FileFormat(path string) (Format, error) {
 		return "", readError(path, err)
 	}
 	defer f.Close()
-	head := make([]byte, sniffLen)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return "", readError(path, err)
-	}
-	kind, err := sniff(head[:n], path)
+	_, kind, err := sniffStart(f, path)
 	if err != nil {
 		return "", err
 	}
-	return formatNamed(kind.name), nil
-}
-
-// formatNamed is the Format of a decoder in formats, by its name.
-func formatNamed(name string) Format {
-	switch name {
-	case "JPEG":
-		return JPEG
-	case "WebP":
-		return WebP
-	}
-	return PNG
+	return kind.format, nil
 }

@@ -282,6 +282,82 @@ func TestReadCommand(t *testing.T) {
 	}
 }
 
+// JPEG allows fill bytes (more 0xFF) before any marker: ReadTexts and ReadCommand step over
+// them as Decode does, in front of the first segment, the EXIF and the XMP dream writes.
+func TestReadTextsFillBytes(t *testing.T) {
+	texts := map[string]string{pngmeta.KeyDream: "a cat -S 1", pngmeta.KeyParameters: "a cat\nSeed: 1"}
+	var written bytes.Buffer
+	meta := []pngmeta.Chunk{pngmeta.Text(pngmeta.KeyDream, texts[pngmeta.KeyDream]),
+		pngmeta.Text(pngmeta.KeyParameters, texts[pngmeta.KeyParameters])}
+	if err := EncodeAs(&written, testPhoto(t), Output{JPEG, 92}, meta); err != nil {
+		t.Fatal(err)
+	}
+	data := written.Bytes()
+	// markerAt is where the marker of the APP1 segment whose body starts with header is.
+	markerAt := func(header string) int { return bytes.Index(data, []byte(header)) - 4 }
+	tests := []struct {
+		name  string
+		at    int // where the fill bytes go: before the marker there
+		count int
+	}{
+		{"one before the XMP", markerAt(xmpJPEGHeader), 1},
+		{"three before the EXIF", markerAt(exifHeader), 3},
+		{"one before the first segment", 2, 1},
+	}
+	dir := tempDir(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if data[tt.at] != 0xff {
+				t.Fatalf("no marker at %d", tt.at)
+			}
+			filled := append(bytes.Clone(data[:tt.at]), bytes.Repeat([]byte{0xff}, tt.count)...)
+			filled = append(filled, data[tt.at:]...)
+			path := writeFile(t, dir, "filled.jpg", filled)
+			if read, err := ReadTexts(path); err != nil || !maps.Equal(read, texts) {
+				t.Errorf("ReadTexts = %q, %v", read, err)
+			}
+			if command, err := ReadCommand(path); err != nil || command != texts[pngmeta.KeyDream] {
+				t.Errorf("ReadCommand = %q, %v", command, err)
+			}
+			if back := decodeBytes(t, filled); !maps.Equal(back.Meta.Text, texts) {
+				t.Errorf("Decode texts = %q", back.Meta.Text)
+			}
+		})
+	}
+}
+
+// An EXIF block too large for a JPEG segment gives way to one holding only the parameters,
+// and is left out when it holds none, rather than written as a block with an empty comment.
+func TestJPEGOversizedExif(t *testing.T) {
+	big := append(exifTIFFBlock("II", 1), make([]byte, maxSegmentBody)...)
+	tests := []struct {
+		name string
+		exif []byte
+		want string // the parameters of the segment written; "" when none is
+	}{
+		{"without parameters", big, ""},
+		{"with parameters", withUserComment(big, "a cat"), "a cat"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			segments, err := jpegSegmentsOf(outputMeta{exif: tt.exif})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" {
+				if len(segments) != 0 {
+					t.Errorf("%d segments written, want none", len(segments))
+				}
+				return
+			}
+			if len(segments) != 1 || len(segments[0].body) > maxSegmentBody ||
+				userComment(exifBlock(segments[0].body)) != tt.want {
+				t.Errorf("segments %d, want one EXIF segment holding %q", len(segments), tt.want)
+			}
+		})
+	}
+}
+
 // tagValue reads the value of tag from IFD0 (ifd 0) or the Exif IFD (ifd 1) of a TIFF block.
 func tagValue(t *testing.T, tiff []byte, ifdIndex int, tag uint16) []byte {
 	t.Helper()

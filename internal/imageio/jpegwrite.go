@@ -42,20 +42,15 @@ type segment struct {
 	body   []byte
 }
 
-// jpegSegmentsOf lays the metadata out in segments. An EXIF block too large for one segment
-// (a source's block near the limit, with the parameters added) is replaced by one holding
-// only the parameters; XMP too large for one (a record of hundreds of fixes) is refused
-// rather than cut.
+// jpegSegmentsOf lays the metadata out in segments. XMP too large for one segment (a record
+// of hundreds of fixes) is refused rather than cut.
 func jpegSegmentsOf(m outputMeta) ([]segment, error) {
 	var out []segment
-	if m.exif != nil {
-		exif := m.exif
-		if len(exifHeader)+len(exif) > maxSegmentBody {
-			exif = withUserComment(nil, userComment(exif))
-		}
-		if len(exifHeader)+len(exif) > maxSegmentBody {
-			return nil, fmt.Errorf("the parameters text (%d bytes of EXIF) is too long for a JPEG; use --format png or --format webp", len(exif))
-		}
+	exif, err := jpegExif(m.exif)
+	if err != nil {
+		return nil, err
+	}
+	if exif != nil {
 		out = append(out, segment{markerAPP1, append([]byte(exifHeader), exif...)})
 	}
 	if m.xmp != nil {
@@ -74,6 +69,24 @@ func jpegSegmentsOf(m outputMeta) ([]segment, error) {
 		out = append(out, segment{markerAPP2, append(body, part...)})
 	}
 	return out, nil
+}
+
+// jpegExif is the EXIF block as one JPEG segment holds it. A block too large (a source's
+// block near the limit, with the parameters added) is replaced by one holding only the
+// parameters, or left out (nil) when there are none: the source's tags cannot all be kept.
+func jpegExif(exif []byte) ([]byte, error) {
+	if len(exifHeader)+len(exif) <= maxSegmentBody {
+		return exif, nil
+	}
+	parameters := userComment(exif)
+	if parameters == "" {
+		return nil, nil
+	}
+	exif = withUserComment(nil, parameters)
+	if len(exifHeader)+len(exif) > maxSegmentBody {
+		return nil, fmt.Errorf("the parameters text (%d bytes of EXIF) is too long for a JPEG; use --format png or --format webp", len(exif))
+	}
+	return exif, nil
 }
 
 // writeSegment writes one marker segment.

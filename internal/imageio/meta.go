@@ -66,24 +66,18 @@ func markUpright(tiff []byte) {
 // jpegMetadata reads the EXIF block and ICC profile of a JPEG whose pixels
 // were turned by EXIF orientation applied (1 when they were not).
 func jpegMetadata(data []byte, applied int) Metadata {
-	m := Metadata{ICCProfile: jpegICCProfile(data), Exif: owned(exifBlock(exifTIFF(data)))}
+	m := Metadata{ICCProfile: jpegICCProfile(data), Exif: owned(exifBlock(jpegAPP1(data, exifHeader)))}
 	if applied != 1 {
 		markUpright(m.Exif)
 	}
-	m.Text = formatTexts(jpegXMP(data), m.Exif)
+	m.Text = jpegTexts(data)
 	return m
 }
 
-// jpegXMP returns the XMP packet of a JPEG's first APP1 XMP segment, or nil. It aliases data.
-func jpegXMP(data []byte) (packet []byte) {
-	jpegSegments(data, func(marker byte, body []byte) bool {
-		if marker == markerAPP1 && bytes.HasPrefix(body, []byte(xmpJPEGHeader)) {
-			packet = body[len(xmpJPEGHeader):]
-			return false
-		}
-		return true
-	})
-	return packet
+// jpegTexts are the texts of a JPEG (see formatTexts), from its first XMP and EXIF
+// segments.
+func jpegTexts(data []byte) map[string]string {
+	return formatTexts(jpegAPP1(data, xmpJPEGHeader), exifBlock(jpegAPP1(data, exifHeader)))
 }
 
 // formatTexts are the texts a JPEG or WebP carries the way dream writes them (outmeta.go):

@@ -17,7 +17,7 @@ const maxNameSuffix = 99
 // that is free when the result is complete, so a fix running in another process at the
 // same time gets another one.
 func FixedNames(srcPath string, format Format) ([]string, error) {
-	name := sourceStem(srcPath)
+	name := SourceStem(srcPath)
 	if name == "" {
 		return nil, fmt.Errorf("no file name in %q", srcPath)
 	}
@@ -35,8 +35,9 @@ func NumberedNames(stem, ext string) []string {
 	return names
 }
 
-// sourceStem is the file name of srcPath without its image extension.
-func sourceStem(srcPath string) string {
+// SourceStem is the file name of srcPath without its image extension: the NAME its results
+// are named after (see FixedNames).
+func SourceStem(srcPath string) string {
 	base := filepath.Base(srcPath)
 	if base == "." || base == string(filepath.Separator) {
 		return ""
@@ -49,6 +50,31 @@ func sourceStem(srcPath string) string {
 		}
 	}
 	return base // ".png" alone is a hidden file's whole name, not an extension
+}
+
+// FixedStem is the source stem a result's file name was made from, the NAME of FixedNames'
+// NAME.fixed.png (.jpg, .webp) or NAME.fixed-01.png up to NAME.fixed-99.png; ok is false
+// when name is no name FixedNames gives.
+func FixedStem(name string) (stem string, ok bool) {
+	ext := filepath.Ext(name)
+	if ext != PNG.Extension() && ext != JPEG.Extension() && ext != WebP.Extension() {
+		return "", false
+	}
+	stem = strings.TrimSuffix(name, ext)
+	if n := len(stem) - len("-01"); n >= 0 && stem[n] == '-' && isNameSuffix(stem[n+1:]) {
+		stem = stem[:n]
+	}
+	stem, found := strings.CutSuffix(stem, ".fixed")
+	if !found || stem == "" {
+		return "", false
+	}
+	return stem, true
+}
+
+// isNameSuffix reports whether digits is the number of one of NumberedNames' alternatives:
+// two digits, 01 to 99 (maxNameSuffix).
+func isNameSuffix(digits string) bool {
+	return len(digits) == 2 && leadingDigits(digits) == digits && digits != "00"
 }
 
 // NextPrefix is the PREFIX of SPEC §1's PREFIX.SEED.png names: one more than the highest

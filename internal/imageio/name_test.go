@@ -105,3 +105,55 @@ func TestGeneratedFileName(t *testing.T) {
 		}
 	}
 }
+
+func TestFixedStem(t *testing.T) {
+	tests := []struct {
+		name   string
+		stem   string
+		wantOK bool
+	}{
+		{"photo.fixed.png", "photo", true},
+		{"Photo.fixed.jpg", "Photo", true},
+		{"a.b.fixed.webp", "a.b", true},
+		{"cat.fixed-01.jpg", "cat", true},
+		{"cat.fixed-99.png", "cat", true},
+		{"a.fixed.fixed.png", "a.fixed", true}, // a result fixed again
+		{"x-01.fixed.png", "x-01", true},       // the source's own number stays
+		{"picture.tiff.fixed.png", "picture.tiff", true},
+		{".png.fixed.png", ".png", true},
+		{"photo.png", "", false},
+		{"photo.fixed.jpeg", "", false}, // dream writes .jpg
+		{"photo.fixed.PNG", "", false},
+		{"photo.fixed-00.png", "", false},
+		{"photo.fixed-1.png", "", false},
+		{"photo.fixed-100.png", "", false},
+		{"photo.fixed-+1.png", "", false},
+		{"photo-01.png", "", false},
+		{".fixed.png", "", false},
+		{"photo.fixed", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		stem, ok := FixedStem(tt.name)
+		if stem != tt.stem || ok != tt.wantOK {
+			t.Errorf("FixedStem(%q) = %q, %v, want %q, %v", tt.name, stem, ok, tt.stem, tt.wantOK)
+		}
+	}
+}
+
+// Every name FixedNames gives leads back to the source's stem.
+func TestFixedStemOfFixedNames(t *testing.T) {
+	for _, src := range []string{"dir/photo.PNG", "scan.jpeg", "a.fixed.webp", "notes.txt", ".png"} {
+		for _, format := range []Format{PNG, JPEG, WebP} {
+			names, err := FixedNames(src, format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range names {
+				if stem, ok := FixedStem(name); !ok || stem != SourceStem(src) {
+					t.Fatalf("FixedStem(%q) = %q, %v, want %q", name, stem, ok, SourceStem(src))
+				}
+			}
+		}
+	}
+}

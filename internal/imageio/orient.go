@@ -23,24 +23,31 @@ const exifHeader = "Exif\x00\x00"
 // there is none or it cannot be read: broken metadata must not stop an
 // otherwise good photo from loading.
 func jpegOrientation(data []byte) int {
-	tiff := exifTIFF(data)
+	tiff := jpegAPP1(data, exifHeader)
 	if tiff == nil {
 		return 1
 	}
 	return tiffOrientation(tiff)
 }
 
-// exifTIFF returns the TIFF block inside the first APP1 "Exif" segment of
-// a JPEG, or nil. It aliases data.
-func exifTIFF(data []byte) (tiff []byte) {
-	jpegSegments(data, func(marker byte, body []byte) bool {
-		if marker == markerAPP1 && bytes.HasPrefix(body, []byte(exifHeader)) {
-			tiff = body[len(exifHeader):]
+// jpegAPP1 returns the body after header of a JPEG's first APP1 segment that starts with
+// header (exifHeader: the TIFF block; xmpJPEGHeader: the XMP packet), or nil. It aliases
+// data.
+func jpegAPP1(data []byte, header string) (body []byte) {
+	jpegSegments(data, func(marker byte, segment []byte) bool {
+		if marker == markerAPP1 && bytes.HasPrefix(segment, []byte(header)) {
+			body = segment[len(header):]
 			return false
 		}
 		return true
 	})
-	return tiff
+	return body
+}
+
+// standaloneMarker reports whether a JPEG marker stands alone, without a length field and
+// a body: TEM, start of image, and the restart markers RST0..RST7.
+func standaloneMarker(marker byte) bool {
+	return marker == 0x01 || marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7)
 }
 
 // jpegSegments calls visit with the marker and body of each segment before
@@ -58,8 +65,8 @@ func jpegSegments(data []byte, visit func(marker byte, body []byte) bool) {
 		case marker == 0xff: // fill byte before a marker
 			p++
 			continue
-		case marker == 0x01 || marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7):
-			p += 2 // markers without a length field
+		case standaloneMarker(marker):
+			p += 2
 			continue
 		case marker == markerSOS || marker == markerEOI:
 			return
@@ -88,19 +95,9 @@ func tiffOrientation(tiff []byte) int {
 // orientationEntry finds the 12-byte Orientation entry in the first IFD of
 // a TIFF block and returns the block's byte order and the entry's offset,
 // or -1 when the block is malformed or has no such entry.
-func orientationEntry(tiff []byte) (order binary.ByteOrder, at int) {
-	if len(tiff) < 8 {
-		return nil, -1
-	}
-	switch string(tiff[:2]) {
-	case "II":
-		order = binary.LittleEndian
-	case "MM":
-		order = binary.BigEndian
-	default:
-		return nil, -1
-	}
-	if order.Uint16(tiff[2:]) != 42 {
+func orientationEntry(tiff []byte) (binary.ByteOrder, int) {
+	order := tiffOrder(tiff)
+	if order == nil {
 		return nil, -1
 	}
 	ifd := uint64(order.Uint32(tiff[4:]))

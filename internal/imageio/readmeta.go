@@ -1,6 +1,7 @@
 package imageio
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -41,24 +42,18 @@ func ReadTexts(path string) (map[string]string, error) {
 // TextsOf is ReadTexts of a file already open (at its start), such as one opened inside an
 // os.Root; path names it in errors.
 func TextsOf(f *os.File, path string) (map[string]string, error) {
-	head := make([]byte, sniffLen)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, readError(path, err)
-	}
-	kind, err := sniff(head[:n], path)
+	head, kind, err := sniffStart(f, path)
 	if err != nil {
 		return nil, err
 	}
-	rest := io.MultiReader(bytes.NewReader(head[:n]), f)
-	switch formatNamed(kind.name) {
+	rest := io.MultiReader(bytes.NewReader(head), f)
+	switch kind.format {
 	case JPEG:
 		data, err := readJPEGHead(rest)
 		if err != nil {
 			return nil, damagedMeta(path, err)
 		}
-		exif := exifBlock(exifTIFF(data))
-		return formatTexts(jpegXMP(data), exif), nil
+		return jpegTexts(data), nil
 	case WebP:
 		xmp, exif, err := readWebPMeta(f)
 		if err != nil {
@@ -85,34 +80,57 @@ func damagedMeta(path string, err error) error {
 // segment metadata can be in, and nothing of the image data. The bytes are a JPEG prefix
 // jpegSegments can walk.
 func readJPEGHead(r io.Reader) ([]byte, error) {
+	in := bufio.NewReader(r)
 	var out bytes.Buffer
-	if _, err := io.CopyN(&out, r, 2); err != nil { // start of image
+	if _, err := io.CopyN(&out, in, 2); err != nil { // start of image
 		return nil, err
 	}
 	for out.Len() < maxMetaBytes {
-		var head [4]byte
-		if _, err := io.ReadFull(r, head[:2]); err != nil {
+		marker, err := readMarker(in, &out)
+		if err != nil {
 			return nil, err
 		}
-		out.Write(head[:2])
-		switch marker := head[1]; {
-		case head[0] != 0xff:
-			return nil, errors.New("a segment does not start with a marker")
-		case marker == 0xff || marker == 0x01 || marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7):
-			continue // fill bytes and markers without a length: jpegSegments steps over them too
+		switch {
 		case marker == markerSOS || marker == markerEOI:
 			return out.Bytes(), nil
+		case standaloneMarker(marker):
+			continue
 		}
-		if _, err := io.ReadFull(r, head[2:]); err != nil {
+		var length [2]byte // counts itself
+		if _, err := io.ReadFull(in, length[:]); err != nil {
 			return nil, err
 		}
-		out.Write(head[2:])
-		length := int64(binary.BigEndian.Uint16(head[2:]))
-		if _, err := io.CopyN(&out, r, max(length-2, 0)); err != nil {
+		out.Write(length[:])
+		if _, err := io.CopyN(&out, in, max(int64(binary.BigEndian.Uint16(length[:]))-2, 0)); err != nil {
 			return nil, err
 		}
 	}
 	return out.Bytes(), nil // more segments than metadata ever has: the rest is not read
+}
+
+// readMarker reads the 0xFF and the marker byte that start a segment, copying them to out.
+// JPEG allows any number of fill bytes (more 0xFF) before the marker byte; they are read
+// past, within the bound on what is read, and copied too so that out stays the file's
+// prefix.
+func readMarker(in *bufio.Reader, out *bytes.Buffer) (byte, error) {
+	b, err := in.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	if b != 0xff {
+		return 0, errors.New("a segment does not start with a marker")
+	}
+	for b == 0xff {
+		if out.Len() >= maxMetaBytes {
+			return 0, errors.New("too many fill bytes before a marker")
+		}
+		out.WriteByte(b)
+		if b, err = in.ReadByte(); err != nil {
+			return 0, err
+		}
+	}
+	out.WriteByte(b)
+	return b, nil
 }
 
 // readWebPMeta reads the XMP and EXIF chunks of an extended WebP that its VP8X flags

@@ -14,6 +14,7 @@ const (
 	vp8xICCFlag       = 0x20 // VP8X flags byte: the file has an ICCP chunk
 	vp8xAlphaFlag     = 0x10 // VP8X flags byte: the image has alpha
 	vp8xExifFlag      = 0x08 // VP8X flags byte: the file has an EXIF chunk
+	vp8xXMPFlag       = 0x04 // VP8X flags byte: the file has an XMP chunk
 	vp8xAnimationFlag = 0x02 // VP8X flags byte: the file is an animation
 	vp8lSignature     = 0x2f // first byte of a lossless stream
 	// The lossless header is the signature, then 14 bits width-1, 14 bits

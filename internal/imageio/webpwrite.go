@@ -19,9 +19,6 @@ import (
 // webpMethod is libwebp's speed/size trade-off, 0 to 6; 4 is its default and cwebp's.
 const webpMethod = 4
 
-// VP8X flag for an XMP chunk (the others are in webp.go).
-const vp8xXMPFlag = 0x04
-
 // writeWebP writes img as a WebP: lossy at quality, or lossless at LosslessWebPQuality. The
 // file is an extended one (VP8X) so that it can carry the metadata: ICCP before the image,
 // EXIF and XMP after it, as the container specification orders them.
