@@ -5,22 +5,17 @@ import (
 	"path"
 	"runtime"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // readCPUShare reads what the scheduler, the affinity mask and the cgroup give this process.
 func readCPUShare(getenv func(string) string) cpuShare {
-	c := cpuShare{slurmCPUs: getenv("SLURM_CPUS_PER_TASK"), quota: cgroupCPUQuota()}
+	// On Linux Go's CPU count is the affinity mask's, read at start (sched_getaffinity).
+	c := cpuShare{slurmCPUs: getenv("SLURM_CPUS_PER_TASK"), affinity: runtime.NumCPU(), quota: cgroupCPUQuota()}
 	if online, err := os.ReadFile("/sys/devices/system/cpu/online"); err == nil {
 		c.cores = countCPUList(string(online))
 	}
 	if c.cores == 0 {
-		c.cores = runtime.NumCPU() // Go counts the affinity mask here: the best left
-	}
-	var set unix.CPUSet
-	if unix.SchedGetaffinity(0, &set) == nil {
-		c.affinity = set.Count()
+		c.cores = c.affinity // the best left
 	}
 	return c
 }

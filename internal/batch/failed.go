@@ -58,8 +58,11 @@ func ReadFailed(dir string) FailedList {
 }
 
 // FailedBefore tells whether the input at path is listed and unchanged since it failed, and
-// why it failed.
+// why it failed. An empty list answers at once: --resume asks for every item of a folder.
 func (l FailedList) FailedBefore(path string) (reason string, ok bool) {
+	if len(l) == 0 {
+		return "", false
+	}
 	abs := canonicalPath(path, "")
 	info, err := os.Stat(abs)
 	if err != nil {
@@ -75,6 +78,9 @@ func (l FailedList) FailedBefore(path string) (reason string, ok bool) {
 
 // Names tells whether the list names the input at path, changed since or not.
 func (l FailedList) Names(path string) bool {
+	if len(l) == 0 {
+		return false // no path to resolve: a fix asks after every item that ended well
+	}
 	abs := canonicalPath(path, "")
 	return slices.ContainsFunc(l, func(f Failure) bool { return f.Path == abs })
 }

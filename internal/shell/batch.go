@@ -15,15 +15,15 @@ import (
 	"dream/internal/imageio"
 	"dream/internal/job"
 	"dream/internal/pipeline"
+	"dream/internal/queue"
 )
 
 // batchRun is the state of a run of many items: a file of lines (--from_file) or a !fix line
 // that names a folder or a pattern.
 type batchRun struct {
-	verb, unit            string // "fixing", "images"
-	total                 int    // the items this process does
-	done, skipped, failed int
-	start, lastEnd        time.Time
+	// Tally counts the items this process does, as package batch writes them, for the web
+	// page's batches too.
+	batch.Tally
 	// stop is set by the first Ctrl-C: the run ends after the current item.
 	stop bool
 	// writeErr is the error that stopped the run because no result can be written (a full
@@ -49,7 +49,7 @@ func (s *Shell) RunLines(ctx context.Context, lines []string, shard batch.Shard)
 	defer stop()
 	plan := batch.Plan(lines, s.Pipeline.Outdir)
 	if shard.Count > 1 || shard.From != "" {
-		fmt.Fprintf(s.Err, "shard %s (from %s): %s of %d\n", shard, shard.From, count(owned(plan.Entries, shard), "item"), plan.Items)
+		fmt.Fprintf(s.Err, "shard %s (from %s): %s of %d\n", shard, shard.From, batch.Count(owned(plan.Entries, shard), "item"), plan.Items)
 	}
 	s.runEntries(ctx, plan, shard)
 }
@@ -69,9 +69,10 @@ func owned(entries []batch.Entry, shard batch.Shard) int {
 // the items this shard owns one by one, with one progress line for the whole run.
 func (s *Shell) runEntries(ctx context.Context, plan batch.Planned, shard batch.Shard) {
 	entries := plan.Entries
-	run := &batchRun{verb: "running", unit: "item", total: owned(entries, shard), start: time.Now(), leftOut: plan.LeftOut}
+	run := &batchRun{Tally: batch.Tally{Verb: "running", Unit: "item", Total: owned(entries, shard), Start: time.Now()},
+		leftOut: plan.LeftOut}
 	if allFixes(entries) {
-		run.verb, run.unit = "fixing", "image"
+		run.Verb, run.Unit = "fixing", "image"
 	}
 	resume := s.planResume(entries, shard)
 	defer resume.close(s)
@@ -129,33 +130,41 @@ func allFixes(entries []batch.Entry) bool {
 // why. A fix's image is saved while the next item runs (see Pipeline.FixThenSave), so its
 // line may come a little later; any other item first waits for that save. The item's claim,
 // if any, is released once it ended.
+//
+// Each item is a job of the queue, whose ticket gets the item's line and results when the
+// item ends (see itemEnded): a fix ends after its job's turn, and meanwhile the next item's
+// turn may have begun.
 func (s *Shell) runItem(ctx context.Context, e batch.Entry, shard batch.Shard, run *batchRun, claim *batch.Claim) {
 	start := time.Now()
 	if e.Err == nil && e.Job.Kind == job.Fix {
-		err := s.withJobContext(ctx, e.Job.FixLine(), func(ctx context.Context) error {
-			return s.Pipeline.FixThenSave(ctx, e.Job, func(res pipeline.Result, err error) {
-				s.itemEnded(run, e, start, []pipeline.Result{res}, asWriteError(err), claim)
+		var ticket *queue.Ticket // nil when the item never got its turn
+		err := s.withTicket(ctx, e.Job.FixLine(), func(ctx context.Context, t *queue.Ticket) ([]queue.Result, error) {
+			ticket = t
+			return nil, s.Pipeline.FixThenSave(ctx, e.Job, func(res pipeline.Result, err error) {
+				s.itemEnded(run, e, start, []pipeline.Result{res}, asWriteError(err), claim, t)
 			})
 		})
 		if err != nil {
-			s.itemEnded(run, e, start, nil, err, claim)
+			s.itemEnded(run, e, start, nil, err, claim, ticket)
 		}
 		return
 	}
 	s.Pipeline.WaitSaves()
-	results, err := s.itemResults(ctx, e, shard)
-	s.itemEnded(run, e, start, results, err, claim)
+	results, ticket, err := s.itemResults(ctx, e, shard)
+	s.itemEnded(run, e, start, results, err, claim, ticket)
 }
 
-// itemEnded counts an item and prints its line. An input that is no image, or a damaged
-// one, is listed in its output folder first (batch.RecordFailed), and only then is the item's
-// claim released: a process that takes the claim next finds it listed.
-func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results []pipeline.Result, err error, claim *batch.Claim) {
+// itemEnded counts an item, prints its line, and logs it with the item's results on the
+// item's ticket, if it got one. An input that is no image, or a damaged one, is listed in its
+// output folder first (batch.RecordFailed), and only then is the item's claim released: a
+// process that takes the claim next finds it listed.
+func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results []pipeline.Result, err error,
+	claim *batch.Claim, ticket *queue.Ticket) {
 	defer claim.Release()
 	listed := s.listFailure(e, err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	run.lastEnd = time.Now()
+	run.LastEnd = time.Now()
 	for _, res := range results {
 		if res.Path != "" {
 			s.rememberLocked(res, e.Job.Kind == job.Generate)
@@ -165,12 +174,14 @@ func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results
 		if run.writeErr != nil && errors.Is(err, context.Canceled) {
 			return // cancelled by the write error that stopped the run: not started, in effect
 		}
-		run.failed++
+		run.Failed++
 		s.Failures++
 		if errors.Is(err, context.Canceled) {
 			err = errors.New("cancelled; nothing more was written")
 		}
-		s.logLocked(s.Err, "%s", batch.ItemFailed(e.Source(), oneLine(err)))
+		line := batch.ItemFailed(e.Source(), oneLine(err))
+		s.logLocked(s.Err, "%s", line)
+		logOn(ticket, line, results)
 		if undecodable(err) {
 			run.undecodable = append(run.undecodable, e.Source())
 			if listed != "" {
@@ -184,12 +195,31 @@ func (s *Shell) itemEnded(run *batchRun, e batch.Entry, start time.Time, results
 		}
 		return
 	}
-	run.done++
+	run.Done++
 	var outputs []string
 	for _, res := range results {
 		outputs = append(outputs, res.Path)
 	}
-	s.logLocked(s.Out, "%s", batch.ItemOK(e.Source(), outputs, time.Since(start)))
+	line := batch.ItemOK(e.Source(), outputs, time.Since(start))
+	s.logLocked(s.Out, "%s", line)
+	logOn(ticket, line, results)
+}
+
+// logOn logs an item's line on its ticket, with the images it wrote and their notes; an item
+// that never got a ticket (an error found before its turn) has none to log on.
+func logOn(ticket *queue.Ticket, line string, results []pipeline.Result) {
+	if ticket == nil {
+		return
+	}
+	var written []queue.Result
+	var notes []string
+	for _, res := range results {
+		if res.Path != "" {
+			written = append(written, queueResult(res.Path))
+		}
+		notes = append(notes, res.Notes...)
+	}
+	ticket.Logged(line, written, notes)
 }
 
 // undecodable tells the error of an input that is no image, or a damaged one.
@@ -222,25 +252,29 @@ func (run *batchRun) listedIn(list string) {
 	run.failedLists[list] = true
 }
 
-// itemResults runs a prompt line (or reports the error of an entry that cannot run).
-func (s *Shell) itemResults(parent context.Context, e batch.Entry, shard batch.Shard) ([]pipeline.Result, error) {
+// itemResults runs a prompt line (or reports the error of an entry that cannot run), and
+// returns its ticket, nil when it never got its turn. The ticket lists the results once the
+// item ended (see itemEnded), when they are remembered for -I -N.
+func (s *Shell) itemResults(parent context.Context, e batch.Entry, shard batch.Shard) ([]pipeline.Result, *queue.Ticket, error) {
 	if e.Err != nil {
-		return nil, e.Err
+		return nil, nil, e.Err
 	}
 	j := e.Job
 	if shard.Count > 1 && (j.Seed.Back > 0 || j.InitBack > 0) {
-		return nil, errors.New("-S -N and -I -N refer to earlier lines, which other shards run: give the seed or the image itself")
+		return nil, nil, errors.New("-S -N and -I -N refer to earlier lines, which other shards run: give the seed or the image itself")
 	}
 	if err := s.resolveReferences(&j); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var results []pipeline.Result
-	err := s.withJobContext(parent, j.Line, func(ctx context.Context) error {
+	var ticket *queue.Ticket
+	err := s.withTicket(parent, j.Line, func(ctx context.Context, t *queue.Ticket) ([]queue.Result, error) {
+		ticket = t
 		var err error
 		results, err = s.Pipeline.Generate(ctx, j)
-		return err
+		return nil, err
 	})
-	return results, err
+	return results, ticket, err
 }
 
 // rememberLocked keeps a result's file for -I -N, and a generated image's seed for -S -N, and
@@ -271,12 +305,12 @@ func (s *Shell) logLocked(w io.Writer, format string, args ...any) {
 
 // summarise prints the run's counts: "fixed 18 of 20 images, skipped 0, failed 2 (1m12s)".
 func (s *Shell) summarise(run *batchRun) {
-	text := run.tally().Summary(time.Now())
-	if left := run.tally().Left(); left > 0 && run.writeErr == nil {
+	text := run.Summary(time.Now())
+	if left := run.Left(); left > 0 && run.writeErr == nil {
 		s.NotStarted += left // stopped by Ctrl-C or SIGTERM; a write error counts as a failure
 	}
 	if run.leftOut > 0 {
-		text += fmt.Sprintf("; left out %s of earlier fixes", count(run.leftOut, "result"))
+		text += fmt.Sprintf("; left out %s of earlier fixes", batch.Count(run.leftOut, "result"))
 	}
 	s.noteUndecodable(run)
 	fmt.Fprintln(s.Out, text)
@@ -293,7 +327,7 @@ func (s *Shell) noteUndecodable(run *batchRun) {
 	if n == 1 {
 		them = "it"
 	}
-	what := fmt.Sprintf("note: %s cannot be decoded (%s)", count(n, "input"), strings.Join(run.undecodable, ", "))
+	what := fmt.Sprintf("note: %s cannot be decoded (%s)", batch.Count(n, "input"), strings.Join(run.undecodable, ", "))
 	if run.unlisted == 0 {
 		lists := slices.Sorted(maps.Keys(run.failedLists))
 		fmt.Fprintf(s.Err, "%s: listed in %s, so --resume skips %s until %s changed; repair or move %s away\n",
@@ -325,15 +359,6 @@ func (s *Shell) stopping() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.run != nil && s.run.stop
-}
-
-// status is the run's part of the progress line: "fixing 12/340, ETA 20m05s".
-func (run *batchRun) status() string { return run.tally().Status() }
-
-// tally is the run's count as package batch writes it, for the web page's batches too.
-func (run *batchRun) tally() batch.Tally {
-	return batch.Tally{Verb: run.verb, Unit: run.unit, Total: run.total, Done: run.done, Skipped: run.skipped,
-		Failed: run.failed, Start: run.start, LastEnd: run.lastEnd}
 }
 
 // checkOutdirs makes sure the output folders of the items this shard will run can be written,
@@ -372,7 +397,6 @@ func (s *Shell) stopAtWriteErrorLocked(run *batchRun, err error) {
 	if s.ResumeCommand != "" {
 		finish = s.ResumeCommand
 	}
-	left := run.total - run.done - run.skipped - run.failed
 	s.logLocked(s.Err, "error: stopped, as no result can be written (%s): %d of %d done, %d not started; once that is fixed, finish with: %s",
-		oneLine(err), run.done+run.skipped, run.total, left, finish)
+		oneLine(err), run.Done+run.Skipped, run.Total, run.Left(), finish)
 }

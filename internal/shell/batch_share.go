@@ -130,7 +130,7 @@ func (s *Shell) claim(r *resumed, i int, e batch.Entry, run *batchRun) (*batch.C
 // skipItem counts an item as skipped and prints its line.
 func (s *Shell) skipItem(run *batchRun, e batch.Entry, reason string) {
 	s.mu.Lock()
-	run.skipped++
+	run.Skipped++
 	s.mu.Unlock()
 	s.logItem(s.Out, "skipped %s: %s", e.Source(), reason)
 }
@@ -166,7 +166,7 @@ func (s *Shell) finishDeferred(ctx context.Context, r *resumed, entries []batch.
 		}
 		s.Pipeline.WaitSaves() // this process's own claims go before it waits on others'
 		if !noted {
-			s.logItem(s.Err, "note: waiting for %s that other processes are on (%s)", count(len(still), run.unit), r.holderNames(still))
+			s.logItem(s.Err, "note: waiting for %s that other processes are on (%s)", batch.Count(len(still), run.Unit), r.holderNames(still))
 			noted = true
 		}
 		time.Sleep(pollHeld)
@@ -211,5 +211,5 @@ func (s *Shell) noteFailedBefore(r *resumed) {
 		it = "them"
 	}
 	fmt.Fprintf(s.Err, "note: skipped %s that failed before as undecodable: %s; remove %s from %s to retry\n",
-		count(len(r.failedBefore), "input"), strings.Join(r.failedBefore, ", "), it, strings.Join(lists, ", "))
+		batch.Count(len(r.failedBefore), "input"), strings.Join(r.failedBefore, ", "), it, strings.Join(lists, ", "))
 }

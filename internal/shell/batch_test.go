@@ -122,3 +122,28 @@ func TestResumeSkipsDoneImages(t *testing.T) {
 		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// Each image of a folder is a job of the queue that the web page shows: each lists its own
+// result, though a fix is saved while the next image runs.
+func TestFolderItemsListTheirOwnResults(t *testing.T) {
+	dir := t.TempDir()
+	scans := filepath.Join(dir, "scans")
+	writeScans(t, scans, "a.png", "b.png", "c.png")
+	s, _, _ := newTestShell(dir)
+	s.Handle(context.Background(), "!fix "+scans+" -U 2")
+
+	jobs := s.jobs().Jobs() // newest first
+	if len(jobs) != 3 {
+		t.Fatalf("the queue holds %d jobs, want 3", len(jobs))
+	}
+	for i, name := range []string{"c", "b", "a"} {
+		var got []string
+		for _, r := range jobs[i].Results {
+			got = append(got, r.Name)
+		}
+		want := []string{filepath.Join(dir, "out", name+".fixed.png")}
+		if !slices.Equal(got, want) {
+			t.Errorf("job %q lists %v, want %v", jobs[i].Line, got, want)
+		}
+	}
+}

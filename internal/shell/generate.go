@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"dream/internal/batch"
 	"dream/internal/job"
 	"dream/internal/pipeline"
 )
@@ -57,26 +58,15 @@ func (s *Shell) report(res pipeline.Result) {
 func (s *Shell) resolveReferences(j *job.Job) error {
 	if back := j.Seed.Back; back > 0 {
 		if back > len(s.seeds) {
-			return fmt.Errorf("-S -%d: this session has used %s so far", back, count(len(s.seeds), "seed"))
+			return fmt.Errorf("-S -%d: this session has used %s so far", back, batch.Count(len(s.seeds), "seed"))
 		}
 		j.Seed = job.Seed{Value: s.seeds[len(s.seeds)-back], Set: true}
 	}
 	if back := j.InitBack; back > 0 {
 		if back > len(s.outputs) {
-			return fmt.Errorf("-I -%d: this session has written %s so far", back, count(len(s.outputs), "image"))
+			return fmt.Errorf("-I -%d: this session has written %s so far", back, batch.Count(len(s.outputs), "image"))
 		}
 		j.InitImage, j.InitBack = s.outputs[len(s.outputs)-back], 0
 	}
 	return nil
-}
-
-// count writes "no images", "1 image", "3 images".
-func count(n int, noun string) string {
-	switch n {
-	case 0:
-		return "no " + noun + "s"
-	case 1:
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -37,7 +37,7 @@ func (s *Shell) reportProgress(task pipeline.Task, done, total int, now time.Tim
 func (s *Shell) drawBarLocked(now time.Time) {
 	line := s.progress.Line(now)
 	if s.run != nil {
-		line = s.run.status() + " · " + line
+		line = s.run.Status() + " · " + line
 	}
 	s.draw(line)
 }
@@ -89,8 +89,8 @@ func (s *Shell) drawRun() {
 }
 
 func (s *Shell) drawRunLocked() {
-	if s.showsProgress() && s.run != nil && s.run.total > 1 {
-		s.draw(s.run.status())
+	if s.showsProgress() && s.run != nil && s.run.Total > 1 {
+		s.draw(s.run.Status())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"dream/internal/batch"
 	"dream/internal/pipeline"
 	"dream/internal/testenv"
 )
@@ -40,18 +41,19 @@ func TestBatchStatusETA(t *testing.T) {
 	start := time.Now()
 	tests := []struct {
 		name string
-		run  batchRun
+		run  batch.Tally
 		want string
 	}{
-		{"nothing yet", batchRun{verb: "fixing", total: 10}, "fixing 0/10"},
-		{"a fast failure first", batchRun{verb: "fixing", total: 10, failed: 1, lastEnd: start.Add(time.Millisecond)}, "fixing 1/10"},
-		{"skipped by --resume", batchRun{verb: "fixing", total: 10, skipped: 4}, "fixing 4/10"},
-		{"one image made", batchRun{verb: "fixing", total: 10, done: 1, failed: 1, lastEnd: start.Add(20 * time.Second)}, "fixing 2/10, ETA 1m20s"},
-		{"all done", batchRun{verb: "fixing", total: 2, done: 2, lastEnd: start.Add(time.Second)}, "fixing 2/2"},
+		{"nothing yet", batch.Tally{Verb: "fixing", Total: 10}, "fixing 0/10"},
+		{"a fast failure first", batch.Tally{Verb: "fixing", Total: 10, Failed: 1, LastEnd: start.Add(time.Millisecond)}, "fixing 1/10"},
+		{"skipped by --resume", batch.Tally{Verb: "fixing", Total: 10, Skipped: 4}, "fixing 4/10"},
+		{"one image made", batch.Tally{Verb: "fixing", Total: 10, Done: 1, Failed: 1, LastEnd: start.Add(20 * time.Second)}, "fixing 2/10, ETA 1m20s"},
+		{"all done", batch.Tally{Verb: "fixing", Total: 2, Done: 2, LastEnd: start.Add(time.Second)}, "fixing 2/2"},
 	}
 	for _, tt := range tests {
-		tt.run.start = start
-		if got := tt.run.status(); got != tt.want {
+		tt.run.Start = start
+		run := batchRun{Tally: tt.run}
+		if got := run.Status(); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}

@@ -10,9 +10,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
+	"dream/internal/batch"
 	"dream/internal/job"
 	"dream/internal/models"
 	"dream/internal/pipeline"
@@ -130,8 +130,7 @@ func (s *Shell) Handle(ctx context.Context, line string) (quit bool) {
 // fail prints one line for a problem; the shell then goes on.
 func (s *Shell) fail(err error) {
 	s.countFailure()
-	msg := strings.Join(strings.Fields(err.Error()), " ")
-	fmt.Fprintln(s.Err, "error:", msg)
+	fmt.Fprintln(s.Err, "error:", oneLine(err))
 }
 
 // countFailure counts a failed line or item; a batch's saves report theirs from another
@@ -158,8 +157,19 @@ func (s *Shell) finished(err error) bool {
 
 // withJobContext runs work when the process's job queue gives it its turn (a job of the web
 // page may run first), with a context that Ctrl-C cancels, then clears the progress bar. It
-// returns work's error, or errNotStarted when Ctrl-C came before the job's turn.
+// returns work's error, or errNotStarted when Ctrl-C came before the job's turn. work writes
+// its images before it returns, so the queue lists those it added to s.outputs.
 func (s *Shell) withJobContext(parent context.Context, line string, work func(ctx context.Context) error) error {
+	return s.withTicket(parent, line, func(ctx context.Context, _ *queue.Ticket) ([]queue.Result, error) {
+		written := s.outputCount()
+		err := work(ctx)
+		return s.resultsSince(written), err
+	})
+}
+
+// withTicket is withJobContext for work that lists its own results: those it returns, and
+// those it logs on its ticket later (an item of a batch, saved after its turn; see itemEnded).
+func (s *Shell) withTicket(parent context.Context, line string, work func(ctx context.Context, t *queue.Ticket) ([]queue.Result, error)) error {
 	ctx, cancel := context.WithCancel(parent)
 	s.mu.Lock()
 	s.cancel = cancel
@@ -173,14 +183,13 @@ func (s *Shell) withJobContext(parent context.Context, line string, work func(ct
 	ticket := s.jobs().Add(line, queue.FromShell, cancel, s.Progress)
 	if ahead := ticket.Ahead(); ahead > 0 {
 		s.clearProgressLine()
-		fmt.Fprintf(s.Err, "waiting for %s from the web page to finish\n", count(ahead, "job"))
+		fmt.Fprintf(s.Err, "waiting for %s from the web page to finish\n", batch.Count(ahead, "job"))
 	}
 	if err := ticket.Wait(ctx); err != nil {
 		return fmt.Errorf("%w before it started", errNotStarted)
 	}
-	written := s.outputCount()
-	err := work(ctx)
-	ticket.Finish(s.resultsSince(written), nil, err)
+	results, err := work(ctx, ticket)
+	ticket.Finish(results, nil, err)
 	s.endProgress()
 	s.Pipeline.ReleaseMemory()
 	return err
@@ -193,19 +202,24 @@ func (s *Shell) outputCount() int {
 	return len(s.outputs)
 }
 
-// resultsSince lists the images written after the first n, for the queue, by absolute path:
-// the web page links those in its output folder.
+// resultsSince lists the images written after the first n, for the queue.
 func (s *Shell) resultsSince(n int) []queue.Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var results []queue.Result
 	for _, path := range s.outputs[min(n, len(s.outputs)):] {
-		if abs, err := filepath.Abs(path); err == nil {
-			path = abs
-		}
-		results = append(results, queue.Result{Name: path})
+		results = append(results, queueResult(path))
 	}
 	return results
+}
+
+// queueResult names an image for the queue by absolute path: the web page links those in
+// its output folder.
+func queueResult(path string) queue.Result {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return queue.Result{Name: path}
 }
 
 // errNotStarted is a job cancelled while it waited for its turn.
