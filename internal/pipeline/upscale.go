@@ -85,18 +85,15 @@ func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Jo
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkUpscaleMemory(img.W, img.H, img.Channels, img.Depth, outW, outH, AvailableMemory(), p.ramBudget); err != nil {
+	passes := upscalePasses(img.W, img.H, outW, outH)
+	if err := checkUpscaleMemory(img.W, img.H, img.Channels, img.Depth, outW, outH, AvailableMemory(),
+		p.upscaleWorkingSet(plan, img, outW, outH, passes)); err != nil {
 		return nil, nil, err
 	}
 	original := img
-	passes := upscalePasses(img.W, img.H, outW, outH)
 	var first string
 	for pass := 1; ; pass++ {
-		need := max(float64(outW)/float64(img.W), float64(outH)/float64(img.H))
-		path := plan.upscaler
-		if plan.twoTimes != "" && need <= 2 {
-			path = plan.twoTimes
-		}
+		path := plan.network(img.W, img.H, outW, outH)
 		if first == "" {
 			first = path
 		}
@@ -106,7 +103,7 @@ func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Jo
 		if err != nil {
 			return nil, nil, err
 		}
-		final := need <= float64(m.Scale)
+		final := max(float64(outW)/float64(img.W), float64(outH)/float64(img.H)) <= float64(m.Scale)
 		if final {
 			opts.Width, opts.Height, opts.Strength = outW, outH, j.Upscale.Strength
 			if img != original {
@@ -130,6 +127,27 @@ func (p *Pipeline) upscaleStep(ctx context.Context, img *imageio.Image, j job.Jo
 		step.Scale = j.Upscale.Factor
 	}
 	return img, []pngmeta.Step{step}, nil
+}
+
+// network is the model file that runs the next pass of w×h to outW×outH: the ×2 one, when
+// there is one, where ×2 is all that is left to do.
+func (plan postprocessing) network(w, h, outW, outH int) string {
+	need := max(float64(outW)/float64(w), float64(outH)/float64(h))
+	if plan.twoTimes != "" && need <= 2 {
+		return plan.twoTimes
+	}
+	return plan.upscaler
+}
+
+// upscaleWorkingSet is the memory the network takes beside the images of an upscale: for one
+// pass, its window for this image, which for a small image is far less than --max_memory;
+// for two, the budget, as the second pass runs on the ×4 image.
+func (p *Pipeline) upscaleWorkingSet(plan postprocessing, img *imageio.Image, outW, outH, passes int) int64 {
+	if passes > 1 {
+		return p.ramBudget
+	}
+	opts := upscale.Options{Tile: p.cfg.Tile, Budget: p.ramBudget}
+	return min(p.ramBudget, upscale.WorkingSet(plan.network(img.W, img.H, outW, outH), img.W, img.H, opts))
 }
 
 // upscalePasses is how many times the network runs for w×h to outW×outH, counted for a ×4

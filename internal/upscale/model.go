@@ -136,14 +136,29 @@ func costsOf(path string, split bool) *Model {
 
 // Tiles is how many tiles Upscale runs for a w×h image with the model file at path, known
 // without loading the model: a progress bar can show them while it loads, which takes over a
-// second for x4plus. A large network is taken to split, as every RRDBNet export does, unless
-// it declares a fixed input size.
+// second for x4plus.
 func Tiles(path string, w, h int, opts Options) int {
+	m := planned(path)
+	_, tiles := planGrid(w, h, m.Grid(w, h, opts), m.Pad)
+	return len(tiles)
+}
+
+// WorkingSet is the memory the model file at path takes while it upscales a w×h image: its
+// window's pixels at the network's cost each, at most opts.Budget (and less for an image
+// smaller than the window the budget allows). Known without loading the model, as Tiles.
+func WorkingSet(path string, w, h int, opts Options) int64 {
+	m := planned(path)
+	return m.Grid(w, h, opts).windowPixels(w, h, m.Pad) * m.BytesPerPixel
+}
+
+// planned is the Model Load would give for the file at path as far as planning its tiles
+// goes: costs, pad and declared window, without a session. A large network is taken to
+// split, as every RRDBNet export does, unless it declares a fixed input size.
+func planned(path string) *Model {
 	fixed, _ := declaredWindow(path)
 	m := costsOf(path, fixed == image.Point{})
 	m.Fixed, m.Pad = fixed, padFor(fixed, m.Pad)
-	_, tiles := planGrid(w, h, m.Grid(w, h, opts), m.Pad)
-	return len(tiles)
+	return m
 }
 
 // probeSize is the side of the image probeScale runs: even (×2 models pixel-unshuffle their

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"path/filepath"
 	"testing"
 
 	"dream/internal/imageio"
@@ -366,6 +367,24 @@ func TestTilesBeforeLoading(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("tile %d, budget %d: Tiles said %d, Upscale ran %d", opts.Tile, opts.Budget, want, got)
+		}
+	}
+}
+
+// WorkingSet is what the model's window costs for an image: a small image's whole window,
+// far below the budget, and for a large one the largest window the budget allows.
+func TestWorkingSet(t *testing.T) {
+	for _, name := range []string{"realesr-general-x4v3.onnx", "realesrgan-x4plus.onnx"} {
+		path := filepath.Join(shared, "models", name)
+		m := planned(path)
+		const budget = 512 << 20
+		opts := Options{Factor: 4, Strength: 1, Budget: budget}
+		small := WorkingSet(path, 64, 48, opts)
+		if g := m.Grid(64, 48, opts); small != g.windowPixels(64, 48, m.Pad)*m.BytesPerPixel || small >= budget/8 {
+			t.Errorf("%s: a 64×48 image's working set is %d bytes, want its one window's, far below %d", name, small, budget)
+		}
+		if large := WorkingSet(path, 4000, 3000, opts); large > budget || large < budget/4 {
+			t.Errorf("%s: a 4000×3000 image's working set is %d bytes, want most of the budget %d and no more", name, large, budget)
 		}
 	}
 }
