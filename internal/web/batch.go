@@ -43,9 +43,7 @@ func (s *Server) addBatch(w http.ResponseWriter, lines []string) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	ticket := s.cfg.Queue.Add(strings.Join(shown, "\n"), queue.FromPage, cancel, nil)
 	go s.runBatch(ctx, cancel, ticket, jobs)
-	status, _ := s.cfg.Queue.Status(ticket.ID())
-	status.Notes = append(status.Notes, warnings...)
-	writeJSON(w, http.StatusAccepted, map[string]any{"job": s.view(status)})
+	s.accepted(w, ticket, warnings)
 }
 
 // runBatch waits for the job's turn, then fixes its images one by one as the shell fixes the
@@ -73,6 +71,7 @@ func (s *Server) runBatch(ctx context.Context, cancel context.CancelFunc, ticket
 		s.cfg.Pipeline.WaitSaves()
 	}
 	ticket.Finish(nil, nil, b.end(ctx))
+	s.cfg.Pipeline.ReleaseMemory() // as run does after a single job
 }
 
 // pageBatch is a batch job while it runs. An image's end is told from the goroutine that

@@ -7,11 +7,10 @@ import (
 	"image"
 	_ "image/jpeg" // the gallery reads the sizes of JPEGs
 	_ "image/png"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,22 +103,23 @@ func (s *Server) listImages() []listed {
 func (s *Server) describe(root *os.Root, f listed) galleryImage {
 	img := galleryImage{Name: f.name, URL: fileURL(f.name), Thumb: "/thumbs/" + url.PathEscape(f.name),
 		Modified: f.modified.UTC(), Kind: "other"}
+	var record string
 	if file, err := root.Open(f.name); err == nil {
 		if cfg, _, err := image.DecodeConfig(bufio.NewReader(file)); err == nil {
 			img.Width, img.Height = cfg.Width, cfg.Height
 		}
+		// The texts are read from the start again: DecodeConfig's buffer read past the header.
+		if _, err := file.Seek(0, io.SeekStart); err == nil {
+			texts, _ := imageio.TextsOf(file, f.name) // PNG, JPEG or WebP
+			img.Command, record = texts[pngmeta.KeyDream], texts[pngmeta.KeySDMetadata]
+		}
 		file.Close()
-	}
-	var record string
-	if file, err := root.Open(f.name); err == nil {
-		texts, _ := imageio.TextsOf(file, f.name) // PNG, JPEG or WebP
-		file.Close()
-		img.Command, record = texts[pngmeta.KeyDream], texts[pngmeta.KeySDMetadata]
 	}
 	parsed, err := job.Parse(img.Command)
 	source, fixed := fixSource(record)
+	_, namedFixed := imageio.FixedStem(f.name) // an image fixed by an older dream has no source
 	switch {
-	case fixed || fixedName.MatchString(f.name):
+	case fixed || namedFixed:
 		img.Kind = "fixed"
 		img.Source = s.sourceRef(root, source)
 	case err == nil && parsed.Kind == job.Generate && parsed.Seed.Set:
@@ -129,18 +129,11 @@ func (s *Server) describe(root *os.Root, f listed) galleryImage {
 	return img
 }
 
-// fixedName matches the names !fix gives: NAME.fixed.png, NAME.fixed-01.jpg (.webp).
-var fixedName = regexp.MustCompile(`^(.+)\.fixed(-\d+)?\.(png|jpg|webp)$`)
-
 // fixSource is the file the last !fix of an image read, as its sd-metadata record names it
 // (see pipeline's fixRecord), and whether the record says a !fix made the image. An image
 // fixed by an older dream, or by another tool, names no source.
 func fixSource(record string) (source string, fixed bool) {
-	var doc struct {
-		Image struct {
-			Postprocessing []pngmeta.Step `json:"postprocessing"`
-		} `json:"image"`
-	}
+	var doc pngmeta.Record
 	if record == "" || json.Unmarshal([]byte(record), &doc) != nil || len(doc.Image.Postprocessing) == 0 {
 		return "", false
 	}
@@ -156,16 +149,8 @@ func (s *Server) sourceRef(root *os.Root, source string) *imageRef {
 	if source == "" {
 		return nil
 	}
-	outdir, err := filepath.Abs(s.cfg.Outdir)
-	if err != nil {
-		return nil
-	}
-	rel, err := filepath.Rel(outdir, source)
-	if err != nil || !filepath.IsLocal(rel) {
-		return nil
-	}
-	name := filepath.ToSlash(rel)
-	if checkName(name) != nil || !isImageName(name) {
+	name, ok := s.inOutdir(source)
+	if !ok || !isImageName(name) {
 		return nil
 	}
 	if info, err := root.Stat(name); err != nil || !info.Mode().IsRegular() {

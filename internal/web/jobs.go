@@ -59,8 +59,14 @@ func (s *Server) addJob(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	ticket := s.cfg.Queue.Add(j.Line, queue.FromPage, cancel, nil)
 	go s.run(ctx, cancel, ticket, j)
+	s.accepted(w, ticket, j.Warnings)
+}
+
+// accepted answers a job the page queued with the job as the queue shows it, the warnings
+// of its line among its notes.
+func (s *Server) accepted(w http.ResponseWriter, ticket *queue.Ticket, warnings []string) {
 	status, _ := s.cfg.Queue.Status(ticket.ID())
-	status.Notes = append(status.Notes, j.Warnings...)
+	status.Notes = append(status.Notes, warnings...)
 	writeJSON(w, http.StatusAccepted, map[string]any{"job": s.view(status)})
 }
 
@@ -178,8 +184,8 @@ func (s *Server) remember(results []pipeline.Result, generated bool) []queue.Res
 // nameInOutdir is a path's name inside the output folder ("uploads/cat.png"), or the path
 // as it is when it lies outside.
 func (s *Server) nameInOutdir(path string) string {
-	if rel, err := filepath.Rel(s.cfg.Outdir, path); err == nil && filepath.IsLocal(rel) {
-		return filepath.ToSlash(rel)
+	if name, ok := s.inOutdir(path); ok {
+		return name
 	}
 	return path
 }

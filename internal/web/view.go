@@ -81,14 +81,28 @@ func (s *Server) outdirName(name string) (string, bool) {
 	if !filepath.IsAbs(name) {
 		return name, checkName(name) == nil
 	}
+	if rel, ok := s.inOutdir(name); ok {
+		return rel, true
+	}
+	return name, false
+}
+
+// inOutdir is a path's name inside the output folder ("uploads/cat.png"), and whether the
+// path lies there under a name the page may serve (see checkName). Both sides are made
+// absolute first, so a relative output folder and an absolute path still compare.
+func (s *Server) inOutdir(path string) (name string, ok bool) {
 	outdir, err := filepath.Abs(s.cfg.Outdir)
 	if err != nil {
-		return name, false
+		return "", false
 	}
-	rel, err := filepath.Rel(outdir, name)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(outdir, abs)
 	if err != nil || !filepath.IsLocal(rel) {
-		return name, false
+		return "", false
 	}
-	rel = filepath.ToSlash(rel)
-	return rel, checkName(rel) == nil
+	name = filepath.ToSlash(rel)
+	return name, checkName(name) == nil
 }

@@ -716,7 +716,8 @@ const TIME_LEFT = /(ETA |\(line )(\d+h\d{2}m|\d+m\d{2}s|\d+s)/g;
 // startCountdown remembers a running job's line for the countdown and returns it as it reads
 // now.
 function startCountdown(job, text) {
-  const eta = job.progress ? etaSecondsOf(job.progress) : undefined;
+  // eta_s is absent until the task has counted something (see queue.Progress).
+  const eta = typeof job.progress?.eta_s === 'number' ? job.progress.eta_s : undefined;
   if (job.state !== 'running' || (eta === undefined && !text.match(TIME_LEFT))) {
     countdowns.delete(job.id);
     return text;
@@ -724,13 +725,6 @@ function startCountdown(job, text) {
   const c = { text, eta, since: performance.now() - (job.progressAge || 0) * 1000 };
   countdowns.set(job.id, c);
   return countedDown(c);
-}
-
-function etaSecondsOf(progress) {
-  for (const key of ['eta_s', 'etaSeconds', 'eta_seconds', 'eta']) {
-    if (typeof progress[key] === 'number') return progress[key];
-  }
-  return undefined;
 }
 
 // countedDown is a countdown's line as it reads now: each time left less the time since the
