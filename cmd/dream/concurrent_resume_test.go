@@ -180,7 +180,8 @@ func TestConcurrentResumeSurvivesAKill(t *testing.T) {
 		}
 		checkShare(t, i, stdouts[i].String(), images)
 	}
-	// The killed process may have left the temp file of a result it was writing; the next
-	// batch in the folder removes it (see imageio.RemoveStaleTemps).
-	checkSharedFolder(t, filepath.Join(work, "outputs", "img-samples"), images, regexp.MustCompile(`^\.scan\d\d\.fixed\.png\.tmp-\d+$`))
+	// The killed process may have left the temp file of a result or of a claim it was
+	// writing; the next batch in the folder removes it (see imageio.RemoveStaleTemps).
+	checkSharedFolder(t, filepath.Join(work, "outputs", "img-samples"), images,
+		regexp.MustCompile(`^\.(scan\d\d\.fixed\.png|\.dream-claim-[0-9a-f]+)\.tmp-\d+$`))
 }
